@@ -67,6 +67,8 @@ pub struct Comment {
     /// The text without the `//` / `/* */` markers (doc markers `/`, `!`, `*` kept off too).
     pub text: String,
     pub block: bool,
+    /// A doc comment (`///`, `//!`, `/**`, `/*!`).
+    pub doc: bool,
     /// Code stands before the comment on its first line.
     pub trailing: bool,
 }
@@ -77,11 +79,52 @@ pub struct Lexed {
     pub comments: Vec<Comment>,
     /// Per 1-based line (index 0 unused): the line holds some code token (not only comments/space).
     pub has_code: Vec<bool>,
+    /// Per 1-based line: the first code on the line is an attribute (`#[..]` / `#![..]`).
+    pub attr_line: Vec<bool>,
 }
 
 impl Lexed {
     pub fn line_has_code(&self, line: u32) -> bool {
         self.has_code.get(line as usize).copied().unwrap_or(false)
+    }
+
+    pub fn is_attr_line(&self, line: u32) -> bool {
+        self.attr_line.get(line as usize).copied().unwrap_or(false)
+    }
+
+    /// Comments that cover `line` and start their line (not trailing code).
+    pub fn own_line_comments(&self, line: u32) -> impl Iterator<Item = &Comment> {
+        self.comments.iter().filter(move |c| c.line <= line && line <= c.end_line && !c.trailing)
+    }
+
+    /// The comment block directly above `line`: comment-only lines, with attribute lines allowed
+    /// between; a blank line or a code line ends it. Returned top to bottom.
+    pub fn comment_block_above(&self, line: u32) -> Vec<&Comment> {
+        let mut out: Vec<&Comment> = Vec::new();
+        let mut l = line.saturating_sub(1);
+        while l >= 1 {
+            if self.is_attr_line(l) {
+                l -= 1;
+                continue;
+            }
+            if self.line_has_code(l) {
+                // a block comment ending a code line (`/* .. */ code` is not a comment line)
+                break;
+            }
+            let here: Vec<&Comment> = self.own_line_comments(l).collect();
+            if here.is_empty() {
+                break;
+            }
+            let top = here.iter().map(|c| c.line).min().unwrap_or(l);
+            for c in here {
+                if !out.iter().any(|o| std::ptr::eq(*o, c)) {
+                    out.push(c);
+                }
+            }
+            l = top.saturating_sub(1);
+        }
+        out.sort_by_key(|c| (c.line, c.column));
+        out
     }
 }
 
@@ -91,6 +134,7 @@ pub fn lex(text: &str) -> Lexed {
     let mut lexed = Lexed {
         comments: Vec::new(),
         has_code: vec![false; text.lines().count() + 2],
+        attr_line: vec![false; text.lines().count() + 2],
     };
     let mut i = 0usize;
     let mut line: u32 = 1;
@@ -125,6 +169,7 @@ pub fn lex(text: &str) -> Lexed {
                 bump!();
             }
             let raw: String = chars[start..i].iter().collect();
+            let doc = (raw.starts_with('/') && !raw.starts_with("//")) || raw.starts_with('!');
             let body = raw.strip_prefix(['/', '!']).unwrap_or(&raw).to_string();
             lexed.comments.push(Comment {
                 line: sl,
@@ -133,6 +178,7 @@ pub fn lex(text: &str) -> Lexed {
                 end_column: col,
                 text: body.trim_end_matches('\r').to_string(),
                 block: false,
+                doc,
                 trailing,
             });
             continue;
@@ -165,6 +211,7 @@ pub fn lex(text: &str) -> Lexed {
                 }
             }
             let raw: String = chars[start..end.min(n)].iter().collect();
+            let doc = (raw.starts_with('*') && !raw.starts_with("**")) || raw.starts_with('!');
             let body = raw.strip_prefix(['*', '!']).unwrap_or(&raw).to_string();
             lexed.comments.push(Comment {
                 line: sl,
@@ -173,6 +220,7 @@ pub fn lex(text: &str) -> Lexed {
                 end_column: col,
                 text: body,
                 block: true,
+                doc,
                 trailing,
             });
             continue;
@@ -180,6 +228,19 @@ pub fn lex(text: &str) -> Lexed {
         if c.is_whitespace() {
             bump!();
             continue;
+        }
+        if !lexed.line_has_code(line) && c == '#' {
+            let mut j = i + 1;
+            while j < n && (chars[j] == ' ' || chars[j] == '\t' || chars[j] == '!') {
+                j += 1;
+            }
+            if j < n && chars[j] == '[' {
+                let l = line as usize;
+                if l >= lexed.attr_line.len() {
+                    lexed.attr_line.resize(l + 1, false);
+                }
+                lexed.attr_line[l] = true;
+            }
         }
         mark_code(&mut lexed, line);
         // Raw strings: r"..", r#".."#, br#".."#, cr#".."#.
@@ -268,6 +329,34 @@ pub fn lex(text: &str) -> Lexed {
         bump!();
     }
     lexed
+}
+
+/// The comment block that starts right after the byte offset `from` (only whitespace before it),
+/// joined; `None` when code comes first.
+pub fn comment_right_after(text: &str, from: usize) -> Option<String> {
+    let mut rest = text.get(from..)?;
+    let mut out = String::new();
+    loop {
+        let trimmed = rest.trim_start();
+        if let Some(r) = trimmed.strip_prefix("//") {
+            let end = r.find('\n').unwrap_or(r.len());
+            out.push_str(&r[..end]);
+            out.push('\n');
+            rest = &r[end..];
+        } else if let Some(r) = trimmed.strip_prefix("/*") {
+            let end = r.find("*/").unwrap_or(r.len());
+            out.push_str(&r[..end]);
+            out.push('\n');
+            rest = r.get(end + 2..).unwrap_or("");
+        } else {
+            break;
+        }
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
 }
 
 fn is_ident_char(c: char) -> bool {

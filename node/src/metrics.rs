@@ -77,6 +77,15 @@ impl PathSnapshot {
     }
 }
 
+/// Memory held by partially reassembled messages, node-wide (a gauge).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReassemblyPending {
+    /// Partial messages being reassembled, over all peers.
+    pub buffers: u64,
+    /// Payload bytes those partial messages hold.
+    pub bytes: u64,
+}
+
 /// Simple counters, declared once so that rendering and snapshots cannot drift apart.
 macro_rules! simple_counters {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
@@ -85,6 +94,8 @@ macro_rules! simple_counters {
         pub struct Metrics {
             paths: [PathCounters; 3],
             malformed: [AtomicU64; DecodeError::LABELS.len()],
+            reassembly_buffers: AtomicU64,
+            reassembly_bytes: AtomicU64,
             $($(#[doc = $doc])* pub $name: AtomicU64,)*
         }
 
@@ -125,6 +136,8 @@ simple_counters! {
     reassembly_timeouts,
     /// Fragments refused by the reassembly bounds.
     reassembly_rejected,
+    /// Partial messages dropped because they would exceed a reassembly byte budget.
+    reassembly_over_budget,
     /// Gateway handshakes completed (either side).
     handshakes_completed,
     /// Gateway handshakes that hit their deadline.
@@ -187,6 +200,24 @@ impl Metrics {
             .sum()
     }
 
+    /// Partial messages and their payload bytes currently held by reassembly,
+    /// over all peers. Goes back to zero when messages complete, expire, are
+    /// dropped for exceeding a budget, or when their peer's task ends.
+    pub fn reassembly_pending(&self) -> ReassemblyPending {
+        ReassemblyPending {
+            buffers: self.reassembly_buffers.load(Ordering::Relaxed),
+            bytes: self.reassembly_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Bookkeeping of the reassembly gauges: `buffers` and `bytes` are added
+    /// (positive) or released (negative). Used only by the peer tasks, which
+    /// release exactly what they added.
+    pub(crate) fn adjust_reassembly(&self, buffers: i64, bytes: i64) {
+        adjust(&self.reassembly_buffers, buffers);
+        adjust(&self.reassembly_bytes, bytes);
+    }
+
     /// Reads a simple counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
@@ -216,8 +247,37 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        let pending = self.reassembly_pending();
+        for (name, help, value) in [
+            (
+                "channel_node_reassembly_pending_buffers",
+                "Partial messages being reassembled, over all peers.",
+                pending.buffers,
+            ),
+            (
+                "channel_node_reassembly_pending_bytes",
+                "Payload bytes held by partial messages, over all peers.",
+                pending.bytes,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name} {value}");
+        }
         self.render_simple(&mut out);
         out
+    }
+}
+
+/// Adds a signed amount to a gauge, saturating at zero.
+fn adjust(gauge: &AtomicU64, delta: i64) {
+    let magnitude = delta.unsigned_abs();
+    if delta >= 0 {
+        gauge.fetch_add(magnitude, Ordering::Relaxed);
+    } else {
+        let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            Some(v.saturating_sub(magnitude))
+        });
     }
 }
 
@@ -245,5 +305,19 @@ mod tests {
         ));
         assert_eq!(m.routed_total(), 2);
         assert_eq!(m.malformed_total(), 1);
+        m.adjust_reassembly(2, 3000);
+        m.adjust_reassembly(-1, -1000);
+        assert_eq!(
+            m.reassembly_pending(),
+            ReassemblyPending {
+                buffers: 1,
+                bytes: 2000
+            }
+        );
+        let text = m.render_prometheus();
+        assert!(text.contains(
+            "# TYPE channel_node_reassembly_pending_bytes gauge\nchannel_node_reassembly_pending_bytes 2000"
+        ));
+        assert!(text.contains("channel_node_reassembly_pending_buffers 1\n"));
     }
 }

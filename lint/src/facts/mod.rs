@@ -196,6 +196,8 @@ pub struct UnsafeSite {
     /// Where the block's `{` is (line, 1-based column), to look for a comment just inside it.
     pub open_brace: Option<(u32, u32)>,
     pub anchors: Vec<Anchor>,
+    /// The comment block that opens the block (`unsafe { // SAFETY: .. }`), filled in by the pipeline.
+    pub inside_comment: Option<String>,
 }
 
 /// A pattern, as far as binding types goes.

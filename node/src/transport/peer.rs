@@ -13,7 +13,10 @@
 //!   network seeing a flood.
 //! * **Receiving.** Data fragments go to a reassembly task that this task
 //!   spawns. It keeps partial messages in bounded buffers (at most
-//!   `max_partial_messages`, evicted after `reassembly_timeout`), delivers each
+//!   `max_partial_messages` and `max_reassembly_bytes` per peer,
+//!   `max_reassembly_bytes_total` per node, evicted after
+//!   `reassembly_timeout`, released when the peer task ends; the node-wide
+//!   total is the gauge [`Metrics::reassembly_pending`]), delivers each
 //!   complete message exactly once to the [`MessageStore`] and queues an
 //!   acknowledgement (again for duplicates, so a lost ack is repaired by the
 //!   retransmission), which this task sends. The reassembly task itself never
@@ -44,7 +47,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use super::connection_state::{ConnectionStateManager, PeerHandle};
-use super::packet::{fragment_message, Packet, PacketKind};
+use super::packet::{fragment_message, Packet, PacketKind, MAX_MESSAGE_SIZE};
 use super::socket::Socket;
 use crate::messages::{MessageStore, ReceivedMessage};
 use crate::metrics::Metrics;
@@ -70,8 +73,15 @@ pub struct PeerConfig {
     pub peer_timeout: Duration,
     /// Drop a partial message after this long.
     pub reassembly_timeout: Duration,
-    /// Most partial messages kept at once.
+    /// Most partial messages kept at once (per peer).
     pub max_partial_messages: usize,
+    /// Most payload bytes held by one peer's partial messages. A fragment that
+    /// would go over it drops its whole partial message (the sender retransmits
+    /// it later); so a message larger than this can never be reassembled.
+    pub max_reassembly_bytes: usize,
+    /// Most payload bytes held by partial messages over all peers of the node
+    /// (checked against the node-wide gauge, [`Metrics::reassembly_pending`]).
+    pub max_reassembly_bytes_total: usize,
     /// Refuse message sequence numbers further than this ahead of the oldest undelivered one.
     pub max_sequence_ahead: u32,
     /// How often timers (retransmit, keep-alive, timeouts) are checked.
@@ -91,6 +101,8 @@ impl Default for PeerConfig {
             peer_timeout: Duration::from_secs(10),
             reassembly_timeout: Duration::from_secs(5),
             max_partial_messages: 128,
+            max_reassembly_bytes: 4 * MAX_MESSAGE_SIZE,
+            max_reassembly_bytes_total: 64 << 20,
             max_sequence_ahead: 4096,
             tick: Duration::from_millis(20),
         }
@@ -220,6 +232,7 @@ impl<S: Socket> PeerConnection<S> {
             ctx: self.ctx.clone(),
             acks: Arc::clone(&acks),
             partial: HashMap::new(),
+            pending_bytes: 0,
             delivered_below: 0,
             delivered_ahead: BTreeSet::new(),
         };
@@ -350,15 +363,25 @@ impl<S: Socket> PeerConnection<S> {
 struct Partial {
     fragments: Vec<Option<Vec<u8>>>,
     received: usize,
+    /// Payload bytes held in `fragments`.
+    bytes: usize,
     started: Instant,
 }
 
 /// The reassembly task of one peer. See the module docs.
+///
+/// Every partial message and every payload byte it holds is also counted in
+/// the node-wide gauges ([`Metrics::reassembly_pending`]); they are released
+/// when the message completes, expires or is dropped, and all at once when
+/// the reassembler itself is dropped (the peer task ended), so the gauges
+/// always show what is really held.
 struct Reassembler<S: Socket> {
     addr: SocketAddr,
     ctx: PeerContext<S>,
     acks: Arc<AckQueue>,
     partial: HashMap<u32, Partial>,
+    /// Payload bytes held by `partial`, all messages together.
+    pending_bytes: usize,
     /// Every sequence number below this has been delivered.
     delivered_below: u32,
     /// Delivered sequence numbers at or above `delivered_below`.
@@ -387,7 +410,7 @@ impl<S: Socket> Reassembler<S> {
 
     fn on_fragment(&mut self, packet: Packet) {
         let seq = packet.header.seq;
-        let metrics = &self.ctx.metrics;
+        let metrics = Arc::clone(&self.ctx.metrics);
         if self.is_delivered(seq) {
             if packet.header.frag_index == 0 {
                 Metrics::inc(&metrics.duplicate_messages);
@@ -395,62 +418,128 @@ impl<S: Socket> Reassembler<S> {
             self.acks.push(seq);
             return;
         }
+        // Not delivered, so `seq >= delivered_below`: no underflow.
         if seq - self.delivered_below > self.ctx.config.max_sequence_ahead {
             Metrics::inc(&metrics.reassembly_rejected);
             return;
         }
         let count = usize::from(packet.header.frag_count);
         let index = usize::from(packet.header.frag_index);
-        if !self.partial.contains_key(&seq)
-            && self.partial.len() >= self.ctx.config.max_partial_messages
-        {
-            Metrics::inc(&metrics.reassembly_rejected);
-            debug!(peer = %self.addr, seq, "too many partial messages; fragment dropped");
+        let len = packet.payload.len();
+        if count == 1 && !self.partial.contains_key(&seq) {
+            // A whole message in one datagram needs no buffer (and no partial-message slot).
+            self.deliver(seq, packet.payload);
             return;
         }
-        let entry = self.partial.entry(seq).or_insert_with(|| Partial {
-            fragments: vec![None; count],
-            received: 0,
-            started: Instant::now(),
-        });
-        if entry.fragments.len() != count {
-            // Same sequence number, different fragment count: not a fragment of this message.
-            Metrics::inc(&metrics.reassembly_rejected);
-            return;
+        if !self.partial.contains_key(&seq) {
+            if self.partial.len() >= self.ctx.config.max_partial_messages {
+                Metrics::inc(&metrics.reassembly_rejected);
+                debug!(peer = %self.addr, seq, "too many partial messages; fragment dropped");
+                return;
+            }
+            self.partial.insert(
+                seq,
+                Partial {
+                    fragments: vec![None; count],
+                    received: 0,
+                    bytes: 0,
+                    started: Instant::now(),
+                },
+            );
+            metrics.adjust_reassembly(1, 0);
         }
-        let Some(slot) = entry.fragments.get_mut(index) else {
-            Metrics::inc(&metrics.reassembly_rejected);
+        let Some(entry) = self.partial.get(&seq) else {
             return;
         };
-        if slot.is_none() {
-            *slot = Some(packet.payload);
-            entry.received += 1;
+        if entry.fragments.len() != count || index >= count {
+            // Same sequence number, different fragment count (or an index the
+            // decoder would not have let through): not a fragment of this message.
+            Metrics::inc(&metrics.reassembly_rejected);
+            return;
         }
+        if entry.fragments.get(index).is_some_and(Option::is_some) {
+            return; // A duplicate fragment: already held.
+        }
+        if self.pending_bytes + len > self.ctx.config.max_reassembly_bytes
+            || metrics.reassembly_pending().bytes + len as u64
+                > self.ctx.config.max_reassembly_bytes_total as u64
+        {
+            // Over budget: give this message up entirely rather than hold a
+            // part of it that may never complete. The sender retransmits it.
+            Metrics::inc(&metrics.reassembly_over_budget);
+            debug!(peer = %self.addr, seq, "reassembly byte budget exceeded; partial message dropped");
+            self.release(seq);
+            return;
+        }
+        let Some(entry) = self.partial.get_mut(&seq) else {
+            return;
+        };
+        let Some(slot) = entry.fragments.get_mut(index) else {
+            return;
+        };
+        *slot = Some(packet.payload);
+        entry.received += 1;
+        entry.bytes += len;
+        self.pending_bytes += len;
+        metrics.adjust_reassembly(0, len as i64);
         if entry.received < count {
             return;
         }
-        let Some(done) = self.partial.remove(&seq) else {
+        let Some(done) = self.release(seq) else {
             return;
         };
         let data: Vec<u8> = done.fragments.into_iter().flatten().flatten().collect();
+        self.deliver(seq, data);
+    }
+
+    /// Hands a complete message to the application, once, and acknowledges it.
+    fn deliver(&mut self, seq: u32, data: Vec<u8>) {
         self.ctx
             .messages
             .push(ReceivedMessage::now(self.addr, seq, data));
         Metrics::inc(&self.ctx.metrics.messages_delivered);
         self.delivered_ahead.insert(seq);
         while self.delivered_ahead.remove(&self.delivered_below) {
-            self.delivered_below += 1;
+            self.delivered_below = self.delivered_below.wrapping_add(1);
         }
         self.acks.push(seq);
     }
 
+    /// Removes a partial message, releasing its share of the budgets and gauges.
+    fn release(&mut self, seq: u32) -> Option<Partial> {
+        let partial = self.partial.remove(&seq)?;
+        self.pending_bytes -= partial.bytes;
+        self.ctx
+            .metrics
+            .adjust_reassembly(-1, -(partial.bytes as i64));
+        Some(partial)
+    }
+
     fn evict_expired(&mut self) {
         let timeout = self.ctx.config.reassembly_timeout;
-        let before = self.partial.len();
-        self.partial.retain(|_, p| p.started.elapsed() < timeout);
-        for _ in self.partial.len()..before {
+        let expired: Vec<u32> = self
+            .partial
+            .iter()
+            .filter(|(_, p)| p.started.elapsed() >= timeout)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in expired {
+            self.release(seq);
             Metrics::inc(&self.ctx.metrics.reassembly_timeouts);
         }
+    }
+}
+
+impl<S: Socket> Drop for Reassembler<S> {
+    fn drop(&mut self) {
+        // The peer task ended (or the runtime is going away): whatever is still
+        // partial will never complete. Release it from the node-wide gauges.
+        let buffers = self.partial.len() as i64;
+        self.ctx
+            .metrics
+            .adjust_reassembly(-buffers, -(self.pending_bytes as i64));
+        self.partial.clear();
+        self.pending_bytes = 0;
     }
 }
 
@@ -482,6 +571,7 @@ mod tests {
             ctx,
             acks: Arc::new(AckQueue::default()),
             partial: HashMap::new(),
+            pending_bytes: 0,
             delivered_below: 0,
             delivered_ahead: BTreeSet::new(),
         };
@@ -540,5 +630,71 @@ mod tests {
         assert!(r.partial.is_empty());
         assert_eq!(Metrics::get(&r.ctx.metrics.reassembly_timeouts), 2);
         assert_eq!(r.ctx.messages.total(), 0);
+    }
+
+    #[test]
+    fn byte_budget_drops_oversized_messages_and_gauges_follow() {
+        use crate::metrics::ReassemblyPending;
+        use crate::transport::packet::MAX_FRAGMENT_PAYLOAD;
+        let config = PeerConfig {
+            max_reassembly_bytes: 3 * MAX_FRAGMENT_PAYLOAD,
+            ..PeerConfig::default()
+        };
+        let (mut r, _stop) = reassembler(config);
+        // A 5-fragment message cannot fit in a 3-fragment budget: the fourth
+        // fragment drops the whole partial message.
+        let big = fragments(0, 5 * MAX_FRAGMENT_PAYLOAD);
+        for f in big.iter().take(3).cloned() {
+            r.on_fragment(f);
+        }
+        assert_eq!(
+            r.ctx.metrics.reassembly_pending(),
+            ReassemblyPending {
+                buffers: 1,
+                bytes: 3 * MAX_FRAGMENT_PAYLOAD as u64
+            }
+        );
+        r.on_fragment(big[3].clone());
+        assert_eq!(Metrics::get(&r.ctx.metrics.reassembly_over_budget), 1);
+        assert_eq!(
+            r.ctx.metrics.reassembly_pending(),
+            ReassemblyPending::default()
+        );
+        assert!(r.partial.is_empty());
+        // A message that fits still gets through afterwards.
+        for f in fragments(1, 2 * MAX_FRAGMENT_PAYLOAD) {
+            r.on_fragment(f);
+        }
+        assert_eq!(r.ctx.messages.total(), 1);
+        // Partial messages still held when the reassembler goes away are released.
+        r.on_fragment(fragments(2, 2000).remove(0));
+        let metrics = Arc::clone(&r.ctx.metrics);
+        assert_eq!(metrics.reassembly_pending().buffers, 1);
+        drop(r);
+        assert_eq!(metrics.reassembly_pending(), ReassemblyPending::default());
+    }
+
+    #[test]
+    fn node_wide_budget_is_shared_between_peers() {
+        use crate::transport::packet::MAX_FRAGMENT_PAYLOAD;
+        let config = PeerConfig {
+            max_reassembly_bytes_total: 2 * MAX_FRAGMENT_PAYLOAD,
+            ..PeerConfig::default()
+        };
+        let (mut r, _stop) = reassembler(config);
+        // Another peer of the same node already holds one fragment's worth.
+        r.ctx
+            .metrics
+            .adjust_reassembly(1, MAX_FRAGMENT_PAYLOAD as i64);
+        let msg = fragments(0, 3 * MAX_FRAGMENT_PAYLOAD);
+        r.on_fragment(msg[0].clone());
+        assert_eq!(r.partial.len(), 1);
+        r.on_fragment(msg[1].clone());
+        assert!(r.partial.is_empty(), "over the node-wide budget");
+        assert_eq!(Metrics::get(&r.ctx.metrics.reassembly_over_budget), 1);
+        assert_eq!(
+            r.ctx.metrics.reassembly_pending().bytes,
+            MAX_FRAGMENT_PAYLOAD as u64
+        );
     }
 }

@@ -111,3 +111,30 @@ pub fn parse_index(body: &[u8], tag: &str) -> Option<usize> {
     let end = rest.iter().position(|b| *b == b':')?;
     std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
 }
+
+/// Runs futures concurrently on the current task and collects their outputs
+/// in order (a tiny `join_all`, to avoid a `futures` dependency).
+pub async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in set.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *out = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("completed")).collect()
+}

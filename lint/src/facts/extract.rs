@@ -1,0 +1,692 @@
+//! The syntax-tree walk that turns one `syn::File` into [`FileFacts`].
+
+use std::collections::HashMap;
+
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use super::macros::{parse_macro, scan_unsafe_tokens, MacroBody};
+use super::*;
+
+/// What to collect beyond the always-collected index facts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractOptions {
+    /// Record every path occurrence (needed when a `banned-type` entry applies to the file).
+    pub collect_paths: bool,
+}
+
+/// Walk a parsed file once and record its facts.
+pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
+    let mut ex = Extractor {
+        facts: FileFacts::default(),
+        scope: 0,
+        anchors: Vec::new(),
+        in_test: false,
+        opts,
+        item_ids: HashMap::new(),
+        mod_scopes: HashMap::new(),
+    };
+    ex.facts.scopes.push(Scope {
+        parent: None,
+        kind: ScopeKind::Module(None),
+        items: Vec::new(),
+        uses: Vec::new(),
+    });
+    ex.facts.file_is_test = has_cfg_test(&file.attrs);
+    ex.in_test = ex.facts.file_is_test;
+    ex.register_items(0, file.items.iter());
+    for item in &file.items {
+        ex.visit_item(item);
+    }
+    ex.facts
+}
+
+struct Extractor {
+    facts: FileFacts,
+    scope: ScopeId,
+    anchors: Vec<Anchor>,
+    in_test: bool,
+    opts: ExtractOptions,
+    /// syn item → registered item (items are registered before their scope is walked).
+    item_ids: HashMap<*const syn::Item, ItemId>,
+    mod_scopes: HashMap<*const syn::ItemMod, ScopeId>,
+}
+
+pub(crate) fn ident_str(id: &syn::Ident) -> String {
+    let s = id.to_string();
+    match s.strip_prefix("r#") {
+        Some(raw) => raw.to_string(),
+        None => s,
+    }
+}
+
+pub(crate) fn path_segs(p: &syn::Path) -> Vec<String> {
+    let mut v = Vec::with_capacity(p.segments.len() + 1);
+    if p.leading_colon.is_some() {
+        v.push(String::new());
+    }
+    v.extend(p.segments.iter().map(|s| ident_str(&s.ident)));
+    v
+}
+
+fn anchor_of(node: &impl Spanned) -> Anchor {
+    let s = node.span();
+    (s.start().line as u32, s.end().line as u32)
+}
+
+pub(crate) fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if !a.path().is_ident("cfg") {
+            return false;
+        }
+        let toks = match &a.meta {
+            syn::Meta::List(l) => l.tokens.to_string(),
+            _ => return false,
+        };
+        let words: Vec<&str> = toks.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+        words.contains(&"test") && !words.contains(&"not")
+    })
+}
+
+pub(crate) fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "test" || s.ident == "rstest" || s.ident == "bench")
+    })
+}
+
+pub(crate) fn ty_ref(ty: &syn::Type, scope: ScopeId) -> TyRef {
+    match ty {
+        syn::Type::Path(tp) => {
+            if tp.qself.is_none() && tp.path.is_ident("Self") {
+                return TyRef::SelfTy;
+            }
+            let path = path_segs(&tp.path);
+            let mut args = Vec::new();
+            if let Some(last) = tp.path.segments.last() {
+                if let syn::PathArguments::AngleBracketed(ab) = &last.arguments {
+                    for a in &ab.args {
+                        if let syn::GenericArgument::Type(t) = a {
+                            args.push(ty_ref(t, scope));
+                        }
+                    }
+                }
+            }
+            if path.first().is_some_and(|s| s == "Self") && path.len() > 1 {
+                // `Self::Assoc`: not followed.
+                return TyRef::Unknown;
+            }
+            TyRef::Path { path, args, scope }
+        }
+        syn::Type::Reference(r) => TyRef::Ref(Box::new(ty_ref(&r.elem, scope))),
+        syn::Type::Ptr(p) => TyRef::Ref(Box::new(ty_ref(&p.elem, scope))),
+        syn::Type::Paren(p) => ty_ref(&p.elem, scope),
+        syn::Type::Group(g) => ty_ref(&g.elem, scope),
+        syn::Type::Tuple(t) => TyRef::Tuple(t.elems.iter().map(|e| ty_ref(e, scope)).collect()),
+        syn::Type::Slice(s) => TyRef::Slice(Box::new(ty_ref(&s.elem, scope))),
+        syn::Type::Array(a) => TyRef::Slice(Box::new(ty_ref(&a.elem, scope))),
+        syn::Type::TraitObject(t) => TyRef::Traits { traits: bound_paths(t.bounds.iter()), scope },
+        syn::Type::ImplTrait(t) => TyRef::Traits { traits: bound_paths(t.bounds.iter()), scope },
+        _ => TyRef::Unknown,
+    }
+}
+
+fn bound_paths<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> Vec<Vec<String>> {
+    bounds
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => Some(path_segs(&t.path)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(crate) fn generics_of(g: &syn::Generics) -> Vec<Generic> {
+    let mut out: Vec<Generic> = g
+        .type_params()
+        .map(|tp| Generic { name: ident_str(&tp.ident), bounds: bound_paths(tp.bounds.iter()) })
+        .collect();
+    if let Some(wc) = &g.where_clause {
+        for p in &wc.predicates {
+            if let syn::WherePredicate::Type(pt) = p {
+                if let syn::Type::Path(tp) = &pt.bounded_ty {
+                    if let Some(id) = tp.path.get_ident() {
+                        let name = ident_str(id);
+                        let bounds = bound_paths(pt.bounds.iter());
+                        match out.iter_mut().find(|g| g.name == name) {
+                            Some(g) => g.bounds.extend(bounds),
+                            None => out.push(Generic { name, bounds }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn pat_ir(p: &syn::Pat) -> Pat {
+    match p {
+        syn::Pat::Ident(pi) => match &pi.subpat {
+            Some((_, sub)) if !matches!(**sub, syn::Pat::Wild(_)) => pat_ir(sub),
+            _ => Pat::Bind(ident_str(&pi.ident)),
+        },
+        syn::Pat::Tuple(t) => Pat::Tuple(t.elems.iter().map(pat_ir).collect()),
+        syn::Pat::TupleStruct(ts) => Pat::TupleStruct {
+            path: path_segs(&ts.path),
+            elems: ts.elems.iter().map(pat_ir).collect(),
+        },
+        syn::Pat::Struct(ps) => Pat::Struct {
+            path: path_segs(&ps.path),
+            fields: ps
+                .fields
+                .iter()
+                .map(|f| {
+                    let name = match &f.member {
+                        syn::Member::Named(id) => ident_str(id),
+                        syn::Member::Unnamed(i) => i.index.to_string(),
+                    };
+                    (name, pat_ir(&f.pat))
+                })
+                .collect(),
+        },
+        syn::Pat::Reference(r) => Pat::Ref(Box::new(pat_ir(&r.pat))),
+        syn::Pat::Paren(pp) => pat_ir(&pp.pat),
+        syn::Pat::Type(pt) => pat_ir(&pt.pat),
+        _ => Pat::Other,
+    }
+}
+
+fn fields_of(fields: &syn::Fields, scope: ScopeId) -> Vec<Field> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Field {
+            name: f.ident.as_ref().map(ident_str).unwrap_or_else(|| i.to_string()),
+            ty: ty_ref(&f.ty, scope),
+        })
+        .collect()
+}
+
+/// Items declared anywhere inside a function body (not inside nested items).
+#[derive(Default)]
+struct BodyItems<'ast> {
+    items: Vec<&'ast syn::Item>,
+}
+
+impl<'ast> Visit<'ast> for BodyItems<'ast> {
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        self.items.push(i);
+    }
+}
+
+impl Extractor {
+    fn add_item(&mut self, scope: ScopeId, name: String, kind: ItemKind, span: Span) -> ItemId {
+        let id = self.facts.items.len() as ItemId;
+        self.facts.items.push(Item { name, kind, scope, span });
+        self.facts.scopes[scope as usize].items.push(id);
+        id
+    }
+
+    fn new_scope(&mut self, parent: ScopeId, kind: ScopeKind) -> ScopeId {
+        let id = self.facts.scopes.len() as ScopeId;
+        self.facts.scopes.push(Scope { parent: Some(parent), kind, items: Vec::new(), uses: Vec::new() });
+        id
+    }
+
+    fn register_items<'a>(&mut self, scope: ScopeId, items: impl Iterator<Item = &'a syn::Item>) {
+        for item in items {
+            let sp = |id: &syn::Ident| Span::from_pm2(id.span());
+            let id = match item {
+                syn::Item::Struct(s) => Some(self.add_item(
+                    scope,
+                    ident_str(&s.ident),
+                    ItemKind::Struct { fields: fields_of(&s.fields, scope), generics: generics_of(&s.generics) },
+                    sp(&s.ident),
+                )),
+                syn::Item::Enum(e) => {
+                    let variants = e
+                        .variants
+                        .iter()
+                        .map(|v| Variant { name: ident_str(&v.ident), fields: fields_of(&v.fields, scope) })
+                        .collect();
+                    Some(self.add_item(
+                        scope,
+                        ident_str(&e.ident),
+                        ItemKind::Enum { variants, generics: generics_of(&e.generics) },
+                        sp(&e.ident),
+                    ))
+                }
+                syn::Item::Union(u) => Some(self.add_item(
+                    scope,
+                    ident_str(&u.ident),
+                    ItemKind::Union { fields: fields_of(&syn::Fields::Named(u.fields.clone()), scope) },
+                    sp(&u.ident),
+                )),
+                syn::Item::Trait(t) => {
+                    let methods = t
+                        .items
+                        .iter()
+                        .filter_map(|ti| match ti {
+                            syn::TraitItem::Fn(f) => Some((ident_str(&f.sig.ident), None)),
+                            _ => None,
+                        })
+                        .collect();
+                    Some(self.add_item(scope, ident_str(&t.ident), ItemKind::Trait { methods }, sp(&t.ident)))
+                }
+                syn::Item::Type(t) => Some(self.add_item(
+                    scope,
+                    ident_str(&t.ident),
+                    ItemKind::TypeAlias(ty_ref(&t.ty, scope)),
+                    sp(&t.ident),
+                )),
+                syn::Item::Fn(f) => Some(self.add_item(scope, ident_str(&f.sig.ident), ItemKind::Fn(FnIdx::MAX), sp(&f.sig.ident))),
+                syn::Item::Const(c) => Some(self.add_item(scope, ident_str(&c.ident), ItemKind::Const(ty_ref(&c.ty, scope)), sp(&c.ident))),
+                syn::Item::Static(s) => Some(self.add_item(scope, ident_str(&s.ident), ItemKind::Static(ty_ref(&s.ty, scope)), sp(&s.ident))),
+                syn::Item::Mod(m) => {
+                    let child = if m.content.is_some() {
+                        let c = self.new_scope(scope, ScopeKind::Module(Some(ident_str(&m.ident))));
+                        self.mod_scopes.insert(m as *const _, c);
+                        Some(c)
+                    } else {
+                        None
+                    };
+                    let id = self.add_item(scope, ident_str(&m.ident), ItemKind::Mod(child), sp(&m.ident));
+                    if child.is_none() {
+                        let path_attr = m.attrs.iter().find_map(|a| match &a.meta {
+                            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+                                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                                _ => None,
+                            },
+                            _ => None,
+                        });
+                        self.facts.mod_decls.push(ModDecl { name: ident_str(&m.ident), scope, path_attr, item: id });
+                    }
+                    Some(id)
+                }
+                syn::Item::ExternCrate(ec) => {
+                    let original = ident_str(&ec.ident);
+                    let name = ec.rename.as_ref().map(|(_, r)| ident_str(r)).unwrap_or_else(|| original.clone());
+                    Some(self.add_item(scope, name, ItemKind::ExternCrate { original }, sp(&ec.ident)))
+                }
+                syn::Item::Macro(m) => m.ident.as_ref().map(|id| self.add_item(scope, ident_str(id), ItemKind::Macro, sp(id))),
+                syn::Item::Use(u) => {
+                    let mut prefix = Vec::new();
+                    if u.leading_colon.is_some() {
+                        prefix.push(String::new());
+                    }
+                    let mut leaves = Vec::new();
+                    use_leaves(&u.tree, &mut prefix, &mut leaves);
+                    self.facts.scopes[scope as usize].uses.extend(leaves);
+                    None
+                }
+                _ => None,
+            };
+            if let Some(id) = id {
+                self.item_ids.insert(item as *const _, id);
+            }
+        }
+    }
+
+    fn with_anchor<R>(&mut self, a: Anchor, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.anchors.push(a);
+        let r = f(self);
+        self.anchors.pop();
+        r
+    }
+
+    fn anchors_innermost_first(&self) -> Vec<Anchor> {
+        self.anchors.iter().rev().copied().collect()
+    }
+
+    /// Record a function: signature, body scope, body IR. Returns its index and body scope.
+    fn function(
+        &mut self,
+        sig: &syn::Signature,
+        block: Option<&syn::Block>,
+        owner: FnOwner,
+        item_line: u32,
+        extra_generics: &[Generic],
+    ) -> (FnIdx, ScopeId) {
+        let scope = self.scope;
+        let mut body_scope = scope;
+        if let Some(block) = block {
+            let mut bi = BodyItems::default();
+            bi.visit_block(block);
+            let has_uses_or_items = !bi.items.is_empty();
+            if has_uses_or_items {
+                body_scope = self.new_scope(scope, ScopeKind::Block);
+                self.register_items(body_scope, bi.items.into_iter());
+            }
+        }
+        let mut generics = extra_generics.to_vec();
+        generics.extend(generics_of(&sig.generics));
+        let mut has_self = false;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(_) => has_self = true,
+                syn::FnArg::Typed(pt) => params.push((pat_ir(&pt.pat), ty_ref(&pt.ty, scope))),
+            }
+        }
+        let ret = match &sig.output {
+            syn::ReturnType::Type(_, t) => Some(ty_ref(t, scope)),
+            syn::ReturnType::Default => None,
+        };
+        let body = match block {
+            Some(b) => super::body::build(b, body_scope, &self.anchors),
+            None => Vec::new(),
+        };
+        let idx = self.facts.fns.len() as FnIdx;
+        self.facts.fns.push(FnFacts {
+            name: ident_str(&sig.ident),
+            scope,
+            body_scope,
+            owner,
+            generics,
+            has_self,
+            params,
+            ret,
+            body,
+            span: Span::from_pm2(sig.ident.span()),
+            item_line,
+            in_test: self.in_test,
+        });
+        (idx, body_scope)
+    }
+
+    fn with_scope<R>(&mut self, scope: ScopeId, f: impl FnOnce(&mut Self) -> R) -> R {
+        let saved = std::mem::replace(&mut self.scope, scope);
+        let r = f(self);
+        self.scope = saved;
+        r
+    }
+
+    fn with_test<R>(&mut self, test: bool, f: impl FnOnce(&mut Self) -> R) -> R {
+        let saved = self.in_test;
+        self.in_test = saved || test;
+        let r = f(self);
+        self.in_test = saved;
+        r
+    }
+
+    fn unsafe_site(&mut self, kind: UnsafeKind, kw: proc_macro2::Span, open: Option<proc_macro2::Span>) {
+        let open_brace = open.map(|o| {
+            let s = o.start();
+            (s.line as u32, s.column as u32 + 1)
+        });
+        let anchors = self.anchors_innermost_first();
+        self.facts.unsafe_sites.push(UnsafeSite { kind, span: Span::from_pm2(kw), open_brace, anchors, inside_comment: None });
+    }
+
+    fn macro_body(&mut self, mac: &syn::Macro) {
+        match parse_macro(mac) {
+            MacroBody::Select(arms) => {
+                for arm in &arms {
+                    if let Some(p) = &arm.pat {
+                        self.visit_pat(p);
+                    }
+                    if let Some(f) = &arm.future {
+                        self.visit_expr(f);
+                    }
+                    if let Some(g) = &arm.guard {
+                        self.visit_expr(g);
+                    }
+                    self.visit_expr(&arm.handler);
+                }
+            }
+            MacroBody::Exprs(exprs) => {
+                for e in &exprs {
+                    self.visit_expr(e);
+                }
+            }
+            MacroBody::Stmts(stmts) => {
+                // Items declared inside a macro body are not registered; their contents still are walked.
+                for s in &stmts {
+                    self.visit_stmt(s);
+                }
+            }
+            MacroBody::Tokens => {
+                let mut found = Vec::new();
+                scan_unsafe_tokens(&mac.tokens, &mut found);
+                for t in found {
+                    let kind = if t.is_impl { UnsafeKind::Impl } else { UnsafeKind::Block };
+                    self.unsafe_site(kind, t.keyword, t.open_brace);
+                }
+            }
+        }
+    }
+
+    fn record_path(&mut self, path: Vec<String>, span: Span, is_use: bool) {
+        let anchors = self.anchors_innermost_first();
+        self.facts.paths.push(PathOcc { path, scope: self.scope, span, anchors, in_test: self.in_test, is_use });
+    }
+
+    fn patch_fn(&mut self, item: &syn::Item, idx: FnIdx) {
+        if let Some(&id) = self.item_ids.get(&(item as *const _)) {
+            self.facts.items[id as usize].kind = ItemKind::Fn(idx);
+        }
+    }
+
+    fn item_inner(&mut self, item: &syn::Item) {
+        match item {
+            syn::Item::Fn(f) => {
+                let test = is_test_fn(&f.attrs);
+                let line = anchor_of(item).0;
+                self.with_test(test, |ex| {
+                    let (idx, body_scope) = ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
+                    ex.patch_fn(item, idx);
+                    for a in &f.attrs {
+                        ex.visit_attribute(a);
+                    }
+                    ex.visit_signature(&f.sig);
+                    ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                });
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    let child = self.mod_scopes.get(&(m as *const _)).copied().unwrap_or(self.scope);
+                    self.with_scope(child, |ex| {
+                        ex.register_items(child, items.iter());
+                        for it in items {
+                            ex.visit_item(it);
+                        }
+                    });
+                }
+            }
+            syn::Item::Impl(i) => {
+                if let Some(u) = &i.unsafety {
+                    self.unsafe_site(UnsafeKind::Impl, u.span, None);
+                }
+                let impl_idx = self.facts.impls.len() as ImplIdx;
+                let generics = generics_of(&i.generics);
+                self.facts.impls.push(ImplFacts {
+                    self_ty: ty_ref(&i.self_ty, self.scope),
+                    trait_path: i.trait_.as_ref().map(|(_, p, _)| path_segs(p)),
+                    scope: self.scope,
+                    generics: generics.clone(),
+                    methods: Vec::new(),
+                });
+                for a in &i.attrs {
+                    self.visit_attribute(a);
+                }
+                self.visit_generics(&i.generics);
+                if let Some((_, p, _)) = &i.trait_ {
+                    self.visit_path(p);
+                }
+                self.visit_type(&i.self_ty);
+                for ii in &i.items {
+                    self.with_anchor(anchor_of(ii), |ex| match ii {
+                        syn::ImplItem::Fn(f) => {
+                            let test = is_test_fn(&f.attrs);
+                            let line = anchor_of(ii).0;
+                            ex.with_test(test, |ex| {
+                                let (idx, body_scope) =
+                                    ex.function(&f.sig, Some(&f.block), FnOwner::Impl(impl_idx), line, &generics);
+                                ex.facts.impls[impl_idx as usize].methods.push(idx);
+                                ex.visit_signature(&f.sig);
+                                ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                            });
+                        }
+                        syn::ImplItem::Macro(m) => ex.macro_body(&m.mac),
+                        other => visit::visit_impl_item(ex, other),
+                    });
+                }
+            }
+            syn::Item::Trait(t) => {
+                let trait_item = self.item_ids.get(&(item as *const _)).copied();
+                let generics = generics_of(&t.generics);
+                self.visit_generics(&t.generics);
+                for b in &t.supertraits {
+                    self.visit_type_param_bound(b);
+                }
+                for ti in &t.items {
+                    self.with_anchor(anchor_of(ti), |ex| match ti {
+                        syn::TraitItem::Fn(f) => {
+                            if let (Some(block), Some(tid)) = (&f.default, trait_item) {
+                                let line = anchor_of(ti).0;
+                                let (idx, body_scope) = ex.function(&f.sig, Some(block), FnOwner::Trait(tid), line, &generics);
+                                if let ItemKind::Trait { methods } = &mut ex.facts.items[tid as usize].kind {
+                                    let name = ident_str(&f.sig.ident);
+                                    if let Some(m) = methods.iter_mut().find(|m| m.0 == name) {
+                                        m.1 = Some(idx);
+                                    }
+                                }
+                                ex.visit_signature(&f.sig);
+                                ex.with_scope(body_scope, |ex| ex.visit_block(block));
+                            } else {
+                                ex.visit_signature(&f.sig);
+                            }
+                        }
+                        syn::TraitItem::Macro(m) => ex.macro_body(&m.mac),
+                        other => visit::visit_trait_item(ex, other),
+                    });
+                }
+            }
+            syn::Item::Use(u) => {
+                if self.opts.collect_paths {
+                    let mut prefix = Vec::new();
+                    if u.leading_colon.is_some() {
+                        prefix.push(String::new());
+                    }
+                    let mut leaves = Vec::new();
+                    use_leaves(&u.tree, &mut prefix, &mut leaves);
+                    for leaf in leaves {
+                        if leaf.name.is_some() {
+                            self.record_path(leaf.path, leaf.span, true);
+                        }
+                    }
+                }
+            }
+            syn::Item::Macro(m) => {
+                for a in &m.attrs {
+                    self.visit_attribute(a);
+                }
+                self.macro_body(&m.mac);
+            }
+            other => visit::visit_item(self, other),
+        }
+    }
+}
+
+/// Flatten a use tree into leaves with their full paths.
+fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLeaf>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(ident_str(&p.ident));
+            use_leaves(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = ident_str(&n.ident);
+            if name == "self" {
+                // `use a::b::{self}` binds `b`.
+                if let Some(last) = prefix.last() {
+                    out.push(UseLeaf { path: prefix.clone(), name: Some(last.clone()), span: Span::from_pm2(n.ident.span()) });
+                }
+            } else {
+                let mut path = prefix.clone();
+                path.push(name.clone());
+                out.push(UseLeaf { path, name: Some(name), span: Span::from_pm2(n.ident.span()) });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let orig = ident_str(&r.ident);
+            let mut path = prefix.clone();
+            if orig != "self" {
+                path.push(orig);
+            }
+            let name = ident_str(&r.rename);
+            if name != "_" {
+                out.push(UseLeaf { path, name: Some(name), span: Span::from_pm2(r.ident.span()) });
+            } else {
+                // `use Trait as _;` still names the item (for banned-type) but binds nothing.
+                out.push(UseLeaf { path, name: Some(String::from("_")), span: Span::from_pm2(r.ident.span()) });
+            }
+        }
+        syn::UseTree::Glob(g) => out.push(UseLeaf { path: prefix.clone(), name: None, span: Span::from_pm2(g.star_token.span) }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                use_leaves(t, prefix, out);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Extractor {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Fn(f) => &f.attrs,
+            syn::Item::Mod(m) => &m.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Struct(s) => &s.attrs,
+            syn::Item::Enum(e) => &e.attrs,
+            syn::Item::Use(u) => &u.attrs,
+            syn::Item::Const(c) => &c.attrs,
+            syn::Item::Static(s) => &s.attrs,
+            syn::Item::Trait(t) => &t.attrs,
+            syn::Item::Type(t) => &t.attrs,
+            syn::Item::Macro(m) => &m.attrs,
+            _ => &[],
+        };
+        let test = has_cfg_test(attrs);
+        let anchor = anchor_of(item);
+        self.with_anchor(anchor, |ex| ex.with_test(test, |ex| ex.item_inner(item)));
+    }
+
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        if let syn::Stmt::Item(i) = s {
+            // Already registered in the body scope; `visit_item` pushes its own anchor.
+            self.visit_item(i);
+            return;
+        }
+        self.with_anchor(anchor_of(s), |ex| visit::visit_stmt(ex, s));
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.unsafe_site(UnsafeKind::Block, e.unsafe_token.span, Some(e.block.brace_token.span.open()));
+        visit::visit_expr_unsafe(self, e);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        if self.opts.collect_paths && !p.segments.is_empty() {
+            let first = p.leading_colon.as_ref().map(|c| c.spans[0]).unwrap_or_else(|| p.segments[0].ident.span());
+            let last = p.segments.last().map(|s| s.ident.span()).unwrap_or(first);
+            self.record_path(path_segs(p), Span::join(first, last), false);
+        }
+        visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.macro_body(mac);
+    }
+
+    fn visit_attribute(&mut self, _a: &'ast syn::Attribute) {
+        // Attribute paths and arguments are not code paths.
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        visit::visit_impl_item_fn(self, f);
+    }
+}

@@ -1,0 +1,142 @@
+//! Reading macro invocations: syn leaves macro bodies as tokens, but event loops live in them.
+//!
+//! `select!`-style bodies are parsed as arms (`pattern = future [, if guard] => handler`);
+//! other macros are tried as comma-separated expressions, then as statements, then as
+//! `expr; expr` (`vec![x; n]`). What parses is analysed like any other code; what does not is
+//! only scanned token by token for `unsafe` blocks.
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Pat, Stmt, Token};
+
+/// One arm of a `select!`.
+pub struct SelectArm {
+    /// `None` for the `else => ..` arm.
+    pub pat: Option<Pat>,
+    pub future: Option<Expr>,
+    pub guard: Option<Expr>,
+    pub handler: Expr,
+}
+
+pub enum MacroBody {
+    Select(Vec<SelectArm>),
+    Exprs(Vec<Expr>),
+    Stmts(Vec<Stmt>),
+    /// Nothing parsed: scan the tokens.
+    Tokens,
+}
+
+/// The macro's name (last path segment).
+pub fn macro_name(mac: &syn::Macro) -> String {
+    mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+}
+
+/// Macros whose expression arguments are futures polled (awaited) by the macro itself.
+pub fn awaits_arguments(name: &str) -> bool {
+    matches!(name, "join" | "try_join" | "join_all")
+}
+
+pub fn parse_macro(mac: &syn::Macro) -> MacroBody {
+    let name = macro_name(mac);
+    if name == "macro_rules" {
+        return MacroBody::Tokens;
+    }
+    if name.contains("select") {
+        if let Ok(arms) = parse_select.parse2(mac.tokens.clone()) {
+            return MacroBody::Select(arms);
+        }
+    }
+    if let Ok(exprs) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(mac.tokens.clone()) {
+        return MacroBody::Exprs(exprs.into_iter().collect());
+    }
+    if let Ok(stmts) = syn::Block::parse_within.parse2(mac.tokens.clone()) {
+        return MacroBody::Stmts(stmts);
+    }
+    let repeat = |input: ParseStream| -> syn::Result<Vec<Expr>> {
+        let a: Expr = input.parse()?;
+        input.parse::<Token![;]>()?;
+        let b: Expr = input.parse()?;
+        Ok(vec![a, b])
+    };
+    if let Ok(exprs) = repeat.parse2(mac.tokens.clone()) {
+        return MacroBody::Exprs(exprs);
+    }
+    MacroBody::Tokens
+}
+
+fn parse_select(input: ParseStream) -> syn::Result<Vec<SelectArm>> {
+    let mut arms = Vec::new();
+    if input.peek(syn::Ident) && input.peek2(Token![;]) {
+        let _biased: syn::Ident = input.parse()?;
+        input.parse::<Token![;]>()?;
+    }
+    while !input.is_empty() {
+        let keyword_arm = input.peek(Token![else])
+            || input.peek(Token![default])
+            || (input.fork().parse::<syn::Ident>().is_ok_and(|i| i == "complete") && input.peek2(Token![=>]));
+        if keyword_arm {
+            input.parse::<proc_macro2::TokenTree>()?;
+            input.parse::<Token![=>]>()?;
+            let handler = parse_handler(input)?;
+            arms.push(SelectArm { pat: None, future: None, guard: None, handler });
+            continue;
+        }
+        let pat = Pat::parse_multi_with_leading_vert(input)?;
+        input.parse::<Token![=]>()?;
+        let future = Expr::parse_without_eager_brace(input)?;
+        let guard = if input.peek(Token![,]) && input.peek2(Token![if]) {
+            input.parse::<Token![,]>()?;
+            input.parse::<Token![if]>()?;
+            Some(input.parse::<Expr>()?)
+        } else if input.peek(Token![if]) {
+            input.parse::<Token![if]>()?;
+            Some(input.parse::<Expr>()?)
+        } else {
+            None
+        };
+        input.parse::<Token![=>]>()?;
+        let handler = parse_handler(input)?;
+        arms.push(SelectArm { pat: Some(pat), future: Some(future), guard, handler });
+    }
+    Ok(arms)
+}
+
+fn parse_handler(input: ParseStream) -> syn::Result<Expr> {
+    let handler: Expr = input.parse()?;
+    if input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(handler)
+}
+
+/// A token-level `unsafe` site found in unparsed macro tokens.
+pub struct TokenUnsafe {
+    pub keyword: proc_macro2::Span,
+    pub is_impl: bool,
+    pub open_brace: Option<proc_macro2::Span>,
+}
+
+/// Find `unsafe { .. }` and `unsafe impl` in raw tokens, at any depth.
+pub fn scan_unsafe_tokens(tokens: &TokenStream, out: &mut Vec<TokenUnsafe>) {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    for (i, tt) in trees.iter().enumerate() {
+        match tt {
+            TokenTree::Ident(id) if id == "unsafe" => match trees.get(i + 1) {
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => out.push(TokenUnsafe {
+                    keyword: id.span(),
+                    is_impl: false,
+                    open_brace: Some(g.span_open()),
+                }),
+                Some(TokenTree::Ident(next)) if next == "impl" => out.push(TokenUnsafe {
+                    keyword: id.span(),
+                    is_impl: true,
+                    open_brace: None,
+                }),
+                _ => {}
+            },
+            TokenTree::Group(g) => scan_unsafe_tokens(&g.stream(), out),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The workspace index: which file is which module of which crate, and name resolution.
+//!
+//! Built from every file's facts, without reading anything: crate roots are found by Cargo's
+//! layout conventions (`src/lib.rs`, `src/main.rs`, `src/bin/*`, `tests/*`, `benches/*`,
+//! `examples/*`, `build.rs`), `mod x;` declarations are followed to `x.rs` / `x/mod.rs` (or
+//! `#[path]`), and files no root reaches get the module path their location implies, so a
+//! partial run (pre-commit on a few files) still resolves `crate::` paths sensibly.
+
+mod resolve;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::facts::{FileFacts, ItemKind, ScopeId, ScopeKind};
+use crate::source::Lexed;
+
+pub use resolve::Res;
+
+pub type FileId = u32;
+/// A scope anywhere in the workspace.
+pub type GScope = (FileId, ScopeId);
+/// An item anywhere in the workspace.
+pub type GItem = (FileId, u32);
+/// A function anywhere in the workspace.
+pub type GFn = (FileId, u32);
+
+/// One linted file and what the pipeline learned about it.
+#[derive(Debug)]
+pub struct FileData {
+    /// Relative to the lint root, `/` separators.
+    pub rel: String,
+    pub abs: PathBuf,
+    pub facts: FileFacts,
+    pub lexed: Lexed,
+    /// Under a `tests/` or `benches/` folder of its package.
+    pub is_test_path: bool,
+    /// `// channel-lint: ...` directives and policy exemption markers found in its comments.
+    pub directives: Vec<crate::suppress::Directive>,
+}
+
+/// A package found on disk (its folder and `[package] name`).
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModuleInfo {
+    /// Crate name first (`channel_node::transport::listener`).
+    pub path: Vec<String>,
+    /// The crate's root module.
+    pub crate_root: GScope,
+    /// The parent module (None for a crate root).
+    pub parent: Option<GScope>,
+}
+
+pub struct Index<'a> {
+    pub files: &'a [FileData],
+    /// Module info for every file's scope 0 and every inline module scope.
+    modules: HashMap<GScope, ModuleInfo>,
+    /// `mod x;` declaration (file, item) → the file it loads.
+    mod_files: HashMap<GItem, FileId>,
+    /// Library crates by name (`-` replaced by `_`).
+    crates: HashMap<String, GScope>,
+    /// Impls by the resolved self type, and by trait.
+    pub(crate) impls_by_type: HashMap<resolve::TypeKey, Vec<(FileId, u32)>>,
+    pub(crate) impls_by_trait: HashMap<resolve::TypeKey, Vec<(FileId, u32)>>,
+    memo: std::sync::Mutex<HashMap<(GScope, String), Option<Res>>>,
+}
+
+fn file_stem(p: &Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn crate_ident(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// Where a file sits in its package: (package dir, path inside it).
+fn package_of<'p>(abs: &Path, packages: &'p [Package]) -> Option<&'p Package> {
+    packages.iter().filter(|p| abs.starts_with(&p.dir)).max_by_key(|p| p.dir.components().count())
+}
+
+/// Is this file a crate root by Cargo's conventions? Returns the kind's directory rule.
+fn is_crate_root(inner: &Path) -> bool {
+    let comps: Vec<String> = inner.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    match comps.iter().map(|s| s.as_str()).collect::<Vec<_>>().as_slice() {
+        ["src", "lib.rs"] | ["src", "main.rs"] | ["build.rs"] => true,
+        ["src", "bin", f] | ["tests", f] | ["benches", f] | ["examples", f] => f.ends_with(".rs"),
+        ["src", "bin", _, "main.rs"] | ["tests", _, "main.rs"] | ["benches", _, "main.rs"] | ["examples", _, "main.rs"] => true,
+        [.., "lib.rs"] | [.., "main.rs"] => comps.len() == 1,
+        _ => false,
+    }
+}
+
+impl<'a> Index<'a> {
+    pub fn build(files: &'a [FileData], packages: &[Package], lint_root: &Path) -> Index<'a> {
+        let mut index = Index {
+            files,
+            modules: HashMap::new(),
+            mod_files: HashMap::new(),
+            crates: HashMap::new(),
+            impls_by_type: HashMap::new(),
+            impls_by_trait: HashMap::new(),
+            memo: Default::default(),
+        };
+        let by_path: HashMap<&Path, FileId> = files.iter().enumerate().map(|(i, f)| (f.abs.as_path(), i as FileId)).collect();
+        let fallback = Package {
+            dir: lint_root.to_path_buf(),
+            name: lint_root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "crate".into()),
+        };
+        // 1. Crate roots.
+        let mut roots = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            let pkg = package_of(&f.abs, packages).unwrap_or(&fallback);
+            let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
+            if is_crate_root(inner) {
+                let is_lib = inner == Path::new("src/lib.rs") || inner == Path::new("lib.rs");
+                let name = if is_lib || inner == Path::new("src/main.rs") {
+                    crate_ident(&pkg.name)
+                } else {
+                    crate_ident(&file_stem(inner))
+                };
+                roots.push((i as FileId, name, is_lib, inner.starts_with("src/main.rs")));
+            }
+        }
+        // A package with only main.rs is named like the package too; lib wins the name.
+        for (fid, name, is_lib, is_main) in &roots {
+            let root = (*fid, 0);
+            index.modules.insert(root, ModuleInfo { path: vec![name.clone()], crate_root: root, parent: None });
+            if *is_lib || (*is_main && !index.crates.contains_key(name)) {
+                index.crates.insert(name.clone(), root);
+            }
+        }
+        // 2. Follow `mod` declarations from every root.
+        let mut stack: Vec<FileId> = roots.iter().map(|r| r.0).collect();
+        while let Some(fid) = stack.pop() {
+            let f = &files[fid as usize];
+            let file_mod = index.modules[&(fid, 0)].clone();
+            index.register_inline_modules(fid, &file_mod);
+            let own_dir = {
+                let dir = f.abs.parent().unwrap_or(Path::new("")).to_path_buf();
+                let stem = file_stem(&f.abs);
+                if file_mod.parent.is_none() || stem == "mod" {
+                    dir
+                } else {
+                    dir.join(stem)
+                }
+            };
+            for decl in &f.facts.mod_decls {
+                let holder = index.modules.get(&(fid, decl.scope)).cloned().unwrap_or(file_mod.clone());
+                // Inline modules add their names to the directory.
+                let mut dir = own_dir.clone();
+                let extra = holder.path.len().saturating_sub(file_mod.path.len());
+                for seg in &holder.path[holder.path.len() - extra..] {
+                    dir.push(seg);
+                }
+                let candidates: Vec<PathBuf> = match &decl.path_attr {
+                    Some(p) => vec![f.abs.parent().unwrap_or(Path::new("")).join(p)],
+                    None => vec![dir.join(format!("{}.rs", decl.name)), dir.join(&decl.name).join("mod.rs")],
+                };
+                if let Some(&child) = candidates.iter().find_map(|c| by_path.get(c.as_path())) {
+                    if index.modules.contains_key(&(child, 0)) {
+                        continue;
+                    }
+                    let mut path = holder.path.clone();
+                    path.push(decl.name.clone());
+                    index.modules.insert(
+                        (child, 0),
+                        ModuleInfo { path, crate_root: file_mod.crate_root, parent: Some((fid, decl.scope)) },
+                    );
+                    index.mod_files.insert((fid, decl.item), child);
+                    stack.push(child);
+                }
+            }
+        }
+        // 3. Files no root reaches: a module path from their location.
+        for (i, f) in files.iter().enumerate() {
+            let fid = i as FileId;
+            if index.modules.contains_key(&(fid, 0)) {
+                continue;
+            }
+            let pkg = package_of(&f.abs, packages).unwrap_or(&fallback);
+            let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
+            let mut comps: Vec<String> = inner.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            if comps.first().map(String::as_str) == Some("src") {
+                comps.remove(0);
+            }
+            if let Some(last) = comps.pop() {
+                let stem = last.trim_end_matches(".rs").to_string();
+                if stem != "mod" && stem != "lib" && stem != "main" {
+                    comps.push(stem);
+                }
+            }
+            let crate_name = crate_ident(&pkg.name);
+            let crate_root = index.crates.get(&crate_name).copied().unwrap_or((fid, 0));
+            let mut path = vec![crate_name];
+            path.extend(comps);
+            index.modules.insert((fid, 0), ModuleInfo { path, crate_root, parent: None });
+            let file_mod = index.modules[&(fid, 0)].clone();
+            index.register_inline_modules(fid, &file_mod);
+        }
+        index.index_impls();
+        index
+    }
+
+    fn register_inline_modules(&mut self, fid: FileId, file_mod: &ModuleInfo) {
+        let facts = &self.files[fid as usize].facts;
+        // Scopes are created parents-first, so one pass in order sees every parent before its child.
+        for (sid, scope) in facts.scopes.iter().enumerate().skip(1) {
+            let sid = sid as ScopeId;
+            let parent_scope = scope.parent.unwrap_or(0);
+            let parent_info = self
+                .modules
+                .get(&(fid, parent_scope))
+                .cloned()
+                .or_else(|| Some(self.module_info_of(fid, parent_scope)))
+                .unwrap_or_else(|| file_mod.clone());
+            if let ScopeKind::Module(Some(name)) = &scope.kind {
+                let mut path = parent_info.path.clone();
+                path.push(name.clone());
+                let parent = self.module_scope(fid, parent_scope);
+                self.modules.insert((fid, sid), ModuleInfo { path, crate_root: file_mod.crate_root, parent: Some(parent) });
+            }
+        }
+    }
+
+    /// The nearest module scope at or above `scope` in a file.
+    pub fn module_scope(&self, fid: FileId, mut scope: ScopeId) -> GScope {
+        let facts = &self.files[fid as usize].facts;
+        loop {
+            let s = &facts.scopes[scope as usize];
+            if matches!(s.kind, ScopeKind::Module(_)) {
+                return (fid, scope);
+            }
+            match s.parent {
+                Some(p) => scope = p,
+                None => return (fid, 0),
+            }
+        }
+    }
+
+    /// Module info of the module holding `scope`.
+    pub fn module_info_of(&self, fid: FileId, scope: ScopeId) -> ModuleInfo {
+        let m = self.module_scope(fid, scope);
+        self.modules.get(&m).cloned().unwrap_or(ModuleInfo { path: vec!["crate".into()], crate_root: (fid, 0), parent: None })
+    }
+
+    /// The file a `mod x;` declaration loads, if it was found.
+    pub fn mod_file(&self, item: GItem) -> Option<FileId> {
+        self.mod_files.get(&item).copied()
+    }
+
+    pub fn crate_by_name(&self, name: &str) -> Option<GScope> {
+        self.crates.get(name).copied()
+    }
+
+    pub fn item(&self, it: GItem) -> &crate::facts::Item {
+        &self.files[it.0 as usize].facts.items[it.1 as usize]
+    }
+
+    pub fn fn_facts(&self, f: GFn) -> &crate::facts::FnFacts {
+        &self.files[f.0 as usize].facts.fns[f.1 as usize]
+    }
+
+    /// `crate::module::Type::method` style name of a function, crate name first.
+    pub fn qualified_fn_name(&self, f: GFn) -> Vec<String> {
+        let facts = self.fn_facts(f);
+        let mut path = self.module_info_of(f.0, facts.scope).path;
+        match facts.owner {
+            crate::facts::FnOwner::Free => {}
+            crate::facts::FnOwner::Impl(i) => {
+                let imp = &self.files[f.0 as usize].facts.impls[i as usize];
+                let name = match self.resolve_type_key(f.0, &imp.self_ty) {
+                    Some(resolve::TypeKey::Local(it)) => self.item(it).name.clone(),
+                    _ => match &imp.self_ty {
+                        crate::facts::TyRef::Path { path, .. } => path.last().cloned().unwrap_or_default(),
+                        _ => "_".into(),
+                    },
+                };
+                path.push(name);
+            }
+            crate::facts::FnOwner::Trait(t) => path.push(self.item((f.0, t)).name.clone()),
+        }
+        path.push(facts.name.clone());
+        path
+    }
+
+    /// Every function in the workspace.
+    pub fn all_fns(&self) -> impl Iterator<Item = GFn> + '_ {
+        self.files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| (0..f.facts.fns.len()).map(move |j| (i as FileId, j as u32)))
+    }
+
+    fn index_impls(&mut self) {
+        let mut by_type: HashMap<resolve::TypeKey, Vec<(FileId, u32)>> = HashMap::new();
+        let mut by_trait: HashMap<resolve::TypeKey, Vec<(FileId, u32)>> = HashMap::new();
+        for (fid, f) in self.files.iter().enumerate() {
+            let fid = fid as FileId;
+            for (ii, imp) in f.facts.impls.iter().enumerate() {
+                if let Some(k) = self.resolve_type_key(fid, &imp.self_ty) {
+                    by_type.entry(k).or_default().push((fid, ii as u32));
+                }
+                if let Some(tp) = &imp.trait_path {
+                    if let Some(k) = self.resolve_trait_key(fid, imp.scope, tp) {
+                        by_trait.entry(k).or_default().push((fid, ii as u32));
+                    }
+                }
+            }
+        }
+        self.impls_by_type = by_type;
+        self.impls_by_trait = by_trait;
+    }
+
+    /// Is `item` a function item whose facts index is known?
+    pub fn fn_of_item(&self, it: GItem) -> Option<GFn> {
+        match self.item(it).kind {
+            ItemKind::Fn(idx) if idx != u32::MAX => Some((it.0, idx)),
+            _ => None,
+        }
+    }
+}

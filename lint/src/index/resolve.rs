@@ -1,0 +1,331 @@
+//! Name resolution: what a path written in some scope refers to.
+//!
+//! Follows Rust 2018 rules closely enough for linting: block scopes see their enclosing
+//! module; modules do not see their parents; `use` leaves (plain, renamed, grouped, `self`)
+//! and glob imports are followed across files; `crate`, `self`, `super` and a leading `::` are
+//! understood; the first segment of an unknown multi-segment path is taken to be an external
+//! crate. Nothing is guessed beyond that: an unknown single name resolves to nothing.
+
+use super::{FileId, GItem, GScope, Index};
+use crate::facts::{ItemKind, ScopeId, ScopeKind, TyRef};
+
+/// What a path refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Res {
+    Module(GScope),
+    Item(GItem),
+    /// An enum variant (enum item, variant index).
+    Variant(GItem, u32),
+    /// `Type::name` / `Trait::name` where the type or trait is ours.
+    Assoc(GItem, String),
+    /// A path outside the workspace, fully qualified as far as we know.
+    External(Vec<String>),
+    /// Several external glob imports could provide the name.
+    Ambiguous(Vec<Vec<String>>),
+    /// `Self`, or `Self::name`.
+    SelfType(Option<String>),
+}
+
+/// The identity of a type: one of ours, or an external path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TypeKey {
+    Local(GItem),
+    External(String),
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl Index<'_> {
+    /// Resolve `path` as written in `scope`. `is_use`: the path of a `use` (a lone unknown
+    /// name is then an external crate).
+    pub fn resolve_path(&self, scope: GScope, path: &[String], is_use: bool) -> Option<Res> {
+        self.resolve_path_d(scope, path, is_use, 0)
+    }
+
+    fn resolve_path_d(&self, scope: GScope, path: &[String], is_use: bool, depth: usize) -> Option<Res> {
+        if path.is_empty() || depth > MAX_DEPTH {
+            return None;
+        }
+        let first = path[0].as_str();
+        let (mut res, start) = match first {
+            "" => {
+                let name = path.get(1)?;
+                match self.crate_by_name(name) {
+                    Some(root) => (Res::Module(root), 2),
+                    None => return Some(Res::External(path[1..].to_vec())),
+                }
+            }
+            "crate" => (Res::Module(self.module_info_of(scope.0, scope.1).crate_root), 1),
+            "self" => (Res::Module(self.module_scope(scope.0, scope.1)), 1),
+            "super" => (Res::Module(self.parent_module(self.module_scope(scope.0, scope.1))?), 1),
+            "Self" => return Some(Res::SelfType(path.get(1).cloned())),
+            name => match self.lookup_chain(scope, name, path.len() > 1, depth) {
+                Some(r) => (r, 1),
+                None => {
+                    if let Some(root) = self.crate_by_name(name) {
+                        (Res::Module(root), 1)
+                    } else if path.len() > 1 || is_use {
+                        return Some(Res::External(path.to_vec()));
+                    } else {
+                        return None;
+                    }
+                }
+            },
+        };
+        for (i, seg) in path.iter().enumerate().skip(start) {
+            let want_container = i + 1 < path.len();
+            res = self.step(res, seg, want_container, depth)?;
+        }
+        Some(res)
+    }
+
+    fn parent_module(&self, m: GScope) -> Option<GScope> {
+        self.modules.get(&m).and_then(|i| i.parent).map(|p| self.module_scope(p.0, p.1))
+    }
+
+    fn step(&self, res: Res, seg: &str, want_container: bool, depth: usize) -> Option<Res> {
+        match res {
+            Res::Module(m) => {
+                if seg == "super" {
+                    return self.parent_module(m).map(Res::Module);
+                }
+                if seg == "self" {
+                    return Some(Res::Module(m));
+                }
+                self.lookup_in_module(m, seg, want_container, depth + 1)
+            }
+            Res::External(mut p) => {
+                p.push(seg.to_string());
+                Some(Res::External(p))
+            }
+            Res::Ambiguous(ps) => Some(Res::Ambiguous(
+                ps.into_iter()
+                    .map(|mut p| {
+                        p.push(seg.to_string());
+                        p
+                    })
+                    .collect(),
+            )),
+            Res::Item(it) => match &self.item(it).kind {
+                ItemKind::Enum { variants, .. } => match variants.iter().position(|v| v.name == seg) {
+                    Some(i) => Some(Res::Variant(it, i as u32)),
+                    None => Some(Res::Assoc(it, seg.to_string())),
+                },
+                ItemKind::TypeAlias(t) => match self.resolve_type_key(it.0, t)? {
+                    TypeKey::Local(target) => self.step(Res::Item(target), seg, want_container, depth + 1),
+                    TypeKey::External(p) => {
+                        let mut v: Vec<String> = p.split("::").map(str::to_string).collect();
+                        v.push(seg.to_string());
+                        Some(Res::External(v))
+                    }
+                },
+                ItemKind::Mod(Some(s)) => self.lookup_in_module((it.0, *s), seg, want_container, depth + 1),
+                ItemKind::Mod(None) => {
+                    let f = self.mod_file(it)?;
+                    self.lookup_in_module((f, 0), seg, want_container, depth + 1)
+                }
+                ItemKind::ExternCrate { original } => Some(Res::External(vec![original.clone(), seg.to_string()])),
+                ItemKind::Fn(_) | ItemKind::Const(_) | ItemKind::Static(_) | ItemKind::Macro => None,
+                _ => Some(Res::Assoc(it, seg.to_string())),
+            },
+            Res::Variant(..) | Res::Assoc(..) => None,
+            Res::SelfType(None) => Some(Res::SelfType(Some(seg.to_string()))),
+            Res::SelfType(Some(_)) => None,
+        }
+    }
+
+    /// A name in a module: its items, its `use`s, then its glob imports.
+    fn lookup_in_module(&self, m: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let key = (m, name.to_string());
+        if let Some(hit) = self.memo_get(&key) {
+            return hit;
+        }
+        // Guard against `use` cycles: mark in progress.
+        self.memo_put(key.clone(), None);
+        let r = self.lookup_local(m, name, want_container, depth).or_else(|| self.lookup_globs(m, name, depth));
+        self.memo_put(key, r.clone());
+        r
+    }
+
+    fn memo_get(&self, key: &(GScope, String)) -> Option<Option<Res>> {
+        self.memo.lock().map(|m| m.get(key).cloned()).unwrap_or(None)
+    }
+
+    fn memo_put(&self, key: (GScope, String), value: Option<Res>) {
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, value);
+        }
+    }
+
+    /// A name as seen from `scope`: block scopes up to the enclosing module, then globs.
+    fn lookup_chain(&self, scope: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+        let facts = &self.files[scope.0 as usize].facts;
+        let mut s = scope.1;
+        loop {
+            let sc = &facts.scopes[s as usize];
+            if matches!(sc.kind, ScopeKind::Module(_)) {
+                return self.lookup_in_module((scope.0, s), name, want_container, depth + 1);
+            }
+            if let Some(r) = self.lookup_local((scope.0, s), name, want_container, depth + 1) {
+                return Some(r);
+            }
+            if let Some(r) = self.lookup_globs((scope.0, s), name, depth + 1) {
+                return Some(r);
+            }
+            match sc.parent {
+                Some(p) => s = p,
+                None => return None,
+            }
+        }
+    }
+
+    fn lookup_local(&self, gs: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+        let facts = &self.files[gs.0 as usize].facts;
+        let sc = &facts.scopes[gs.1 as usize];
+        let mut best: Option<Res> = None;
+        for &it in &sc.items {
+            let item = &facts.items[it as usize];
+            if item.name != name {
+                continue;
+            }
+            let container = matches!(
+                item.kind,
+                ItemKind::Mod(_) | ItemKind::Struct { .. } | ItemKind::Enum { .. } | ItemKind::Trait { .. } | ItemKind::TypeAlias(_) | ItemKind::Union { .. } | ItemKind::ExternCrate { .. }
+            );
+            let r = match item.kind {
+                ItemKind::Mod(Some(s)) => Res::Module((gs.0, s)),
+                ItemKind::Mod(None) => match self.mod_file((gs.0, it)) {
+                    Some(f) => Res::Module((f, 0)),
+                    None => Res::Item((gs.0, it)),
+                },
+                ItemKind::ExternCrate { ref original } => Res::External(vec![original.clone()]),
+                _ => Res::Item((gs.0, it)),
+            };
+            if container == want_container {
+                return Some(r);
+            }
+            best.get_or_insert(r);
+        }
+        if best.is_some() {
+            return best;
+        }
+        for leaf in &sc.uses {
+            if leaf.name.as_deref() == Some(name) {
+                if let Some(r) = self.resolve_use_leaf(gs, &leaf.path, depth) {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+
+    /// Resolve the path of a `use` leaf declared in `scope`.
+    pub fn resolve_use(&self, scope: GScope, path: &[String]) -> Option<Res> {
+        self.resolve_use_leaf(scope, path, 0)
+    }
+
+    fn resolve_use_leaf(&self, gs: GScope, path: &[String], depth: usize) -> Option<Res> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        // A `use` path's first segment is looked up in the module of the `use` (not blocks above it).
+        let first = path.first()?;
+        if matches!(first.as_str(), "" | "crate" | "self" | "super" | "Self") {
+            return self.resolve_path_d(gs, path, true, depth + 1);
+        }
+        let m = self.module_scope(gs.0, gs.1);
+        let start = if gs != m {
+            // a block-level use: names of the block first
+            self.lookup_local(gs, first, path.len() > 1, depth + 1)
+        } else {
+            None
+        };
+        let mut res = match start.or_else(|| self.lookup_in_module(m, first, path.len() > 1, depth + 1)) {
+            Some(r) => r,
+            None => match self.crate_by_name(first) {
+                Some(root) => Res::Module(root),
+                None => return Some(Res::External(path.to_vec())),
+            },
+        };
+        for (i, seg) in path.iter().enumerate().skip(1) {
+            res = self.step(res, seg, i + 1 < path.len(), depth + 1)?;
+        }
+        Some(res)
+    }
+
+    fn lookup_globs(&self, gs: GScope, name: &str, depth: usize) -> Option<Res> {
+        let facts = &self.files[gs.0 as usize].facts;
+        let mut externals = Vec::new();
+        for leaf in &facts.scopes[gs.1 as usize].uses {
+            if leaf.name.is_some() {
+                continue;
+            }
+            match self.resolve_use_leaf(gs, &leaf.path, depth + 1) {
+                Some(Res::Module(m)) => {
+                    if m == gs {
+                        continue;
+                    }
+                    if let Some(r) = self.lookup_in_module(m, name, false, depth + 1) {
+                        return Some(r);
+                    }
+                }
+                Some(Res::Item(it)) => {
+                    if let ItemKind::Enum { variants, .. } = &self.item(it).kind {
+                        if let Some(i) = variants.iter().position(|v| v.name == name) {
+                            return Some(Res::Variant(it, i as u32));
+                        }
+                    }
+                }
+                Some(Res::External(mut p)) => {
+                    p.push(name.to_string());
+                    externals.push(p);
+                }
+                _ => {}
+            }
+        }
+        match externals.len() {
+            0 => None,
+            1 => externals.pop().map(Res::External),
+            _ => Some(Res::Ambiguous(externals)),
+        }
+    }
+
+    /// The identity of a written type (aliases followed), if it has one.
+    pub fn resolve_type_key(&self, fid: FileId, ty: &TyRef) -> Option<TypeKey> {
+        self.resolve_type_key_d(fid, ty, 0)
+    }
+
+    fn resolve_type_key_d(&self, fid: FileId, ty: &TyRef, depth: usize) -> Option<TypeKey> {
+        if depth > 8 {
+            return None;
+        }
+        match ty {
+            TyRef::Path { path, scope, .. } => self.type_key_of_path(fid, *scope, path, depth),
+            TyRef::Ref(inner) => self.resolve_type_key_d(fid, inner, depth + 1),
+            _ => None,
+        }
+    }
+
+    fn type_key_of_path(&self, fid: FileId, scope: ScopeId, path: &[String], depth: usize) -> Option<TypeKey> {
+        match self.resolve_path((fid, scope), path, false) {
+            Some(Res::Item(it)) => match &self.item(it).kind {
+                ItemKind::TypeAlias(t) => self.resolve_type_key_d(it.0, t, depth + 1),
+                ItemKind::Struct { .. } | ItemKind::Enum { .. } | ItemKind::Union { .. } | ItemKind::Trait { .. } => {
+                    Some(TypeKey::Local(it))
+                }
+                _ => None,
+            },
+            Some(Res::External(p)) => Some(TypeKey::External(p.join("::"))),
+            None if path.len() == 1 => Some(TypeKey::External(path[0].clone())),
+            _ => None,
+        }
+    }
+
+    /// The identity of a trait path written in `scope`.
+    pub fn resolve_trait_key(&self, fid: FileId, scope: ScopeId, path: &[String]) -> Option<TypeKey> {
+        self.type_key_of_path(fid, scope, path, 0)
+    }
+}

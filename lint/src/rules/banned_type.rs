@@ -1,0 +1,81 @@
+//! # banned-type
+//!
+//! Finds every occurrence of a type the policy bans (`[[banned-type]]`), in the files the ban
+//! covers: `use` leaves, type positions and expression paths, through aliases, renamed and
+//! glob imports, re-exports and `self`/`super`/`crate` paths. A crate-local type with the same
+//! name is not a finding. The full page is `docs/rules/banned-type.md` (`--explain banned-type`).
+
+use channel_lint_policy::TestsMode;
+
+use super::{Context, RuleMeta};
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::index::Res;
+
+pub const META: RuleMeta = RuleMeta {
+    id: "banned-type",
+    default_level: channel_lint_policy::Level::Error,
+    summary: "a type the policy bans (e.g. a real socket in core code) is used",
+    doc: include_str!("../../../docs/rules/banned-type.md"),
+};
+
+fn same_path(res: &[String], ban: &[String]) -> bool {
+    let res = if res.first().is_some_and(|s| s.is_empty()) { &res[1..] } else { res };
+    res == ban
+}
+
+pub fn check(cx: &Context, sink: &mut Sink) {
+    let bans = &cx.policy.policy.banned_types;
+    if bans.is_empty() {
+        return;
+    }
+    for (fid, file) in cx.index.files.iter().enumerate() {
+        let Some(rel) = cx.policy_rel[fid].as_deref() else { continue };
+        let active: Vec<_> = bans.iter().filter(|b| b.applies_to(rel)).collect();
+        if active.is_empty() {
+            continue;
+        }
+        let file_test = file.is_test_path || file.facts.file_is_test;
+        for occ in &file.facts.paths {
+            let in_test = file_test || occ.in_test;
+            let candidates: Vec<_> = active.iter().filter(|b| !(in_test && b.tests == TestsMode::Exclude)).collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            let scope = (fid as u32, occ.scope);
+            let hit = (1..=occ.path.len()).find_map(|k| {
+                let res = if occ.is_use {
+                    cx.index.resolve_use(scope, &occ.path[..k])
+                } else {
+                    cx.index.resolve_path(scope, &occ.path[..k], false)
+                }?;
+                let paths: Vec<Vec<String>> = match res {
+                    Res::External(p) => vec![p],
+                    Res::Ambiguous(ps) => ps,
+                    Res::Item(it) => {
+                        let mut q = cx.index.module_info_of(it.0, cx.index.item(it).scope).path;
+                        q.push(cx.index.item(it).name.clone());
+                        let mut with_crate = q.clone();
+                        with_crate[0] = "crate".into();
+                        vec![q, with_crate]
+                    }
+                    _ => return None,
+                };
+                candidates.iter().find(|b| paths.iter().any(|p| same_path(p, &b.segments))).map(|b| (k, *b))
+            });
+            if let Some((k, ban)) = hit {
+                let written = occ.path[..k].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("::");
+                let mut d = Diagnostic::new(
+                    META.id,
+                    &file.rel,
+                    occ.span,
+                    format!("`{}` is banned here: {}", ban.path, ban.reason),
+                );
+                if written != ban.path {
+                    d = d.with_note(format!("`{written}` resolves to `{}`", ban.path));
+                }
+                d.anchors = occ.anchors.clone();
+                sink.push(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The `bench` task: prepare the corpus, run and measure each row, print and write the report.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use serde_json::Value;
+
+use crate::lint::{self, Lint, Outcome};
+use crate::report::{self, Row};
+use crate::{corpus, measure, BenchArgs, Result};
+
+/// The policy of every lint row: default rules, plus one banned type so that the
+/// `banned-type` rule has something to look for.
+const POLICY: &str = "\
+# Written by `cargo run -p xtask -- bench`: the policy of every lint row.
+[[banned-type]]
+path = \"tokio::net::UdpSocket\"
+reason = \"bench\"
+";
+
+/// The cargo that runs us (`cargo run` sets `CARGO`), else `cargo` from `PATH`.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The workspace root: the parent of this crate's folder.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: xtask is a debug build, so the baseline row is slow; \
+             use `cargo run --release -p xtask -- bench`"
+        );
+    }
+    let root = workspace_root();
+    let bench_dir = root.join("target").join("bench-corpus");
+    let out_dir = bench_dir.join("out");
+    fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
+
+    // 1. The corpus, and the lint binary.
+    let corpus_dir = match &args.corpus {
+        Some(dir) => {
+            let dir = absolute(dir)?;
+            if !dir.is_dir() {
+                return Err(format!("--corpus {}: not a folder", dir.display()));
+            }
+            dir
+        }
+        None => corpus::prepare_vendor(&root, &bench_dir)?,
+    };
+    let lint_bin = match &args.lint_bin {
+        Some(path) => absolute(path)?,
+        None => lint::build(&root)?,
+    };
+    let policy = bench_dir.join("channel-lint.toml");
+    fs::write(&policy, POLICY).map_err(|e| format!("writing {}: {e}", policy.display()))?;
+
+    eprintln!("corpus: counting files and lines (and warming the page cache) ...");
+    let stats = corpus::stats(&corpus_dir)?;
+    eprintln!("corpus: {} .rs files, {} lines", stats.files, stats.lines);
+
+    // 2. The rows, one after the other.
+    let load = load_average();
+    if let Some(one_minute) = load.as_deref().and_then(|l| l.split(' ').next()) {
+        if one_minute.parse::<f64>().is_ok_and(|l| l > 0.75) {
+            eprintln!(
+                "warning: load average {one_minute} before the runs: something else is \
+                 using the CPU, the numbers will be noisy"
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    let (outcome, baseline) = run_baseline(&corpus_dir, &out_dir, args.jobs);
+    rows.push(progress(Row::new(
+        "(a)",
+        "baseline: bare parallel syn::parse_file",
+        outcome,
+    )));
+
+    let mut lint = Lint {
+        bin: lint_bin.clone(),
+        corpus: corpus_dir.clone(),
+        policy,
+        out_dir: out_dir.clone(),
+        jobs: args.jobs,
+        cwd: root.clone(),
+        no_cache_supported: true,
+    };
+    let b = lint.run("b-lint", true, &[]);
+    rows.push(progress(Row::new("(b)", "lint, --no-cache", b)));
+    let c = lint.run("c-no-prefilter", true, &["--no-prefilter".into()]);
+    rows.push(progress(Row::new(
+        "(c)",
+        "lint, --no-cache --no-prefilter",
+        c,
+    )));
+
+    let cache_dir = bench_dir.join("cache");
+    if cache_dir.exists() {
+        fs::remove_dir_all(&cache_dir)
+            .map_err(|e| format!("removing {}: {e}", cache_dir.display()))?;
+    }
+    let cache_args: [OsString; 2] = ["--cache-dir".into(), cache_dir.into()];
+    let fill = lint.run("d-cache-fill", false, &cache_args);
+    let warm = match &fill {
+        Outcome::Unsupported { flag } => Outcome::Unsupported { flag: flag.clone() },
+        _ => lint.run("d-cache-warm", false, &cache_args),
+    };
+    rows.push(progress(Row::new(
+        "(d0)",
+        "lint, --cache-dir, 1st run (fills the cache)",
+        fill,
+    )));
+    rows.push(progress(Row::new(
+        "(d)",
+        "lint, --cache-dir, 2nd run (warm cache)",
+        warm,
+    )));
+
+    // 3. The report.
+    let input = report::Input {
+        corpus: &corpus_dir,
+        stats,
+        lint_bin: &lint_bin,
+        jobs: args.jobs,
+        threads: baseline.as_ref().and_then(|v| v["threads"].as_u64()),
+        baseline_parse_errors: baseline.as_ref().and_then(|v| v["parse_errors"].as_u64()),
+        commit: git_commit(&root),
+        load,
+        rows: &rows,
+    };
+    let (text, markdown) = report::render(&input);
+    println!("{text}");
+    let report_path = bench_dir.join("report.md");
+    fs::write(&report_path, markdown)
+        .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
+    println!("report written to {}", report_path.display());
+    println!("raw stdout/stderr of each run in {}", out_dir.display());
+
+    let failed = rows
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn progress(row: Row) -> Row {
+    let what = match &row.outcome {
+        Outcome::Ran { m, .. } => format!("{:.2} s, {}", m.wall.as_secs_f64(), m.exit),
+        Outcome::Unsupported { flag } => format!("n/a (flag unsupported: {flag})"),
+        Outcome::Failed { why, .. } => format!("FAILED: {why}"),
+    };
+    eprintln!("{} {}: {what}", row.id, row.what);
+    row
+}
+
+/// Row (a): this very binary as `xtask parse-baseline <corpus>`, measured like the lint. Also
+/// returns the JSON tally the child printed.
+fn run_baseline(corpus: &Path, out_dir: &Path, jobs: Option<usize>) -> (Outcome, Option<Value>) {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            let why = format!("cannot find the xtask binary: {e}");
+            return (
+                Outcome::Failed {
+                    m: None,
+                    why,
+                    notes: vec![],
+                },
+                None,
+            );
+        }
+    };
+    let stdout = out_dir.join("a-baseline.stdout");
+    let stderr = out_dir.join("a-baseline.stderr");
+    let mut cmd = Command::new(exe);
+    cmd.arg("parse-baseline").arg(corpus);
+    if let Some(n) = jobs {
+        cmd.arg("--jobs").arg(n.to_string());
+        cmd.env("RAYON_NUM_THREADS", n.to_string());
+    }
+    let m = match measure::run(&mut cmd, &stdout, &stderr) {
+        Ok(m) => m,
+        Err(why) => {
+            return (
+                Outcome::Failed {
+                    m: None,
+                    why,
+                    notes: vec![],
+                },
+                None,
+            )
+        }
+    };
+    if m.exit != measure::Exit::Code(0) {
+        let err = fs::read_to_string(&stderr).unwrap_or_default();
+        let why = format!("{}: {}", m.exit, lint::excerpt(&err));
+        return (
+            Outcome::Failed {
+                m: Some(m),
+                why,
+                notes: vec![],
+            },
+            None,
+        );
+    }
+    let tally: Option<Value> = fs::read_to_string(&stdout)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let notes = match &tally {
+        Some(t) => vec![format!(
+            "{} parsed, {} parse errors, {} not UTF-8",
+            t["parsed"], t["parse_errors"], t["not_utf8"]
+        )],
+        None => vec!["no tally on stdout".into()],
+    };
+    let outcome = Outcome::Ran {
+        m,
+        diagnostics: None,
+        notes,
+    };
+    (outcome, tally)
+}
+
+/// `git rev-parse --short HEAD`, read-only (`--no-optional-locks`: not even an index refresh), with `-dirty` when the work tree has changes.
+fn git_commit(root: &Path) -> Option<String> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty = git(&[
+        "--no-optional-locks",
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+    ])
+    .is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{head}-dirty") } else { head })
+}
+
+/// The 1, 5 and 15 minute load averages from `/proc/loadavg`.
+fn load_average() -> Option<String> {
+    let text = fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}

@@ -1,0 +1,104 @@
+//! Developer tasks for the channel-lint workspace. The one task so far is `bench`: it vendors
+//! the workspace's dependencies into `target/bench-corpus/vendor` (about two million lines of
+//! real Rust), then times, in one process run, a bare parallel `syn::parse_file` of every `.rs`
+//! file (the baseline, run as a child `xtask parse-baseline DIR` so its peak RSS is measured
+//! like the lint's) and `cargo-channel-lint` on the same tree: with `--no-cache`, with
+//! `--no-prefilter` added, and a second run on a warm cache. Each child's wall time and peak
+//! RSS (from `wait4`) go into a table on stdout and in `target/bench-corpus/report.md`,
+//! with the ratios to the baseline and a check that the three lint runs agree on their
+//! diagnostics. `docs/performance.md` tells how to run it and what each row means.
+
+mod baseline;
+mod bench;
+mod corpus;
+mod lint;
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo run --release -p xtask -- <task>
+
+tasks:
+  bench [--corpus DIR] [--jobs N] [--lint-bin PATH]
+        time a bare syn parse and cargo-channel-lint on a corpus of real Rust
+        (default corpus: target/bench-corpus/vendor, made with `cargo vendor`;
+         default lint: built with `cargo build --release -p cargo-channel-lint`)
+  help  print this text";
+
+/// Errors are plain messages: every task prints them and exits non-zero.
+pub type Result<T> = std::result::Result<T, String>;
+
+/// Options of the `bench` task.
+#[derive(Debug, Default)]
+pub struct BenchArgs {
+    pub corpus: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub lint_bin: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bench") => parse_bench_args(&args[1..]).and_then(|a| bench::run(&a)),
+        // Hidden: the child process of the baseline row.
+        Some("parse-baseline") => baseline::main(&args[1..]),
+        Some("help" | "-h" | "--help") | None => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Splits `--flag value` and `--flag=value`.
+pub fn flag_value<'a>(args: &'a [String], i: &mut usize, name: &str) -> Result<Option<&'a str>> {
+    let arg = &args[*i];
+    if arg == name {
+        *i += 1;
+        return args
+            .get(*i)
+            .map(|v| Some(v.as_str()))
+            .ok_or_else(|| format!("{name} needs a value"));
+    }
+    Ok(arg
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('=')))
+}
+
+pub fn parse_jobs(value: &str) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("--jobs wants a positive number, not `{value}`")),
+    }
+}
+
+fn parse_bench_args(args: &[String]) -> Result<BenchArgs> {
+    let mut out = BenchArgs::default();
+    let mut i = 0;
+    while i < args.len() {
+        if let Some(v) = flag_value(args, &mut i, "--corpus")? {
+            out.corpus = Some(PathBuf::from(v));
+        } else if let Some(v) = flag_value(args, &mut i, "--jobs")? {
+            out.jobs = Some(parse_jobs(v)?);
+        } else if let Some(v) = flag_value(args, &mut i, "--lint-bin")? {
+            out.lint_bin = Some(PathBuf::from(v));
+        } else if matches!(args[i].as_str(), "-h" | "--help") {
+            println!("{USAGE}");
+            std::process::exit(0);
+        } else {
+            return Err(format!("unexpected argument `{}`\n\n{USAGE}", args[i]));
+        }
+        i += 1;
+    }
+    Ok(out)
+}
