@@ -243,7 +243,8 @@ impl Index<'_> {
         } else {
             None
         };
-        let mut res = match start.or_else(|| self.lookup_in_module(m, first, path.len() > 1, depth + 1)) {
+        // Items and named imports only: an external glob would "provide" any name, crate names included.
+        let mut res = match start.or_else(|| self.lookup_local(m, first, path.len() > 1, depth + 1)) {
             Some(r) => r,
             None => match self.crate_by_name(first) {
                 Some(root) => Res::Module(root),
