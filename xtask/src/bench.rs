@@ -95,6 +95,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         jobs: args.jobs,
         cwd: root.clone(),
         no_cache_supported: true,
+        jobs_supported: true,
     };
     let b = lint.run("b-lint", true, &[]);
     rows.push(progress(Row::new("(b)", "lint, --no-cache", b)));

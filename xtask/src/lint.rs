@@ -2,8 +2,9 @@
 //!
 //! The lint is being written alongside this harness, so a flag it does not know yet is not a
 //! failure: an exit code 2 whose stderr names one of [`OPTIONAL_FLAGS`] makes the row
-//! "n/a (flag unsupported)". `--no-cache` is the exception: a lint without it has no cache to
-//! skip, so the row is run again without it and says so in a note.
+//! "n/a (flag unsupported)". `--no-cache` and `--jobs` are the exceptions: a lint without
+//! `--no-cache` has no cache to skip, and `--jobs N` is also given as `RAYON_NUM_THREADS`, so
+//! the row is run again without the flag and says so in a note.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -18,7 +19,7 @@ use crate::measure::{self, Exit, Measured};
 use crate::Result;
 
 /// Flags of the lint that a row may use and an older lint may not know.
-pub const OPTIONAL_FLAGS: [&str; 3] = ["--no-cache", "--no-prefilter", "--cache-dir"];
+pub const OPTIONAL_FLAGS: [&str; 4] = ["--no-cache", "--no-prefilter", "--cache-dir", "--jobs"];
 
 /// What one row of the table came to.
 #[derive(Debug)]
@@ -110,13 +111,22 @@ pub struct Lint {
     pub cwd: PathBuf,
     /// Cleared once the lint has rejected `--no-cache`.
     pub no_cache_supported: bool,
+    /// Cleared once the lint has rejected `--jobs`.
+    pub jobs_supported: bool,
 }
 
 impl Lint {
-    /// Runs `<bin> channel-lint --format json --config <policy> [--no-cache] <extra> <corpus>`.
+    /// Runs `<bin> channel-lint --format json --config <policy> [--jobs N] [--no-cache] <extra>
+    /// <corpus>`.
     pub fn run(&mut self, row: &str, no_cache: bool, extra: &[OsString]) -> Outcome {
-        let mut notes = Vec::new();
         loop {
+            let mut notes = Vec::new();
+            if no_cache && !self.no_cache_supported {
+                notes.push("ran without --no-cache (flag unsupported)".to_string());
+            }
+            if self.jobs.is_some() && !self.jobs_supported {
+                notes.push("--jobs unsupported: RAYON_NUM_THREADS only".to_string());
+            }
             let mut args: Vec<OsString> = vec![
                 "channel-lint".into(),
                 "--format".into(),
@@ -124,6 +134,10 @@ impl Lint {
                 "--config".into(),
                 self.policy.clone().into(),
             ];
+            if let (Some(n), true) = (self.jobs, self.jobs_supported) {
+                args.push("--jobs".into());
+                args.push(n.to_string().into());
+            }
             if no_cache && self.no_cache_supported {
                 args.push("--no-cache".into());
             }
@@ -169,9 +183,12 @@ impl Lint {
                 Exit::Code(2) => {
                     let used: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
                     match unsupported_flag(&err_text, &used) {
-                        Some("--no-cache") => {
+                        Some("--no-cache") if self.no_cache_supported => {
                             self.no_cache_supported = false;
-                            notes.push("ran without --no-cache (flag unsupported)".into());
+                            continue;
+                        }
+                        Some("--jobs") if self.jobs_supported => {
+                            self.jobs_supported = false;
                             continue;
                         }
                         Some(flag) => {
@@ -226,6 +243,7 @@ pub fn excerpt(text: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
+        .filter(|l| !l.starts_with("stack backtrace:") && !l.starts_with("note: run with"))
         .take(3)
         .collect::<Vec<_>>()
         .join(" / ");

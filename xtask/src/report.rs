@@ -184,7 +184,7 @@ fn header(input: &Input) -> Vec<(String, String)> {
     let s = input.stats;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let jobs = match (input.jobs, input.threads) {
-        (Some(j), _) => format!("{j} (--jobs; RAYON_NUM_THREADS for the lint)"),
+        (Some(j), _) => format!("{j} (--jobs N and RAYON_NUM_THREADS=N for every run)"),
         (None, Some(t)) => format!("default ({t} rayon threads in (a))"),
         (None, None) => "default".into(),
     };

@@ -6,7 +6,7 @@
 //! `#[path]`), and files no root reaches get the module path their location implies, so a
 //! partial run (pre-commit on a few files) still resolves `crate::` paths sensibly.
 
-mod resolve;
+pub mod resolve;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,19 +1,285 @@
-//! # listener-send-await (work in progress)
+//! # listener-send-await
+//!
+//! A `.send(..).await` on a bounded channel, anywhere the listener event loop runs
+//! synchronously, blocks the loop when one receiver stops draining, and the whole node starves.
+//! This rule builds a workspace call graph from the listener entry points (policy
+//! `[listener] entry-points`, or `// channel-lint: listener-entry` above a `fn`), follows the
+//! calls that run as part of the caller (not work handed to `tokio::spawn` and friends), and
+//! reports every awaited capacity-waiting method of a channel type (`tokio::sync::mpsc::Sender::send`
+//! by default, plus the policy's `[[channel-type]]`s) with the chain that reaches it.
+//! Page: `docs/rules/listener-send-await.md` (`--explain listener-send-await`).
+//!
+//! Modules: [`types`] (what an expression is known to be), [`graph`] (per-function summaries:
+//! edges, sends, unresolved calls), and this file (entry points, the search, findings, `--explain-path`).
+
+mod graph;
+mod types;
+
+use std::collections::{HashMap, VecDeque};
+
+use channel_lint_policy::{Level, PolicyError};
 
 use super::{Context, RuleMeta};
-use crate::diagnostic::Sink;
+use crate::diagnostic::{Diagnostic, Related, Sink, Span};
+use crate::index::{GFn, Index};
+use graph::{default_channels, Analyzer, ChannelSpec};
 
 pub const META: RuleMeta = RuleMeta {
     id: "listener-send-await",
-    default_level: channel_lint_policy::Level::Error,
+    default_level: Level::Error,
     summary: "a channel send that waits for capacity (`.send(..).await`) is reachable from the listener loop",
     doc: include_str!("../../../../docs/rules/listener-send-await.md"),
 };
 
-pub fn check(_cx: &Context, _sink: &mut Sink) -> Result<(), channel_lint_policy::PolicyError> {
+const HELP: &str = "use `try_send` and handle `TrySendError::Full` (drop and count it; the peer retries) and \
+`TrySendError::Closed` (the receiver is gone; clean up) apart. If the receiver is a task spawned on the same \
+runtime with no dependency back on the listener, exempt it: `// channel-lint: same-runtime-consumer -- REASON`";
+
+fn channels(cx: &Context) -> Vec<ChannelSpec> {
+    let mut c = default_channels();
+    for ct in &cx.policy.policy.channel_types {
+        c.push(ChannelSpec { path: ct.segments.clone(), methods: ct.blocking_methods.clone() });
+    }
+    c
+}
+
+fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
+    if pattern.first().is_some_and(|s| s == "crate") {
+        return qualified.len() == pattern.len() && qualified[1..] == pattern[1..];
+    }
+    qualified.ends_with(pattern)
+}
+
+/// The entry points: from the policy (each must match something) and from source markers.
+fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
+    let index = cx.index;
+    let mut out = Vec::new();
+    let all: Vec<(GFn, Vec<String>)> = index.all_fns().map(|f| (f, index.qualified_fn_name(f))).collect();
+    for ep in &cx.policy.policy.listener.entry_points {
+        let hits: Vec<GFn> = all.iter().filter(|(_, q)| suffix_match(q, &ep.segments)).map(|(f, _)| *f).collect();
+        if hits.is_empty() {
+            return Err(cx.policy.error_at(
+                ep.span.clone(),
+                format!("listener entry point `{}` matches no function in the linted files", ep.pattern),
+                Some("entry points are matched as a suffix of `module::fn` or `Type::method`; check the spelling, or that the file is linted (not excluded)".into()),
+            ));
+        }
+        out.extend(hits);
+    }
+    for (fid, file) in index.files.iter().enumerate() {
+        let lines = crate::suppress::listener_entry_lines(&file.directives);
+        if lines.is_empty() {
+            continue;
+        }
+        for (i, f) in file.facts.fns.iter().enumerate() {
+            if lines.contains(&f.item_line) || lines.contains(&f.span.line) {
+                out.push((fid as u32, i as u32));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Breadth-first search from the entries: each reached function with the (caller, call site) it was first reached from.
+type Preds = HashMap<GFn, Option<(GFn, Span)>>;
+
+fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
+    let mut preds: Preds = HashMap::new();
+    let mut order = Vec::new();
+    let mut queue = VecDeque::new();
+    for &e in entries {
+        if preds.insert(e, None).is_none() {
+            queue.push_back(e);
+        }
+    }
+    while let Some(f) = queue.pop_front() {
+        order.push(f);
+        let s = an.summary(f);
+        for (site, targets) in &s.edges {
+            for &t in targets {
+                if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
+                    v.insert(Some((f, *site)));
+                    queue.push_back(t);
+                }
+            }
+        }
+    }
+    (order, preds)
+}
+
+/// Entry first: (function, the call site in the previous step that calls it).
+fn chain(preds: &Preds, f: GFn) -> Vec<(GFn, Option<Span>)> {
+    let mut out = vec![(f, None)];
+    let mut cur = f;
+    while let Some(Some((p, site))) = preds.get(&cur) {
+        if out.len() > 10_000 {
+            break;
+        }
+        out.push((*p, Some(*site)));
+        cur = *p;
+    }
+    out.reverse();
+    out
+}
+
+fn short_name(index: &Index, f: GFn) -> String {
+    index.fn_facts(f).name.clone()
+}
+
+fn display_name(index: &Index, f: GFn) -> String {
+    let mut q = index.qualified_fn_name(f);
+    if !q.is_empty() {
+        q[0] = "crate".into();
+    }
+    q.join("::")
+}
+
+pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+    if cx.level(&META) == Level::Off {
+        return Ok(());
+    }
+    let entries = entries(cx)?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let index = cx.index;
+    let mut an = Analyzer::new(index, channels(cx));
+    let (order, preds) = search(&mut an, &entries);
+    for f in order {
+        let s = an.summary(f);
+        if s.sends.is_empty() {
+            continue;
+        }
+        let steps = chain(&preds, f);
+        let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
+        let file = &index.files[f.0 as usize];
+        for send in &s.sends {
+            let mut d = Diagnostic::new(
+                META.id,
+                &file.rel,
+                send.span,
+                format!(
+                    "`.{}(..).await` on a `{}` can block the listener loop: {}",
+                    send.method,
+                    send.channel,
+                    names.join(" → ")
+                ),
+            );
+            let entry = steps[0].0;
+            d.notes.push(format!(
+                "listener entry point `{}` ({}:{})",
+                display_name(index, entry),
+                index.files[entry.0 as usize].rel,
+                index.fn_facts(entry).span.line
+            ));
+            for w in steps.windows(2) {
+                let (caller, site) = w[0];
+                let callee = w[1].0;
+                if let Some(site) = site {
+                    let rel = &index.files[caller.0 as usize].rel;
+                    d.notes.push(format!(
+                        "`{}` calls `{}` at {}:{}:{}",
+                        short_name(index, caller),
+                        display_name(index, callee),
+                        rel,
+                        site.line,
+                        site.column
+                    ));
+                    d.related.push(Related {
+                        path: rel.clone(),
+                        line: site.line,
+                        column: site.column,
+                        end_line: site.end_line,
+                        end_column: site.end_column,
+                        message: format!("`{}` calls `{}`", short_name(index, caller), short_name(index, callee)),
+                    });
+                }
+            }
+            d.notes.push(HELP.to_string());
+            d.anchors = send.anchors.clone();
+            sink.push(d);
+        }
+    }
     Ok(())
 }
 
-pub fn explain_path(_cx: &Context, f: &str) -> String {
-    format!("{f}: not analysed yet")
+/// `--explain-path FN`: how FN is reached from the entry points, or why not; and the
+/// unresolved calls on the listener path.
+pub fn explain_path(cx: &Context, target: &str) -> String {
+    use std::fmt::Write;
+    let index = cx.index;
+    let mut out = String::new();
+    let entries = match entries(cx) {
+        Ok(e) => e,
+        Err(e) => return format!("error: {e}\n"),
+    };
+    let mut an = Analyzer::new(index, channels(cx));
+    let (order, preds) = search(&mut an, &entries);
+    let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
+    let _ = writeln!(out, "listener entry points ({}):", entries.len());
+    for &e in &entries {
+        let _ = writeln!(out, "  {} ({}:{})", display_name(index, e), index.files[e.0 as usize].rel, index.fn_facts(e).span.line);
+    }
+    if entries.is_empty() {
+        let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn with `// channel-lint: listener-entry`");
+    }
+    let _ = writeln!(out);
+    let matches: Vec<GFn> = index.all_fns().filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern)).collect();
+    if matches.is_empty() {
+        let _ = writeln!(out, "no function matches `{target}` (matched as a suffix of `module::fn` or `Type::method`)");
+    }
+    for f in matches {
+        let name = display_name(index, f);
+        let rel = &index.files[f.0 as usize].rel;
+        if preds.contains_key(&f) {
+            let _ = writeln!(out, "`{name}` ({rel}:{}) is on the listener path:", index.fn_facts(f).span.line);
+            for (i, (g, site)) in chain(&preds, f).into_iter().enumerate() {
+                let at = match site {
+                    Some(s) => format!(", calls the next step at {}:{}:{}", index.files[g.0 as usize].rel, s.line, s.column),
+                    None => String::new(),
+                };
+                let _ = writeln!(out, "  {}. {}{}", i + 1, display_name(index, g), at);
+            }
+        } else {
+            let _ = writeln!(out, "`{name}` ({rel}:{}) is not reached from any listener entry point.", index.fn_facts(f).span.line);
+            let callers: Vec<(GFn, Span)> = index
+                .all_fns()
+                .flat_map(|g| {
+                    let s = an.summary(g);
+                    s.edges.iter().filter(|(_, t)| t.contains(&f)).map(|(site, _)| (g, *site)).collect::<Vec<_>>()
+                })
+                .collect();
+            if callers.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  nothing in the linted files calls it synchronously (spawned tasks, stored closures, function pointers and macro-generated code are not followed)"
+                );
+            }
+            for (g, site) in callers {
+                let _ = writeln!(
+                    out,
+                    "  called by {} at {}:{}:{} (itself not reached)",
+                    display_name(index, g),
+                    index.files[g.0 as usize].rel,
+                    site.line,
+                    site.column
+                );
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let mut unresolved = Vec::new();
+    for &f in &order {
+        for (site, why) in &an.summary(f).unresolved {
+            unresolved.push(format!("  {}:{}:{} in `{}`: {}", index.files[f.0 as usize].rel, site.line, site.column, short_name(index, f), why));
+        }
+    }
+    unresolved.sort();
+    let _ = writeln!(out, "unresolved calls on the listener path ({}): not followed, so sends behind them are not seen", unresolved.len());
+    for u in unresolved {
+        let _ = writeln!(out, "{u}");
+    }
+    out
 }
