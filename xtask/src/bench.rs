@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -80,7 +81,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         }
     }
     let mut rows = Vec::new();
-    let (outcome, baseline) = run_baseline(&corpus_dir, &out_dir, args.jobs);
+    let (outcome, baseline) = run_baseline(&corpus_dir, &out_dir, args.jobs, args.timeout);
     rows.push(progress(Row::new(
         "(a)",
         "baseline: bare parallel syn::parse_file",
@@ -93,6 +94,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         policy,
         out_dir: out_dir.clone(),
         jobs: args.jobs,
+        timeout: args.timeout,
         cwd: root.clone(),
         no_cache_supported: true,
         jobs_supported: true,
@@ -170,7 +172,12 @@ fn progress(row: Row) -> Row {
 
 /// Row (a): this very binary as `xtask parse-baseline <corpus>`, measured like the lint. Also
 /// returns the JSON tally the child printed.
-fn run_baseline(corpus: &Path, out_dir: &Path, jobs: Option<usize>) -> (Outcome, Option<Value>) {
+fn run_baseline(
+    corpus: &Path,
+    out_dir: &Path,
+    jobs: Option<usize>,
+    timeout: Duration,
+) -> (Outcome, Option<Value>) {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
@@ -193,7 +200,7 @@ fn run_baseline(corpus: &Path, out_dir: &Path, jobs: Option<usize>) -> (Outcome,
         cmd.arg("--jobs").arg(n.to_string());
         cmd.env("RAYON_NUM_THREADS", n.to_string());
     }
-    let m = match measure::run(&mut cmd, &stdout, &stderr) {
+    let m = match measure::run(&mut cmd, &stdout, &stderr, timeout) {
         Ok(m) => m,
         Err(why) => {
             return (
@@ -208,7 +215,11 @@ fn run_baseline(corpus: &Path, out_dir: &Path, jobs: Option<usize>) -> (Outcome,
     };
     if m.exit != measure::Exit::Code(0) {
         let err = fs::read_to_string(&stderr).unwrap_or_default();
-        let why = format!("{}: {}", m.exit, lint::excerpt(&err));
+        let why = if m.timed_out {
+            format!("timed out after {} s (killed)", timeout.as_secs())
+        } else {
+            format!("{}: {}", m.exit, lint::excerpt(&err))
+        };
         return (
             Outcome::Failed {
                 m: Some(m),

@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -108,6 +109,7 @@ pub struct Lint {
     /// Where each row's stdout and stderr are kept (`<row>.stdout`, `<row>.stderr`).
     pub out_dir: PathBuf,
     pub jobs: Option<usize>,
+    pub timeout: Duration,
     pub cwd: PathBuf,
     /// Cleared once the lint has rejected `--no-cache`.
     pub no_cache_supported: bool,
@@ -151,7 +153,7 @@ impl Lint {
             if let Some(n) = self.jobs {
                 cmd.env("RAYON_NUM_THREADS", n.to_string());
             }
-            let m = match measure::run(&mut cmd, &stdout, &stderr) {
+            let m = match measure::run(&mut cmd, &stdout, &stderr, self.timeout) {
                 Ok(m) => m,
                 Err(why) => {
                     return Outcome::Failed {
@@ -162,6 +164,14 @@ impl Lint {
                 }
             };
             let err_text = fs::read_to_string(&stderr).unwrap_or_default();
+            if m.timed_out {
+                let why = format!("timed out after {} s (killed)", self.timeout.as_secs());
+                return Outcome::Failed {
+                    m: Some(m),
+                    why,
+                    notes,
+                };
+            }
             match m.exit {
                 Exit::Code(0 | 1) => {
                     let diagnostics = match read_diagnostics(&stdout) {
@@ -242,8 +252,9 @@ pub fn excerpt(text: &str) -> String {
     let joined = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .filter(|l| !l.starts_with("stack backtrace:") && !l.starts_with("note: run with"))
+        // A panic's message, not its backtrace (`RUST_BACKTRACE` may be set).
+        .take_while(|l| !l.starts_with("stack backtrace:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with"))
         .take(3)
         .collect::<Vec<_>>()
         .join(" / ");

@@ -17,26 +17,41 @@ mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str = "\
 usage: cargo run --release -p xtask -- <task>
 
 tasks:
-  bench [--corpus DIR] [--jobs N] [--lint-bin PATH]
+  bench [--corpus DIR] [--jobs N] [--lint-bin PATH] [--timeout SECS]
         time a bare syn parse and cargo-channel-lint on a corpus of real Rust
         (default corpus: target/bench-corpus/vendor, made with `cargo vendor`;
-         default lint: built with `cargo build --release -p cargo-channel-lint`)
+         default lint: built with `cargo build --release -p cargo-channel-lint`;
+         each run is killed after --timeout seconds, default 1200)
   help  print this text";
 
 /// Errors are plain messages: every task prints them and exits non-zero.
 pub type Result<T> = std::result::Result<T, String>;
 
 /// Options of the `bench` task.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BenchArgs {
     pub corpus: Option<PathBuf>,
     pub jobs: Option<usize>,
     pub lint_bin: Option<PathBuf>,
+    /// Each run is killed after this long.
+    pub timeout: Duration,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        BenchArgs {
+            corpus: None,
+            jobs: None,
+            lint_bin: None,
+            timeout: Duration::from_secs(1200),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -92,6 +107,9 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs> {
             out.jobs = Some(parse_jobs(v)?);
         } else if let Some(v) = flag_value(args, &mut i, "--lint-bin")? {
             out.lint_bin = Some(PathBuf::from(v));
+        } else if let Some(v) = flag_value(args, &mut i, "--timeout")? {
+            let secs = parse_jobs(v).map_err(|_| format!("--timeout wants seconds, not `{v}`"))?;
+            out.timeout = Duration::from_secs(secs as u64);
         } else if matches!(args[i].as_str(), "-h" | "--help") {
             println!("{USAGE}");
             std::process::exit(0);

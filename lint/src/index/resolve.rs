@@ -35,6 +35,14 @@ pub enum TypeKey {
 
 const MAX_DEPTH: usize = 32;
 
+/// Names the std prelude brings into every module (resolved as external when not shadowed).
+const PRELUDE: &[&str] = &[
+    "Some", "None", "Ok", "Err", "Option", "Result", "Vec", "Box", "String", "drop", "Default", "Clone", "Copy",
+    "Send", "Sync", "Sized", "Iterator", "IntoIterator", "Extend", "ToString", "ToOwned", "Into", "From", "TryFrom",
+    "TryInto", "AsRef", "AsMut", "Fn", "FnMut", "FnOnce", "PartialEq", "Eq", "PartialOrd", "Ord", "Debug", "Hash",
+    "Unpin", "Drop", "DoubleEndedIterator", "ExactSizeIterator", "FromIterator",
+];
+
 impl Index<'_> {
     /// Resolve `path` as written in `scope`. `is_use`: the path of a `use` (a lone unknown
     /// name is then an external crate).
@@ -64,7 +72,7 @@ impl Index<'_> {
                 None => {
                     if let Some(root) = self.crate_by_name(name) {
                         (Res::Module(root), 1)
-                    } else if path.len() > 1 || is_use {
+                    } else if path.len() > 1 || is_use || PRELUDE.contains(&name) {
                         return Some(Res::External(path.to_vec()));
                     } else {
                         return None;
