@@ -102,7 +102,13 @@ impl Diagnostic {
     }
 
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
-        (&self.path, self.span.line, self.span.column, self.rule, &self.message)
+        (
+            &self.path,
+            self.span.line,
+            self.span.column,
+            self.rule,
+            &self.message,
+        )
     }
 }
 

@@ -33,7 +33,10 @@ fn is_excluded(policy: &LoadedPolicy, path: &Path) -> bool {
         return false;
     }
     match path.strip_prefix(&policy.base_dir) {
-        Ok(rel) => policy.policy.exclude.is_match(&rel.to_string_lossy().replace('\\', "/")),
+        Ok(rel) => policy
+            .policy
+            .exclude
+            .is_match(&rel.to_string_lossy().replace('\\', "/")),
         Err(_) => false,
     }
 }
@@ -69,7 +72,10 @@ fn add_package(dir: &Path, out: &mut Vec<Package>) {
     let manifest = dir.join("Cargo.toml");
     if let Ok(text) = std::fs::read_to_string(&manifest) {
         if let Some(name) = package_name(&text) {
-            out.push(Package { dir: dir.to_path_buf(), name });
+            out.push(Package {
+                dir: dir.to_path_buf(),
+                name,
+            });
         }
     }
 }
@@ -87,7 +93,10 @@ pub fn discover(inputs: &[PathBuf], policy: &LoadedPolicy) -> Discovered {
         let meta = match std::fs::symlink_metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                d.skipped.push(Skipped { path: input.clone(), reason: format!("cannot read: {e}") });
+                d.skipped.push(Skipped {
+                    path: input.clone(),
+                    reason: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
@@ -96,7 +105,10 @@ pub fn discover(inputs: &[PathBuf], policy: &LoadedPolicy) -> Discovered {
             d.files.push(input.clone());
             continue;
         }
-        let walker = walkdir::WalkDir::new(input).follow_links(false).sort_by_file_name().into_iter();
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter();
         let mut it = walker.filter_entry(|e| {
             if e.depth() == 0 {
                 return true;
@@ -112,8 +124,14 @@ pub fn discover(inputs: &[PathBuf], policy: &LoadedPolicy) -> Discovered {
                 None => break,
                 Some(Ok(e)) => e,
                 Some(Err(err)) => {
-                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
-                    d.skipped.push(Skipped { path, reason: format!("cannot read: {err}") });
+                    let path = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| input.clone());
+                    d.skipped.push(Skipped {
+                        path,
+                        reason: format!("cannot read: {err}"),
+                    });
                     continue;
                 }
             };
@@ -145,7 +163,10 @@ pub fn discover(inputs: &[PathBuf], policy: &LoadedPolicy) -> Discovered {
                     }
                     Err(_) => "broken or looping symlink: not followed".to_string(),
                 };
-                d.skipped.push(Skipped { path: path.to_path_buf(), reason });
+                d.skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason,
+                });
                 continue;
             }
             if is_excluded(policy, path) {

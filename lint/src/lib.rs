@@ -92,24 +92,41 @@ fn process_file(path: &Path, root: &Path, policy: &LoadedPolicy) -> Processed {
         .is_some_and(|r| policy.policy.banned_types.iter().any(|b| b.applies_to(r)));
     let is_test_path = {
         let parts: Vec<&str> = rel.split('/').collect();
-        parts[..parts.len().saturating_sub(1)].iter().any(|c| *c == "tests" || *c == "benches")
+        parts[..parts.len().saturating_sub(1)]
+            .iter()
+            .any(|c| *c == "tests" || *c == "benches")
     };
     let mut data = FileData {
         rel: rel.clone(),
         abs: path.to_path_buf(),
-        facts: Default::default(),
+        facts: facts::FileFacts::empty(),
         lexed: Default::default(),
         is_test_path,
         directives: Vec::new(),
     };
     let whole_file = |msg: String| {
-        let mut d = Diagnostic::new(rules::PARSE_ERROR.id, &rel, Span { line: 1, column: 1, end_line: 1, end_column: 1 }, msg);
+        let mut d = Diagnostic::new(
+            rules::PARSE_ERROR.id,
+            &rel,
+            Span {
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+            },
+            msg,
+        );
         d.severity = Severity::Error;
         d
     };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return Processed { data, problem: Some(whole_file(format!("cannot read file: {e}"))) },
+        Err(e) => {
+            return Processed {
+                data,
+                problem: Some(whole_file(format!("cannot read file: {e}"))),
+            }
+        }
     };
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -117,7 +134,9 @@ fn process_file(path: &Path, root: &Path, policy: &LoadedPolicy) -> Processed {
             let at = e.utf8_error().valid_up_to();
             return Processed {
                 data,
-                problem: Some(whole_file(format!("file is not valid UTF-8 (invalid byte at offset {at})"))),
+                problem: Some(whole_file(format!(
+                    "file is not valid UTF-8 (invalid byte at offset {at})"
+                ))),
             };
         }
     };
@@ -135,15 +154,47 @@ fn process_file(path: &Path, root: &Path, policy: &LoadedPolicy) -> Processed {
                 }
             }
             data.facts = facts;
-            Processed { data, problem: None }
+            Processed {
+                data,
+                problem: None,
+            }
         }
         Err(e) => {
             let span = Span::from_pm2(e.span());
-            let mut d = Diagnostic::new(rules::PARSE_ERROR.id, &rel, span, format!("cannot parse: {e}"));
+            let mut d = Diagnostic::new(
+                rules::PARSE_ERROR.id,
+                &rel,
+                span,
+                format!("cannot parse: {e}"),
+            );
             d.span.end_line = d.span.line;
             d.span.end_column = d.span.column + 1;
-            Processed { data, problem: Some(d) }
+            Processed {
+                data,
+                problem: Some(d),
+            }
         }
+    }
+}
+
+fn internal_error(path: &Path, root: &Path) -> Processed {
+    let rel = rel_path(root, path);
+    let d = Diagnostic::new(
+        rules::PARSE_ERROR.id,
+        &rel,
+        Span { line: 1, column: 1, end_line: 1, end_column: 1 },
+        "internal error of channel-lint while reading this file (please report it); the file was not checked",
+    );
+    Processed {
+        data: FileData {
+            rel,
+            abs: path.to_path_buf(),
+            facts: facts::FileFacts::empty(),
+            lexed: Default::default(),
+            is_test_path: false,
+            directives: Vec::new(),
+        },
+        problem: Some(d),
     }
 }
 
@@ -155,10 +206,18 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
         outcome.timings.push((name, t.elapsed()));
         t = Instant::now();
     };
-    let inputs = if opts.inputs.is_empty() { vec![opts.root.clone()] } else { opts.inputs.clone() };
+    let inputs = if opts.inputs.is_empty() {
+        vec![opts.root.clone()]
+    } else {
+        opts.inputs.clone()
+    };
     let found = discover::discover(&inputs, &opts.policy);
     outcome.excluded = found.excluded;
-    outcome.skipped = found.skipped.iter().map(|s| (rel_path(&opts.root, &s.path), s.reason.clone())).collect();
+    outcome.skipped = found
+        .skipped
+        .iter()
+        .map(|s| (rel_path(&opts.root, &s.path), s.reason.clone()))
+        .collect();
     lap("discover", &mut outcome);
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -166,8 +225,17 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
         .stack_size(STACK_SIZE)
         .build()
         .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))?;
-    let processed: Vec<Processed> =
-        pool.install(|| found.files.par_iter().map(|p| process_file(p, &opts.root, &opts.policy)).collect());
+    let processed: Vec<Processed> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .map(|p| {
+                // A bug in our code for one file must not take the run down: report it, check the rest.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_file(p, &opts.root, &opts.policy)))
+                    .unwrap_or_else(|_| internal_error(p, &opts.root))
+            })
+            .collect()
+    });
     lap("read+parse", &mut outcome);
 
     let mut sink = Sink::default();
@@ -180,23 +248,32 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
     }
     outcome.files_linted = files.len();
     let index = Index::build(&files, &found.packages, &opts.root);
-    let policy_rel: Vec<Option<String>> = files.iter().map(|f| opts.policy.relative_path(&f.abs)).collect();
+    let policy_rel: Vec<Option<String>> = files
+        .iter()
+        .map(|f| opts.policy.relative_path(&f.abs))
+        .collect();
     lap("index", &mut outcome);
 
-    let cx = rules::Context { index: &index, policy: &opts.policy, policy_rel: &policy_rel };
+    let cx = rules::Context {
+        index: &index,
+        policy: &opts.policy,
+        policy_rel: &policy_rel,
+    };
     // Rules run on a big stack too (type evaluation recurses over nested expressions).
     let explanation = pool.install(|| -> Result<Option<String>, PolicyError> {
         rules::run_all(&cx, &mut sink)?;
-        Ok(match &opts.explain_path {
-            Some(f) => Some(rules::listener_send_await::explain_path(&cx, f)),
-            None => None,
-        })
+        Ok(opts
+            .explain_path
+            .as_ref()
+            .map(|f| rules::listener_send_await::explain_path(&cx, f)))
     });
     outcome.explanation = explanation.map_err(RunError::Policy)?;
     lap("rules", &mut outcome);
 
     let level = |rule: &str| {
-        let default = rules::find(rule).map(|r| r.default_level).unwrap_or(Level::Error);
+        let default = rules::find(rule)
+            .map(|r| r.default_level)
+            .unwrap_or(Level::Error);
         opts.policy.policy.level(rule, default)
     };
     let mut diags: Vec<Diagnostic> = Vec::new();
@@ -208,7 +285,10 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
         }
         diags.push(d);
     }
-    let dirs: Vec<(&str, &[suppress::Directive])> = files.iter().map(|f| (f.rel.as_str(), f.directives.as_slice())).collect();
+    let dirs: Vec<(&str, &[suppress::Directive])> = files
+        .iter()
+        .map(|f| (f.rel.as_str(), f.directives.as_slice()))
+        .collect();
     let known = rules::ids();
     let mut diags = suppress::apply(diags, &dirs, &level, &known);
     diags.retain_mut(|d| match level(d.rule) {

@@ -56,9 +56,16 @@ struct Cli {
 }
 
 fn render_error(err: &dyn miette::Diagnostic) -> String {
-    let theme = if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if std::io::stderr().is_terminal() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let mut s = String::new();
-    if GraphicalReportHandler::new_themed(theme).render_report(&mut s, err).is_err() {
+    if GraphicalReportHandler::new_themed(theme)
+        .render_report(&mut s, err)
+        .is_err()
+    {
         s = format!("{err}");
     }
     s
@@ -80,7 +87,11 @@ fn find_root(start: &Path) -> PathBuf {
 }
 
 fn absolute(p: &Path, cwd: &Path) -> PathBuf {
-    let p = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    };
     // Normalise `.` and `..` without touching the file system (the path may not exist).
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -122,7 +133,13 @@ fn real_main(cli: Cli) -> Result<u8, String> {
     let mut stdout = std::io::stdout().lock();
     if cli.list_rules {
         for r in rules::ALL {
-            let _ = writeln!(stdout, "{:<28} {:<6} {}", r.id, r.default_level.as_str(), r.summary);
+            let _ = writeln!(
+                stdout,
+                "{:<28} {:<6} {}",
+                r.id,
+                r.default_level.as_str(),
+                r.summary
+            );
         }
         return Ok(0);
     }
@@ -132,15 +149,21 @@ fn real_main(cli: Cli) -> Result<u8, String> {
                 let _ = write!(stdout, "{}", r.doc);
                 Ok(0)
             }
-            None => Err(format!("error: unknown rule `{id}`; `cargo channel-lint --list-rules` lists them\n")),
+            None => Err(format!(
+                "error: unknown rule `{id}`; `cargo channel-lint --list-rules` lists them\n"
+            )),
         };
     }
-    let cwd = std::env::current_dir().map_err(|e| format!("error: cannot read the current directory: {e}\n"))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| format!("error: cannot read the current directory: {e}\n"))?;
     let root = match &cli.manifest_path {
         Some(m) => {
             let m = absolute(m, &cwd);
             if !m.is_file() {
-                return Err(format!("error: manifest `{}` does not exist\n", m.display()));
+                return Err(format!(
+                    "error: manifest `{}` does not exist\n",
+                    m.display()
+                ));
             }
             find_root(m.parent().unwrap_or(&cwd))
         }
@@ -158,14 +181,23 @@ fn real_main(cli: Cli) -> Result<u8, String> {
         None => {
             let start = match inputs.first() {
                 Some(p) if p.is_dir() => p.clone(),
-                Some(p) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| root.clone()),
+                Some(p) => p
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.clone()),
                 None => root.clone(),
             };
             channel_lint_policy::discover(&start, &known)
         }
     }
     .map_err(|e| render_error(&e))?;
-    let opts = Options { root: root.clone(), inputs, policy, jobs: cli.jobs, explain_path: cli.explain_path.clone() };
+    let opts = Options {
+        root: root.clone(),
+        inputs,
+        policy,
+        jobs: cli.jobs,
+        explain_path: cli.explain_path.clone(),
+    };
     let outcome = match channel_lint::run(&opts) {
         Ok(o) => o,
         Err(RunError::Policy(e)) => return Err(render_error(&e)),
@@ -189,5 +221,9 @@ fn real_main(cli: Cli) -> Result<u8, String> {
     };
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
-    Ok(if report::counts(&outcome).errors > 0 { 1 } else { 0 })
+    Ok(if report::counts(&outcome).errors > 0 {
+        1
+    } else {
+        0
+    })
 }

@@ -31,12 +31,10 @@ impl LineIndex {
         let start = self.starts[line - 1];
         let end = self.starts.get(line).copied().unwrap_or(text.len());
         let line_text = &text[start..end];
-        let mut col = 1;
-        for (i, _) in line_text.char_indices() {
+        for (col, (i, _)) in (1..).zip(line_text.char_indices()) {
             if col == column {
                 return start + i;
             }
-            col += 1;
         }
         end.min(text.len())
     }
@@ -94,7 +92,9 @@ impl Lexed {
 
     /// Comments that cover `line` and start their line (not trailing code).
     pub fn own_line_comments(&self, line: u32) -> impl Iterator<Item = &Comment> {
-        self.comments.iter().filter(move |c| c.line <= line && line <= c.end_line && !c.trailing)
+        self.comments
+            .iter()
+            .filter(move |c| c.line <= line && line <= c.end_line && !c.trailing)
     }
 
     /// The comment block directly above `line`: comment-only lines, with attribute lines allowed
@@ -259,7 +259,9 @@ pub fn lex(text: &str) -> Lexed {
                 }
                 // find closing quote followed by `hashes` #'s
                 while i < n {
-                    if chars[i] == '"' && (0..hashes).all(|k| i + 1 + k < n && chars[i + 1 + k] == '#') {
+                    if chars[i] == '"'
+                        && (0..hashes).all(|k| i + 1 + k < n && chars[i + 1 + k] == '#')
+                    {
                         for _ in 0..=hashes {
                             bump!();
                         }
@@ -371,7 +373,11 @@ mod tests {
     fn finds_comments_and_skips_strings() {
         let src = "let s = \"// not\"; // yes\n/* b\n c */ x\nlet c = '/'; let l: &'a str; // two\nr#\"/* no */\"#;\n";
         let l = lex(src);
-        let texts: Vec<_> = l.comments.iter().map(|c| (c.line, c.text.trim().to_string(), c.trailing)).collect();
+        let texts: Vec<_> = l
+            .comments
+            .iter()
+            .map(|c| (c.line, c.text.trim().to_string(), c.trailing))
+            .collect();
         assert_eq!(
             texts,
             vec![

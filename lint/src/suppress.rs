@@ -42,7 +42,9 @@ impl Directive {
             let l = self.span.line;
             d.span.line == l || d.anchors.iter().any(|&(s, e)| s == l || e == l)
         } else {
-            self.targets.iter().any(|&t| d.span.line == t || d.anchors.iter().any(|&(s, _)| s == t))
+            self.targets
+                .iter()
+                .any(|&t| d.span.line == t || d.anchors.iter().any(|&(s, _)| s == t))
         }
     }
 }
@@ -52,7 +54,11 @@ const SEPARATORS: [&str; 5] = ["--", "—", "–", "-", ":"];
 /// The reason after a separator, if any text follows.
 fn reason_after(rest: &str) -> Option<String> {
     let rest = rest.trim();
-    let rest = SEPARATORS.iter().find_map(|s| rest.strip_prefix(s)).unwrap_or(rest).trim();
+    let rest = SEPARATORS
+        .iter()
+        .find_map(|s| rest.strip_prefix(s))
+        .unwrap_or(rest)
+        .trim();
     if rest.chars().any(|c| c.is_alphanumeric()) {
         Some(rest.to_string())
     } else {
@@ -60,7 +66,10 @@ fn reason_after(rest: &str) -> Option<String> {
     }
 }
 
-fn parse_comment(c: &Comment, markers: &[ExemptionMarker]) -> Option<(DirectiveKind, Option<String>)> {
+fn parse_comment(
+    c: &Comment,
+    markers: &[ExemptionMarker],
+) -> Option<(DirectiveKind, Option<String>)> {
     if c.block || c.doc {
         return None;
     }
@@ -74,10 +83,16 @@ fn parse_comment(c: &Comment, markers: &[ExemptionMarker]) -> Option<(DirectiveK
                 .map(|r| r.trim().to_string())
                 .filter(|r| !r.is_empty())
                 .collect();
-            return Some((DirectiveKind::Allow(rules), reason_after(&args[close + 1..])));
+            return Some((
+                DirectiveKind::Allow(rules),
+                reason_after(&args[close + 1..]),
+            ));
         }
         if let Some(after) = rest.strip_prefix("same-runtime-consumer") {
-            return Some((DirectiveKind::Allow(vec!["listener-send-await".into()]), reason_after(after)));
+            return Some((
+                DirectiveKind::Allow(vec!["listener-send-await".into()]),
+                reason_after(after),
+            ));
         }
         if rest.starts_with("listener-entry") {
             return Some((DirectiveKind::ListenerEntry, None));
@@ -86,7 +101,10 @@ fn parse_comment(c: &Comment, markers: &[ExemptionMarker]) -> Option<(DirectiveK
     }
     for m in markers {
         if let Some(after) = text.strip_prefix(m.prefix.as_str()) {
-            return Some((DirectiveKind::Allow(vec![m.rule.clone()]), reason_after(after)));
+            return Some((
+                DirectiveKind::Allow(vec![m.rule.clone()]),
+                reason_after(after),
+            ));
         }
     }
     None
@@ -96,8 +114,15 @@ fn parse_comment(c: &Comment, markers: &[ExemptionMarker]) -> Option<(DirectiveK
 pub fn directives(lexed: &Lexed, markers: &[ExemptionMarker]) -> Vec<Directive> {
     let mut out = Vec::new();
     for c in &lexed.comments {
-        let Some((kind, reason)) = parse_comment(c, markers) else { continue };
-        let span = Span { line: c.line, column: c.column, end_line: c.end_line, end_column: c.end_column };
+        let Some((kind, reason)) = parse_comment(c, markers) else {
+            continue;
+        };
+        let span = Span {
+            line: c.line,
+            column: c.column,
+            end_line: c.end_line,
+            end_column: c.end_column,
+        };
         let mut targets = Vec::new();
         if !c.trailing {
             // Skip the rest of the comment block, then attributes.
@@ -117,7 +142,13 @@ pub fn directives(lexed: &Lexed, markers: &[ExemptionMarker]) -> Vec<Directive> 
                 }
             }
         }
-        out.push(Directive { kind, reason, span, targets, trailing: c.trailing });
+        out.push(Directive {
+            kind,
+            reason,
+            span,
+            targets,
+            trailing: c.trailing,
+        });
     }
     out
 }
@@ -139,7 +170,8 @@ pub fn apply(
     level: &dyn Fn(&str) -> Level,
     known_rules: &[&str],
 ) -> Vec<Diagnostic> {
-    let mut by_path: std::collections::HashMap<&str, Vec<(usize, &Directive, bool)>> = Default::default();
+    let mut by_path: std::collections::HashMap<&str, Vec<(usize, &Directive, bool)>> =
+        Default::default();
     for (path, ds) in files {
         let v = by_path.entry(path).or_default();
         for (i, d) in ds.iter().enumerate() {
@@ -152,7 +184,10 @@ pub fn apply(
         if let Some(ds) = by_path.get_mut(d.path.as_str()) {
             for (_, dir, used) in ds.iter_mut() {
                 if let DirectiveKind::Allow(rules) = &dir.kind {
-                    if dir.reason.is_some() && rules.iter().any(|r| r == d.rule) && dir.applies_to(&d) {
+                    if dir.reason.is_some()
+                        && rules.iter().any(|r| r == d.rule)
+                        && dir.applies_to(&d)
+                    {
                         *used = true;
                         suppressed = true;
                     }
@@ -167,7 +202,11 @@ pub fn apply(
         for (_, dir, used) in ds {
             let mut push = |rule: &'static str, msg: String, note: &str| {
                 let mut d = Diagnostic::new(rule, path, dir.span, msg).with_note(note);
-                d.severity = if rule == "unused-suppression" { Severity::Warning } else { Severity::Error };
+                d.severity = if rule == "unused-suppression" {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
                 kept.push(d);
             };
             match &dir.kind {

@@ -14,11 +14,23 @@ use crate::diagnostic::Span;
 
 /// Method or function names whose arguments run on another task or thread.
 pub fn is_spawn_name(name: &str) -> bool {
-    matches!(name, "spawn" | "spawn_local" | "spawn_blocking" | "spawn_on" | "spawn_local_on" | "spawn_blocking_on")
+    matches!(
+        name,
+        "spawn"
+            | "spawn_local"
+            | "spawn_blocking"
+            | "spawn_on"
+            | "spawn_local_on"
+            | "spawn_blocking_on"
+    )
 }
 
 pub fn build(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Vec<Event> {
-    let mut b = Builder { events: Vec::new(), scope, anchors: anchors.to_vec() };
+    let mut b = Builder {
+        events: Vec::new(),
+        scope,
+        anchors: anchors.to_vec(),
+    };
     b.block(block);
     b.events
 }
@@ -40,7 +52,8 @@ impl Builder {
 
     fn stmt(&mut self, s: &syn::Stmt) {
         let sp = s.span();
-        self.anchors.push((sp.start().line as u32, sp.end().line as u32));
+        self.anchors
+            .push((sp.start().line as u32, sp.end().line as u32));
         match s {
             syn::Stmt::Local(l) => {
                 let init = l.init.as_ref().map(|i| {
@@ -54,7 +67,11 @@ impl Builder {
                     syn::Pat::Type(pt) => Some(ty_ref(&pt.ty, self.scope)),
                     _ => None,
                 };
-                self.events.push(Event::Let { pat: pat_ir(&l.pat), ty, init });
+                self.events.push(Event::Let {
+                    pat: pat_ir(&l.pat),
+                    ty,
+                    init,
+                });
             }
             syn::Stmt::Item(_) => {}
             syn::Stmt::Expr(e, _) => {
@@ -67,7 +84,12 @@ impl Builder {
 
     fn call(&mut self, callee: Callee, awaited: bool, span: proc_macro2::Span) {
         let anchors = self.anchors.iter().rev().copied().collect();
-        self.events.push(Event::Call(CallSite { callee, awaited, span: Span::from_pm2(span), anchors }));
+        self.events.push(Event::Call(CallSite {
+            callee,
+            awaited,
+            span: Span::from_pm2(span),
+            anchors,
+        }));
     }
 
     fn expr(&mut self, e: &syn::Expr) -> Expr {
@@ -90,7 +112,14 @@ impl Builder {
                         args.push(self.expr(a));
                     }
                 }
-                self.call(Callee::Method { recv: recv.clone(), name: name.clone() }, awaited, m.method.span());
+                self.call(
+                    Callee::Method {
+                        recv: recv.clone(),
+                        name: name.clone(),
+                    },
+                    awaited,
+                    m.method.span(),
+                );
                 Expr::Method(Box::new(recv), name, args)
             }
             E::Call(c) => match &*c.func {
@@ -104,8 +133,20 @@ impl Builder {
                         }
                     }
                     let qself = p.qself.as_ref().map(|q| ty_ref(&q.ty, self.scope));
-                    let span = p.path.segments.last().map(|s| s.ident.span()).unwrap_or_else(|| c.func.span());
-                    self.call(Callee::Path { path: path.clone(), qself }, awaited, span);
+                    let span = p
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| s.ident.span())
+                        .unwrap_or_else(|| c.func.span());
+                    self.call(
+                        Callee::Path {
+                            path: path.clone(),
+                            qself,
+                        },
+                        awaited,
+                        span,
+                    );
                     Expr::Call(path, args)
                 }
                 other => {
@@ -185,7 +226,11 @@ impl Builder {
                         syn::Pat::Type(pt) => Some(ty_ref(&pt.ty, self.scope)),
                         _ => None,
                     };
-                    self.events.push(Event::Let { pat: pat_ir(p), ty, init: None });
+                    self.events.push(Event::Let {
+                        pat: pat_ir(p),
+                        ty,
+                        init: None,
+                    });
                 }
                 self.expr(&c.body);
                 self.events.push(Event::Exit);
@@ -203,7 +248,11 @@ impl Builder {
             }
             E::Let(l) => {
                 let init = self.expr(&l.expr);
-                self.events.push(Event::Let { pat: pat_ir(&l.pat), ty: None, init: Some(init) });
+                self.events.push(Event::Let {
+                    pat: pat_ir(&l.pat),
+                    ty: None,
+                    init: Some(init),
+                });
                 Expr::Unknown
             }
             E::While(w) => {
@@ -216,7 +265,11 @@ impl Builder {
             E::ForLoop(f) => {
                 let it = self.expr(&f.expr);
                 self.events.push(Event::Enter);
-                self.events.push(Event::Let { pat: pat_ir(&f.pat), ty: None, init: Some(Expr::IterElem(Box::new(it))) });
+                self.events.push(Event::Let {
+                    pat: pat_ir(&f.pat),
+                    ty: None,
+                    init: Some(Expr::IterElem(Box::new(it))),
+                });
                 self.block(&f.body);
                 self.events.push(Event::Exit);
                 Expr::Unknown
@@ -229,12 +282,17 @@ impl Builder {
                 let scrut = self.expr(&m.expr);
                 for arm in &m.arms {
                     self.events.push(Event::Enter);
-                    self.events.push(Event::Let { pat: pat_ir(&arm.pat), ty: None, init: Some(scrut.clone()) });
+                    self.events.push(Event::Let {
+                        pat: pat_ir(&arm.pat),
+                        ty: None,
+                        init: Some(scrut.clone()),
+                    });
                     if let Some((_, g)) = &arm.guard {
                         self.expr(g);
                     }
                     let sp = arm.span();
-                    self.anchors.push((sp.start().line as u32, sp.end().line as u32));
+                    self.anchors
+                        .push((sp.start().line as u32, sp.end().line as u32));
                     self.expr(&arm.body);
                     self.anchors.pop();
                     self.events.push(Event::Exit);
@@ -300,7 +358,11 @@ impl Builder {
                     }
                     self.events.push(Event::Enter);
                     if let Some(p) = &arm.pat {
-                        self.events.push(Event::Let { pat: pat_ir(p), ty: None, init: None });
+                        self.events.push(Event::Let {
+                            pat: pat_ir(p),
+                            ty: None,
+                            init: None,
+                        });
                     }
                     if let Some(g) = &arm.guard {
                         self.expr(g);
@@ -324,4 +386,3 @@ impl Builder {
         }
     }
 }
-

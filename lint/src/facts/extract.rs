@@ -83,7 +83,9 @@ pub(crate) fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
             syn::Meta::List(l) => l.tokens.to_string(),
             _ => return false,
         };
-        let words: Vec<&str> = toks.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+        let words: Vec<&str> = toks
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
         words.contains(&"test") && !words.contains(&"not")
     })
 }
@@ -127,8 +129,14 @@ pub(crate) fn ty_ref(ty: &syn::Type, scope: ScopeId) -> TyRef {
         syn::Type::Tuple(t) => TyRef::Tuple(t.elems.iter().map(|e| ty_ref(e, scope)).collect()),
         syn::Type::Slice(s) => TyRef::Slice(Box::new(ty_ref(&s.elem, scope))),
         syn::Type::Array(a) => TyRef::Slice(Box::new(ty_ref(&a.elem, scope))),
-        syn::Type::TraitObject(t) => TyRef::Traits { traits: bound_paths(t.bounds.iter()), scope },
-        syn::Type::ImplTrait(t) => TyRef::Traits { traits: bound_paths(t.bounds.iter()), scope },
+        syn::Type::TraitObject(t) => TyRef::Traits {
+            traits: bound_paths(t.bounds.iter()),
+            scope,
+        },
+        syn::Type::ImplTrait(t) => TyRef::Traits {
+            traits: bound_paths(t.bounds.iter()),
+            scope,
+        },
         _ => TyRef::Unknown,
     }
 }
@@ -145,7 +153,10 @@ fn bound_paths<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> Vec
 pub(crate) fn generics_of(g: &syn::Generics) -> Vec<Generic> {
     let mut out: Vec<Generic> = g
         .type_params()
-        .map(|tp| Generic { name: ident_str(&tp.ident), bounds: bound_paths(tp.bounds.iter()) })
+        .map(|tp| Generic {
+            name: ident_str(&tp.ident),
+            bounds: bound_paths(tp.bounds.iter()),
+        })
         .collect();
     if let Some(wc) = &g.where_clause {
         for p in &wc.predicates {
@@ -203,7 +214,11 @@ fn fields_of(fields: &syn::Fields, scope: ScopeId) -> Vec<Field> {
         .iter()
         .enumerate()
         .map(|(i, f)| Field {
-            name: f.ident.as_ref().map(ident_str).unwrap_or_else(|| i.to_string()),
+            name: f
+                .ident
+                .as_ref()
+                .map(ident_str)
+                .unwrap_or_else(|| i.to_string()),
             ty: ty_ref(&f.ty, scope),
         })
         .collect()
@@ -224,14 +239,24 @@ impl<'ast> Visit<'ast> for BodyItems<'ast> {
 impl Extractor {
     fn add_item(&mut self, scope: ScopeId, name: String, kind: ItemKind, span: Span) -> ItemId {
         let id = self.facts.items.len() as ItemId;
-        self.facts.items.push(Item { name, kind, scope, span });
+        self.facts.items.push(Item {
+            name,
+            kind,
+            scope,
+            span,
+        });
         self.facts.scopes[scope as usize].items.push(id);
         id
     }
 
     fn new_scope(&mut self, parent: ScopeId, kind: ScopeKind) -> ScopeId {
         let id = self.facts.scopes.len() as ScopeId;
-        self.facts.scopes.push(Scope { parent: Some(parent), kind, items: Vec::new(), uses: Vec::new() });
+        self.facts.scopes.push(Scope {
+            parent: Some(parent),
+            kind,
+            items: Vec::new(),
+            uses: Vec::new(),
+        });
         id
     }
 
@@ -242,26 +267,37 @@ impl Extractor {
                 syn::Item::Struct(s) => Some(self.add_item(
                     scope,
                     ident_str(&s.ident),
-                    ItemKind::Struct { fields: fields_of(&s.fields, scope), generics: generics_of(&s.generics) },
+                    ItemKind::Struct {
+                        fields: fields_of(&s.fields, scope),
+                        generics: generics_of(&s.generics),
+                    },
                     sp(&s.ident),
                 )),
                 syn::Item::Enum(e) => {
                     let variants = e
                         .variants
                         .iter()
-                        .map(|v| Variant { name: ident_str(&v.ident), fields: fields_of(&v.fields, scope) })
+                        .map(|v| Variant {
+                            name: ident_str(&v.ident),
+                            fields: fields_of(&v.fields, scope),
+                        })
                         .collect();
                     Some(self.add_item(
                         scope,
                         ident_str(&e.ident),
-                        ItemKind::Enum { variants, generics: generics_of(&e.generics) },
+                        ItemKind::Enum {
+                            variants,
+                            generics: generics_of(&e.generics),
+                        },
                         sp(&e.ident),
                     ))
                 }
                 syn::Item::Union(u) => Some(self.add_item(
                     scope,
                     ident_str(&u.ident),
-                    ItemKind::Union { fields: fields_of(&syn::Fields::Named(u.fields.clone()), scope) },
+                    ItemKind::Union {
+                        fields: fields_of(&syn::Fields::Named(u.fields.clone()), scope),
+                    },
                     sp(&u.ident),
                 )),
                 syn::Item::Trait(t) => {
@@ -273,7 +309,12 @@ impl Extractor {
                             _ => None,
                         })
                         .collect();
-                    Some(self.add_item(scope, ident_str(&t.ident), ItemKind::Trait { methods }, sp(&t.ident)))
+                    Some(self.add_item(
+                        scope,
+                        ident_str(&t.ident),
+                        ItemKind::Trait { methods },
+                        sp(&t.ident),
+                    ))
                 }
                 syn::Item::Type(t) => Some(self.add_item(
                     scope,
@@ -281,9 +322,24 @@ impl Extractor {
                     ItemKind::TypeAlias(ty_ref(&t.ty, scope)),
                     sp(&t.ident),
                 )),
-                syn::Item::Fn(f) => Some(self.add_item(scope, ident_str(&f.sig.ident), ItemKind::Fn(FnIdx::MAX), sp(&f.sig.ident))),
-                syn::Item::Const(c) => Some(self.add_item(scope, ident_str(&c.ident), ItemKind::Const(ty_ref(&c.ty, scope)), sp(&c.ident))),
-                syn::Item::Static(s) => Some(self.add_item(scope, ident_str(&s.ident), ItemKind::Static(ty_ref(&s.ty, scope)), sp(&s.ident))),
+                syn::Item::Fn(f) => Some(self.add_item(
+                    scope,
+                    ident_str(&f.sig.ident),
+                    ItemKind::Fn(FnIdx::MAX),
+                    sp(&f.sig.ident),
+                )),
+                syn::Item::Const(c) => Some(self.add_item(
+                    scope,
+                    ident_str(&c.ident),
+                    ItemKind::Const(ty_ref(&c.ty, scope)),
+                    sp(&c.ident),
+                )),
+                syn::Item::Static(s) => Some(self.add_item(
+                    scope,
+                    ident_str(&s.ident),
+                    ItemKind::Static(ty_ref(&s.ty, scope)),
+                    sp(&s.ident),
+                )),
                 syn::Item::Mod(m) => {
                     let child = if m.content.is_some() {
                         let c = self.new_scope(scope, ScopeKind::Module(Some(ident_str(&m.ident))));
@@ -292,25 +348,51 @@ impl Extractor {
                     } else {
                         None
                     };
-                    let id = self.add_item(scope, ident_str(&m.ident), ItemKind::Mod(child), sp(&m.ident));
+                    let id = self.add_item(
+                        scope,
+                        ident_str(&m.ident),
+                        ItemKind::Mod(child),
+                        sp(&m.ident),
+                    );
                     if child.is_none() {
                         let path_attr = m.attrs.iter().find_map(|a| match &a.meta {
-                            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
-                                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value
+                            {
+                                syn::Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(s),
+                                    ..
+                                }) => Some(s.value()),
                                 _ => None,
                             },
                             _ => None,
                         });
-                        self.facts.mod_decls.push(ModDecl { name: ident_str(&m.ident), scope, path_attr, item: id });
+                        self.facts.mod_decls.push(ModDecl {
+                            name: ident_str(&m.ident),
+                            scope,
+                            path_attr,
+                            item: id,
+                        });
                     }
                     Some(id)
                 }
                 syn::Item::ExternCrate(ec) => {
                     let original = ident_str(&ec.ident);
-                    let name = ec.rename.as_ref().map(|(_, r)| ident_str(r)).unwrap_or_else(|| original.clone());
-                    Some(self.add_item(scope, name, ItemKind::ExternCrate { original }, sp(&ec.ident)))
+                    let name = ec
+                        .rename
+                        .as_ref()
+                        .map(|(_, r)| ident_str(r))
+                        .unwrap_or_else(|| original.clone());
+                    Some(self.add_item(
+                        scope,
+                        name,
+                        ItemKind::ExternCrate { original },
+                        sp(&ec.ident),
+                    ))
                 }
-                syn::Item::Macro(m) => m.ident.as_ref().map(|id| self.add_item(scope, ident_str(id), ItemKind::Macro, sp(id))),
+                syn::Item::Macro(m) => m
+                    .ident
+                    .as_ref()
+                    .map(|id| self.add_item(scope, ident_str(id), ItemKind::Macro, sp(id))),
                 syn::Item::Use(u) => {
                     let mut prefix = Vec::new();
                     if u.leading_colon.is_some() {
@@ -411,13 +493,24 @@ impl Extractor {
         r
     }
 
-    fn unsafe_site(&mut self, kind: UnsafeKind, kw: proc_macro2::Span, open: Option<proc_macro2::Span>) {
+    fn unsafe_site(
+        &mut self,
+        kind: UnsafeKind,
+        kw: proc_macro2::Span,
+        open: Option<proc_macro2::Span>,
+    ) {
         let open_brace = open.map(|o| {
             let s = o.start();
             (s.line as u32, s.column as u32 + 1)
         });
         let anchors = self.anchors_innermost_first();
-        self.facts.unsafe_sites.push(UnsafeSite { kind, span: Span::from_pm2(kw), open_brace, anchors, inside_comment: None });
+        self.facts.unsafe_sites.push(UnsafeSite {
+            kind,
+            span: Span::from_pm2(kw),
+            open_brace,
+            anchors,
+            inside_comment: None,
+        });
     }
 
     fn macro_body(&mut self, mac: &syn::Macro) {
@@ -451,7 +544,11 @@ impl Extractor {
                 let mut found = Vec::new();
                 scan_unsafe_tokens(&mac.tokens, &mut found);
                 for t in found {
-                    let kind = if t.is_impl { UnsafeKind::Impl } else { UnsafeKind::Block };
+                    let kind = if t.is_impl {
+                        UnsafeKind::Impl
+                    } else {
+                        UnsafeKind::Block
+                    };
                     self.unsafe_site(kind, t.keyword, t.open_brace);
                 }
             }
@@ -460,7 +557,14 @@ impl Extractor {
 
     fn record_path(&mut self, path: Vec<String>, span: Span, is_use: bool) {
         let anchors = self.anchors_innermost_first();
-        self.facts.paths.push(PathOcc { path, scope: self.scope, span, anchors, in_test: self.in_test, is_use });
+        self.facts.paths.push(PathOcc {
+            path,
+            scope: self.scope,
+            span,
+            anchors,
+            in_test: self.in_test,
+            is_use,
+        });
     }
 
     fn patch_fn(&mut self, item: &syn::Item, idx: FnIdx) {
@@ -475,7 +579,8 @@ impl Extractor {
                 let test = is_test_fn(&f.attrs);
                 let line = anchor_of(item).0;
                 self.with_test(test, |ex| {
-                    let (idx, body_scope) = ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
+                    let (idx, body_scope) =
+                        ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
                     ex.patch_fn(item, idx);
                     for a in &f.attrs {
                         ex.visit_attribute(a);
@@ -486,7 +591,11 @@ impl Extractor {
             }
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
-                    let child = self.mod_scopes.get(&(m as *const _)).copied().unwrap_or(self.scope);
+                    let child = self
+                        .mod_scopes
+                        .get(&(m as *const _))
+                        .copied()
+                        .unwrap_or(self.scope);
                     self.with_scope(child, |ex| {
                         ex.register_items(child, items.iter());
                         for it in items {
@@ -522,8 +631,13 @@ impl Extractor {
                             let test = is_test_fn(&f.attrs);
                             let line = anchor_of(ii).0;
                             ex.with_test(test, |ex| {
-                                let (idx, body_scope) =
-                                    ex.function(&f.sig, Some(&f.block), FnOwner::Impl(impl_idx), line, &generics);
+                                let (idx, body_scope) = ex.function(
+                                    &f.sig,
+                                    Some(&f.block),
+                                    FnOwner::Impl(impl_idx),
+                                    line,
+                                    &generics,
+                                );
                                 ex.facts.impls[impl_idx as usize].methods.push(idx);
                                 ex.visit_signature(&f.sig);
                                 ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
@@ -546,8 +660,16 @@ impl Extractor {
                         syn::TraitItem::Fn(f) => {
                             if let (Some(block), Some(tid)) = (&f.default, trait_item) {
                                 let line = anchor_of(ti).0;
-                                let (idx, body_scope) = ex.function(&f.sig, Some(block), FnOwner::Trait(tid), line, &generics);
-                                if let ItemKind::Trait { methods } = &mut ex.facts.items[tid as usize].kind {
+                                let (idx, body_scope) = ex.function(
+                                    &f.sig,
+                                    Some(block),
+                                    FnOwner::Trait(tid),
+                                    line,
+                                    &generics,
+                                );
+                                if let ItemKind::Trait { methods } =
+                                    &mut ex.facts.items[tid as usize].kind
+                                {
                                     let name = ident_str(&f.sig.ident);
                                     if let Some(m) = methods.iter_mut().find(|m| m.0 == name) {
                                         m.1 = Some(idx);
@@ -603,12 +725,20 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
             if name == "self" {
                 // `use a::b::{self}` binds `b`.
                 if let Some(last) = prefix.last() {
-                    out.push(UseLeaf { path: prefix.clone(), name: Some(last.clone()), span: Span::from_pm2(n.ident.span()) });
+                    out.push(UseLeaf {
+                        path: prefix.clone(),
+                        name: Some(last.clone()),
+                        span: Span::from_pm2(n.ident.span()),
+                    });
                 }
             } else {
                 let mut path = prefix.clone();
                 path.push(name.clone());
-                out.push(UseLeaf { path, name: Some(name), span: Span::from_pm2(n.ident.span()) });
+                out.push(UseLeaf {
+                    path,
+                    name: Some(name),
+                    span: Span::from_pm2(n.ident.span()),
+                });
             }
         }
         syn::UseTree::Rename(r) => {
@@ -619,13 +749,25 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
             }
             let name = ident_str(&r.rename);
             if name != "_" {
-                out.push(UseLeaf { path, name: Some(name), span: Span::from_pm2(r.ident.span()) });
+                out.push(UseLeaf {
+                    path,
+                    name: Some(name),
+                    span: Span::from_pm2(r.ident.span()),
+                });
             } else {
                 // `use Trait as _;` still names the item (for banned-type) but binds nothing.
-                out.push(UseLeaf { path, name: Some(String::from("_")), span: Span::from_pm2(r.ident.span()) });
+                out.push(UseLeaf {
+                    path,
+                    name: Some(String::from("_")),
+                    span: Span::from_pm2(r.ident.span()),
+                });
             }
         }
-        syn::UseTree::Glob(g) => out.push(UseLeaf { path: prefix.clone(), name: None, span: Span::from_pm2(g.star_token.span) }),
+        syn::UseTree::Glob(g) => out.push(UseLeaf {
+            path: prefix.clone(),
+            name: None,
+            span: Span::from_pm2(g.star_token.span),
+        }),
         syn::UseTree::Group(g) => {
             for t in &g.items {
                 use_leaves(t, prefix, out);
@@ -665,13 +807,21 @@ impl<'ast> Visit<'ast> for Extractor {
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
-        self.unsafe_site(UnsafeKind::Block, e.unsafe_token.span, Some(e.block.brace_token.span.open()));
+        self.unsafe_site(
+            UnsafeKind::Block,
+            e.unsafe_token.span,
+            Some(e.block.brace_token.span.open()),
+        );
         visit::visit_expr_unsafe(self, e);
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
         if self.opts.collect_paths && !p.segments.is_empty() {
-            let first = p.leading_colon.as_ref().map(|c| c.spans[0]).unwrap_or_else(|| p.segments[0].ident.span());
+            let first = p
+                .leading_colon
+                .as_ref()
+                .map(|c| c.spans[0])
+                .unwrap_or_else(|| p.segments[0].ident.span());
             let last = p.segments.last().map(|s| s.ident.span()).unwrap_or(first);
             self.record_path(path_segs(p), Span::join(first, last), false);
         }

@@ -29,7 +29,11 @@ pub enum MacroBody {
 
 /// The macro's name (last path segment).
 pub fn macro_name(mac: &syn::Macro) -> String {
-    mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    mac.path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
 /// Macros whose expression arguments are futures polled (awaited) by the macro itself.
@@ -74,12 +78,21 @@ fn parse_select(input: ParseStream) -> syn::Result<Vec<SelectArm>> {
     while !input.is_empty() {
         let keyword_arm = input.peek(Token![else])
             || input.peek(Token![default])
-            || (input.fork().parse::<syn::Ident>().is_ok_and(|i| i == "complete") && input.peek2(Token![=>]));
+            || (input
+                .fork()
+                .parse::<syn::Ident>()
+                .is_ok_and(|i| i == "complete")
+                && input.peek2(Token![=>]));
         if keyword_arm {
             input.parse::<proc_macro2::TokenTree>()?;
             input.parse::<Token![=>]>()?;
             let handler = parse_handler(input)?;
-            arms.push(SelectArm { pat: None, future: None, guard: None, handler });
+            arms.push(SelectArm {
+                pat: None,
+                future: None,
+                guard: None,
+                handler,
+            });
             continue;
         }
         let pat = Pat::parse_multi_with_leading_vert(input)?;
@@ -97,7 +110,12 @@ fn parse_select(input: ParseStream) -> syn::Result<Vec<SelectArm>> {
         };
         input.parse::<Token![=>]>()?;
         let handler = parse_handler(input)?;
-        arms.push(SelectArm { pat: Some(pat), future: Some(future), guard, handler });
+        arms.push(SelectArm {
+            pat: Some(pat),
+            future: Some(future),
+            guard,
+            handler,
+        });
     }
     Ok(arms)
 }
@@ -123,11 +141,13 @@ pub fn scan_unsafe_tokens(tokens: &TokenStream, out: &mut Vec<TokenUnsafe>) {
     for (i, tt) in trees.iter().enumerate() {
         match tt {
             TokenTree::Ident(id) if id == "unsafe" => match trees.get(i + 1) {
-                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => out.push(TokenUnsafe {
-                    keyword: id.span(),
-                    is_impl: false,
-                    open_brace: Some(g.span_open()),
-                }),
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => {
+                    out.push(TokenUnsafe {
+                        keyword: id.span(),
+                        is_impl: false,
+                        open_brace: Some(g.span_open()),
+                    })
+                }
                 Some(TokenTree::Ident(next)) if next == "impl" => out.push(TokenUnsafe {
                     keyword: id.span(),
                     is_impl: true,

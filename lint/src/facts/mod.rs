@@ -38,6 +38,21 @@ pub struct FileFacts {
     pub file_is_test: bool,
 }
 
+impl FileFacts {
+    /// The facts of a file with nothing in it (also used for files that could not be parsed).
+    pub fn empty() -> Self {
+        FileFacts {
+            scopes: vec![Scope {
+                parent: None,
+                kind: ScopeKind::Module(None),
+                items: Vec::new(),
+                uses: Vec::new(),
+            }],
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Scope {
     pub parent: Option<ScopeId>,
@@ -75,17 +90,29 @@ pub struct Item {
 
 #[derive(Debug, Clone)]
 pub enum ItemKind {
-    Struct { fields: Vec<Field>, generics: Vec<Generic> },
-    Enum { variants: Vec<Variant>, generics: Vec<Generic> },
-    Union { fields: Vec<Field> },
-    Trait { methods: Vec<(String, Option<FnIdx>)> },
+    Struct {
+        fields: Vec<Field>,
+        generics: Vec<Generic>,
+    },
+    Enum {
+        variants: Vec<Variant>,
+        generics: Vec<Generic>,
+    },
+    Union {
+        fields: Vec<Field>,
+    },
+    Trait {
+        methods: Vec<(String, Option<FnIdx>)>,
+    },
     TypeAlias(TyRef),
     Fn(FnIdx),
     /// An inline module (its scope) or a `mod x;` declaration (None: the file is found by the index).
     Mod(Option<ScopeId>),
     Const(TyRef),
     Static(TyRef),
-    ExternCrate { original: String },
+    ExternCrate {
+        original: String,
+    },
     Macro,
 }
 
@@ -112,13 +139,20 @@ pub struct Generic {
 /// A type as written, to be resolved in `scope` of the same file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TyRef {
-    Path { path: Vec<String>, args: Vec<TyRef>, scope: ScopeId },
+    Path {
+        path: Vec<String>,
+        args: Vec<TyRef>,
+        scope: ScopeId,
+    },
     /// `&T`, `&mut T`, `*const T`: references are looked through.
     Ref(Box<TyRef>),
     Tuple(Vec<TyRef>),
     Slice(Box<TyRef>),
     /// `dyn A + B` or `impl A + B`: trait paths.
-    Traits { traits: Vec<Vec<String>>, scope: ScopeId },
+    Traits {
+        traits: Vec<Vec<String>>,
+        scope: ScopeId,
+    },
     SelfTy,
     Unknown,
 }
@@ -206,9 +240,15 @@ pub enum Pat {
     Bind(String),
     Tuple(Vec<Pat>),
     /// `Path(a, b)` (tuple struct / tuple variant, also `Some(x)`, `Ok(x)`).
-    TupleStruct { path: Vec<String>, elems: Vec<Pat> },
+    TupleStruct {
+        path: Vec<String>,
+        elems: Vec<Pat>,
+    },
     /// `Path { field: pat, .. }`.
-    Struct { path: Vec<String>, fields: Vec<(String, Pat)> },
+    Struct {
+        path: Vec<String>,
+        fields: Vec<(String, Pat)>,
+    },
     /// `&pat`, `ref`, `x @ pat`: look through.
     Ref(Box<Pat>),
     Other,
@@ -241,7 +281,11 @@ pub enum Event {
     Enter,
     Exit,
     /// Bind names of `pat` (typed by `ty` if given, else by `init`).
-    Let { pat: Pat, ty: Option<TyRef>, init: Option<Expr> },
+    Let {
+        pat: Pat,
+        ty: Option<TyRef>,
+        init: Option<Expr>,
+    },
     Call(CallSite),
 }
 
@@ -257,7 +301,10 @@ pub struct CallSite {
 #[derive(Debug, Clone)]
 pub enum Callee {
     /// `a::b::f(..)`, with the explicit `<T as Trait>` self type if any.
-    Path { path: Vec<String>, qself: Option<TyRef> },
+    Path {
+        path: Vec<String>,
+        qself: Option<TyRef>,
+    },
     /// `recv.name(..)`.
     Method { recv: Expr, name: String },
 }

@@ -70,7 +70,9 @@ pub struct Index<'a> {
 }
 
 fn file_stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn crate_ident(name: &str) -> String {
@@ -79,16 +81,30 @@ fn crate_ident(name: &str) -> String {
 
 /// Where a file sits in its package: (package dir, path inside it).
 fn package_of<'p>(abs: &Path, packages: &'p [Package]) -> Option<&'p Package> {
-    packages.iter().filter(|p| abs.starts_with(&p.dir)).max_by_key(|p| p.dir.components().count())
+    packages
+        .iter()
+        .filter(|p| abs.starts_with(&p.dir))
+        .max_by_key(|p| p.dir.components().count())
 }
 
 /// Is this file a crate root by Cargo's conventions? Returns the kind's directory rule.
 fn is_crate_root(inner: &Path) -> bool {
-    let comps: Vec<String> = inner.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    match comps.iter().map(|s| s.as_str()).collect::<Vec<_>>().as_slice() {
+    let comps: Vec<String> = inner
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    match comps
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["src", "lib.rs"] | ["src", "main.rs"] | ["build.rs"] => true,
         ["src", "bin", f] | ["tests", f] | ["benches", f] | ["examples", f] => f.ends_with(".rs"),
-        ["src", "bin", _, "main.rs"] | ["tests", _, "main.rs"] | ["benches", _, "main.rs"] | ["examples", _, "main.rs"] => true,
+        ["src", "bin", _, "main.rs"]
+        | ["tests", _, "main.rs"]
+        | ["benches", _, "main.rs"]
+        | ["examples", _, "main.rs"] => true,
         [.., "lib.rs"] | [.., "main.rs"] => comps.len() == 1,
         _ => false,
     }
@@ -105,10 +121,17 @@ impl<'a> Index<'a> {
             impls_by_trait: HashMap::new(),
             memo: Default::default(),
         };
-        let by_path: HashMap<&Path, FileId> = files.iter().enumerate().map(|(i, f)| (f.abs.as_path(), i as FileId)).collect();
+        let by_path: HashMap<&Path, FileId> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.abs.as_path(), i as FileId))
+            .collect();
         let fallback = Package {
             dir: lint_root.to_path_buf(),
-            name: lint_root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "crate".into()),
+            name: lint_root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "crate".into()),
         };
         // 1. Crate roots.
         let mut roots = Vec::new();
@@ -128,7 +151,14 @@ impl<'a> Index<'a> {
         // A package with only main.rs is named like the package too; lib wins the name.
         for (fid, name, is_lib, is_main) in &roots {
             let root = (*fid, 0);
-            index.modules.insert(root, ModuleInfo { path: vec![name.clone()], crate_root: root, parent: None });
+            index.modules.insert(
+                root,
+                ModuleInfo {
+                    path: vec![name.clone()],
+                    crate_root: root,
+                    parent: None,
+                },
+            );
             if *is_lib || (*is_main && !index.crates.contains_key(name)) {
                 index.crates.insert(name.clone(), root);
             }
@@ -149,7 +179,11 @@ impl<'a> Index<'a> {
                 }
             };
             for decl in &f.facts.mod_decls {
-                let holder = index.modules.get(&(fid, decl.scope)).cloned().unwrap_or(file_mod.clone());
+                let holder = index
+                    .modules
+                    .get(&(fid, decl.scope))
+                    .cloned()
+                    .unwrap_or(file_mod.clone());
                 // Inline modules add their names to the directory.
                 let mut dir = own_dir.clone();
                 let extra = holder.path.len().saturating_sub(file_mod.path.len());
@@ -158,7 +192,10 @@ impl<'a> Index<'a> {
                 }
                 let candidates: Vec<PathBuf> = match &decl.path_attr {
                     Some(p) => vec![f.abs.parent().unwrap_or(Path::new("")).join(p)],
-                    None => vec![dir.join(format!("{}.rs", decl.name)), dir.join(&decl.name).join("mod.rs")],
+                    None => vec![
+                        dir.join(format!("{}.rs", decl.name)),
+                        dir.join(&decl.name).join("mod.rs"),
+                    ],
                 };
                 if let Some(&child) = candidates.iter().find_map(|c| by_path.get(c.as_path())) {
                     if index.modules.contains_key(&(child, 0)) {
@@ -168,7 +205,11 @@ impl<'a> Index<'a> {
                     path.push(decl.name.clone());
                     index.modules.insert(
                         (child, 0),
-                        ModuleInfo { path, crate_root: file_mod.crate_root, parent: Some((fid, decl.scope)) },
+                        ModuleInfo {
+                            path,
+                            crate_root: file_mod.crate_root,
+                            parent: Some((fid, decl.scope)),
+                        },
                     );
                     index.mod_files.insert((fid, decl.item), child);
                     stack.push(child);
@@ -183,7 +224,10 @@ impl<'a> Index<'a> {
             }
             let pkg = package_of(&f.abs, packages).unwrap_or(&fallback);
             let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
-            let mut comps: Vec<String> = inner.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let mut comps: Vec<String> = inner
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
             if comps.first().map(String::as_str) == Some("src") {
                 comps.remove(0);
             }
@@ -197,7 +241,14 @@ impl<'a> Index<'a> {
             let crate_root = index.crates.get(&crate_name).copied().unwrap_or((fid, 0));
             let mut path = vec![crate_name];
             path.extend(comps);
-            index.modules.insert((fid, 0), ModuleInfo { path, crate_root, parent: None });
+            index.modules.insert(
+                (fid, 0),
+                ModuleInfo {
+                    path,
+                    crate_root,
+                    parent: None,
+                },
+            );
             let file_mod = index.modules[&(fid, 0)].clone();
             index.register_inline_modules(fid, &file_mod);
         }
@@ -221,7 +272,14 @@ impl<'a> Index<'a> {
                 let mut path = parent_info.path.clone();
                 path.push(name.clone());
                 let parent = self.module_scope(fid, parent_scope);
-                self.modules.insert((fid, sid), ModuleInfo { path, crate_root: file_mod.crate_root, parent: Some(parent) });
+                self.modules.insert(
+                    (fid, sid),
+                    ModuleInfo {
+                        path,
+                        crate_root: file_mod.crate_root,
+                        parent: Some(parent),
+                    },
+                );
             }
         }
     }
@@ -244,7 +302,11 @@ impl<'a> Index<'a> {
     /// Module info of the module holding `scope`.
     pub fn module_info_of(&self, fid: FileId, scope: ScopeId) -> ModuleInfo {
         let m = self.module_scope(fid, scope);
-        self.modules.get(&m).cloned().unwrap_or(ModuleInfo { path: vec!["crate".into()], crate_root: (fid, 0), parent: None })
+        self.modules.get(&m).cloned().unwrap_or(ModuleInfo {
+            path: vec!["crate".into()],
+            crate_root: (fid, 0),
+            parent: None,
+        })
     }
 
     /// The file a `mod x;` declaration loads, if it was found.
@@ -275,7 +337,9 @@ impl<'a> Index<'a> {
                 let name = match self.resolve_type_key(f.0, &imp.self_ty) {
                     Some(resolve::TypeKey::Local(it)) => self.item(it).name.clone(),
                     _ => match &imp.self_ty {
-                        crate::facts::TyRef::Path { path, .. } => path.last().cloned().unwrap_or_default(),
+                        crate::facts::TyRef::Path { path, .. } => {
+                            path.last().cloned().unwrap_or_default()
+                        }
                         _ => "_".into(),
                     },
                 };

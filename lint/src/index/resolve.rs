@@ -37,10 +37,47 @@ const MAX_DEPTH: usize = 32;
 
 /// Names the std prelude brings into every module (resolved as external when not shadowed).
 const PRELUDE: &[&str] = &[
-    "Some", "None", "Ok", "Err", "Option", "Result", "Vec", "Box", "String", "drop", "Default", "Clone", "Copy",
-    "Send", "Sync", "Sized", "Iterator", "IntoIterator", "Extend", "ToString", "ToOwned", "Into", "From", "TryFrom",
-    "TryInto", "AsRef", "AsMut", "Fn", "FnMut", "FnOnce", "PartialEq", "Eq", "PartialOrd", "Ord", "Debug", "Hash",
-    "Unpin", "Drop", "DoubleEndedIterator", "ExactSizeIterator", "FromIterator",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Option",
+    "Result",
+    "Vec",
+    "Box",
+    "String",
+    "drop",
+    "Default",
+    "Clone",
+    "Copy",
+    "Send",
+    "Sync",
+    "Sized",
+    "Iterator",
+    "IntoIterator",
+    "Extend",
+    "ToString",
+    "ToOwned",
+    "Into",
+    "From",
+    "TryFrom",
+    "TryInto",
+    "AsRef",
+    "AsMut",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Debug",
+    "Hash",
+    "Unpin",
+    "Drop",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "FromIterator",
 ];
 
 impl Index<'_> {
@@ -50,7 +87,13 @@ impl Index<'_> {
         self.resolve_path_d(scope, path, is_use, 0)
     }
 
-    fn resolve_path_d(&self, scope: GScope, path: &[String], is_use: bool, depth: usize) -> Option<Res> {
+    fn resolve_path_d(
+        &self,
+        scope: GScope,
+        path: &[String],
+        is_use: bool,
+        depth: usize,
+    ) -> Option<Res> {
         if path.is_empty() || depth > MAX_DEPTH {
             return None;
         }
@@ -63,9 +106,15 @@ impl Index<'_> {
                     None => return Some(Res::External(path[1..].to_vec())),
                 }
             }
-            "crate" => (Res::Module(self.module_info_of(scope.0, scope.1).crate_root), 1),
+            "crate" => (
+                Res::Module(self.module_info_of(scope.0, scope.1).crate_root),
+                1,
+            ),
             "self" => (Res::Module(self.module_scope(scope.0, scope.1)), 1),
-            "super" => (Res::Module(self.parent_module(self.module_scope(scope.0, scope.1))?), 1),
+            "super" => (
+                Res::Module(self.parent_module(self.module_scope(scope.0, scope.1))?),
+                1,
+            ),
             "Self" => return Some(Res::SelfType(path.get(1).cloned())),
             name => match self.lookup_chain(scope, name, path.len() > 1, depth) {
                 Some(r) => (r, 1),
@@ -88,7 +137,10 @@ impl Index<'_> {
     }
 
     fn parent_module(&self, m: GScope) -> Option<GScope> {
-        self.modules.get(&m).and_then(|i| i.parent).map(|p| self.module_scope(p.0, p.1))
+        self.modules
+            .get(&m)
+            .and_then(|i| i.parent)
+            .map(|p| self.module_scope(p.0, p.1))
     }
 
     fn step(&self, res: Res, seg: &str, want_container: bool, depth: usize) -> Option<Res> {
@@ -115,25 +167,35 @@ impl Index<'_> {
                     .collect(),
             )),
             Res::Item(it) => match &self.item(it).kind {
-                ItemKind::Enum { variants, .. } => match variants.iter().position(|v| v.name == seg) {
-                    Some(i) => Some(Res::Variant(it, i as u32)),
-                    None => Some(Res::Assoc(it, seg.to_string())),
-                },
+                ItemKind::Enum { variants, .. } => {
+                    match variants.iter().position(|v| v.name == seg) {
+                        Some(i) => Some(Res::Variant(it, i as u32)),
+                        None => Some(Res::Assoc(it, seg.to_string())),
+                    }
+                }
                 ItemKind::TypeAlias(t) => match self.resolve_type_key(it.0, t)? {
-                    TypeKey::Local(target) => self.step(Res::Item(target), seg, want_container, depth + 1),
+                    TypeKey::Local(target) => {
+                        self.step(Res::Item(target), seg, want_container, depth + 1)
+                    }
                     TypeKey::External(p) => {
                         let mut v: Vec<String> = p.split("::").map(str::to_string).collect();
                         v.push(seg.to_string());
                         Some(Res::External(v))
                     }
                 },
-                ItemKind::Mod(Some(s)) => self.lookup_in_module((it.0, *s), seg, want_container, depth + 1),
+                ItemKind::Mod(Some(s)) => {
+                    self.lookup_in_module((it.0, *s), seg, want_container, depth + 1)
+                }
                 ItemKind::Mod(None) => {
                     let f = self.mod_file(it)?;
                     self.lookup_in_module((f, 0), seg, want_container, depth + 1)
                 }
-                ItemKind::ExternCrate { original } => Some(Res::External(vec![original.clone(), seg.to_string()])),
-                ItemKind::Fn(_) | ItemKind::Const(_) | ItemKind::Static(_) | ItemKind::Macro => None,
+                ItemKind::ExternCrate { original } => {
+                    Some(Res::External(vec![original.clone(), seg.to_string()]))
+                }
+                ItemKind::Fn(_) | ItemKind::Const(_) | ItemKind::Static(_) | ItemKind::Macro => {
+                    None
+                }
                 _ => Some(Res::Assoc(it, seg.to_string())),
             },
             Res::Variant(..) | Res::Assoc(..) => None,
@@ -143,7 +205,13 @@ impl Index<'_> {
     }
 
     /// A name in a module: its items, its `use`s, then its glob imports.
-    fn lookup_in_module(&self, m: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+    fn lookup_in_module(
+        &self,
+        m: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+    ) -> Option<Res> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -153,13 +221,18 @@ impl Index<'_> {
         }
         // Guard against `use` cycles: mark in progress.
         self.memo_put(key.clone(), None);
-        let r = self.lookup_local(m, name, want_container, depth).or_else(|| self.lookup_globs(m, name, depth));
+        let r = self
+            .lookup_local(m, name, want_container, depth)
+            .or_else(|| self.lookup_globs(m, name, depth));
         self.memo_put(key, r.clone());
         r
     }
 
     fn memo_get(&self, key: &(GScope, String)) -> Option<Option<Res>> {
-        self.memo.lock().map(|m| m.get(key).cloned()).unwrap_or(None)
+        self.memo
+            .lock()
+            .map(|m| m.get(key).cloned())
+            .unwrap_or(None)
     }
 
     fn memo_put(&self, key: (GScope, String), value: Option<Res>) {
@@ -169,7 +242,13 @@ impl Index<'_> {
     }
 
     /// A name as seen from `scope`: block scopes up to the enclosing module, then globs.
-    fn lookup_chain(&self, scope: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+    fn lookup_chain(
+        &self,
+        scope: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+    ) -> Option<Res> {
         let facts = &self.files[scope.0 as usize].facts;
         let mut s = scope.1;
         loop {
@@ -190,7 +269,13 @@ impl Index<'_> {
         }
     }
 
-    fn lookup_local(&self, gs: GScope, name: &str, want_container: bool, depth: usize) -> Option<Res> {
+    fn lookup_local(
+        &self,
+        gs: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+    ) -> Option<Res> {
         let facts = &self.files[gs.0 as usize].facts;
         let sc = &facts.scopes[gs.1 as usize];
         let mut best: Option<Res> = None;
@@ -201,7 +286,13 @@ impl Index<'_> {
             }
             let container = matches!(
                 item.kind,
-                ItemKind::Mod(_) | ItemKind::Struct { .. } | ItemKind::Enum { .. } | ItemKind::Trait { .. } | ItemKind::TypeAlias(_) | ItemKind::Union { .. } | ItemKind::ExternCrate { .. }
+                ItemKind::Mod(_)
+                    | ItemKind::Struct { .. }
+                    | ItemKind::Enum { .. }
+                    | ItemKind::Trait { .. }
+                    | ItemKind::TypeAlias(_)
+                    | ItemKind::Union { .. }
+                    | ItemKind::ExternCrate { .. }
             );
             let r = match item.kind {
                 ItemKind::Mod(Some(s)) => Res::Module((gs.0, s)),
@@ -252,7 +343,8 @@ impl Index<'_> {
             None
         };
         // Items and named imports only: an external glob would "provide" any name, crate names included.
-        let mut res = match start.or_else(|| self.lookup_local(m, first, path.len() > 1, depth + 1)) {
+        let mut res = match start.or_else(|| self.lookup_local(m, first, path.len() > 1, depth + 1))
+        {
             Some(r) => r,
             None => match self.crate_by_name(first) {
                 Some(root) => Res::Module(root),
@@ -318,13 +410,20 @@ impl Index<'_> {
         }
     }
 
-    fn type_key_of_path(&self, fid: FileId, scope: ScopeId, path: &[String], depth: usize) -> Option<TypeKey> {
+    fn type_key_of_path(
+        &self,
+        fid: FileId,
+        scope: ScopeId,
+        path: &[String],
+        depth: usize,
+    ) -> Option<TypeKey> {
         match self.resolve_path((fid, scope), path, false) {
             Some(Res::Item(it)) => match &self.item(it).kind {
                 ItemKind::TypeAlias(t) => self.resolve_type_key_d(it.0, t, depth + 1),
-                ItemKind::Struct { .. } | ItemKind::Enum { .. } | ItemKind::Union { .. } | ItemKind::Trait { .. } => {
-                    Some(TypeKey::Local(it))
-                }
+                ItemKind::Struct { .. }
+                | ItemKind::Enum { .. }
+                | ItemKind::Union { .. }
+                | ItemKind::Trait { .. } => Some(TypeKey::Local(it)),
                 _ => None,
             },
             Some(Res::External(p)) => Some(TypeKey::External(p.join("::"))),
@@ -334,7 +433,12 @@ impl Index<'_> {
     }
 
     /// The identity of a trait path written in `scope`.
-    pub fn resolve_trait_key(&self, fid: FileId, scope: ScopeId, path: &[String]) -> Option<TypeKey> {
+    pub fn resolve_trait_key(
+        &self,
+        fid: FileId,
+        scope: ScopeId,
+        path: &[String],
+    ) -> Option<TypeKey> {
         self.type_key_of_path(fid, scope, path, 0)
     }
 }

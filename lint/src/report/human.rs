@@ -12,29 +12,53 @@ use crate::Outcome;
 
 /// Render one diagnostic as a miette frame, given its file's text (None: no frame).
 pub fn frame(d: &Diagnostic, text: Option<&str>, color: bool) -> String {
-    let mut md = MietteDiagnostic::new(d.message.clone()).with_code(d.rule).with_severity(match d.severity {
-        Severity::Error => miette::Severity::Error,
-        Severity::Warning => miette::Severity::Warning,
-    });
+    let mut md = MietteDiagnostic::new(d.message.clone())
+        .with_code(d.rule)
+        .with_severity(match d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        });
     if !d.notes.is_empty() {
         md = md.with_help(d.notes.join("\n"));
     }
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     let report = match text {
         Some(text) => {
             let idx = LineIndex::new(text);
             let start = idx.offset(text, d.span.line, d.span.column);
-            let end = idx.offset(text, d.span.end_line, d.span.end_column).max(start);
-            let label = if d.rule == "listener-send-await" { "awaits channel capacity" } else { "here" };
-            md = md.with_labels([LabeledSpan::new(Some(label.to_string()), start, end - start)]);
+            let end = idx
+                .offset(text, d.span.end_line, d.span.end_column)
+                .max(start);
+            let label = if d.rule == "listener-send-await" {
+                "awaits channel capacity"
+            } else {
+                "here"
+            };
+            md = md.with_labels([LabeledSpan::new(
+                Some(label.to_string()),
+                start,
+                end - start,
+            )]);
             miette::Report::new(md).with_source_code(NamedSource::new(&d.path, text.to_string()))
         }
         None => miette::Report::new(md),
     };
     if handler.render_report(&mut out, report.as_ref()).is_err() {
-        out = format!("{}:{}:{}: {}[{}] {}\n", d.path, d.span.line, d.span.column, d.severity.as_str(), d.rule, d.message);
+        out = format!(
+            "{}:{}:{}: {}[{}] {}\n",
+            d.path,
+            d.span.line,
+            d.span.column,
+            d.severity.as_str(),
+            d.rule,
+            d.message
+        );
     }
     if text.is_none() {
         out = format!("{}:{}:{}\n{}", d.path, d.span.line, d.span.column, out);
@@ -49,7 +73,11 @@ pub fn render(outcome: &Outcome, root: &Path, color: bool, quiet: bool) -> Strin
         for d in &outcome.diagnostics {
             let text = texts.entry(d.path.as_str()).or_insert_with(|| {
                 let p = Path::new(&d.path);
-                let p = if p.is_absolute() { p.to_path_buf() } else { root.join(p) };
+                let p = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    root.join(p)
+                };
                 std::fs::read_to_string(p).ok()
             });
             out.push_str(&frame(d, text.as_deref(), color));

@@ -63,11 +63,16 @@ pub fn render(outcome: &Outcome) -> String {
             files: outcome.files_linted,
             errors: c.errors,
             warnings: c.warnings,
-            skipped: outcome.skipped.iter().map(|(p, r)| Skip { path: p, reason: r }).collect(),
+            skipped: outcome
+                .skipped
+                .iter()
+                .map(|(p, r)| Skip { path: p, reason: r })
+                .collect(),
             excluded: outcome.excluded,
         },
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }

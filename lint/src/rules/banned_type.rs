@@ -19,7 +19,11 @@ pub const META: RuleMeta = RuleMeta {
 };
 
 fn same_path(res: &[String], ban: &[String]) -> bool {
-    let res = if res.first().is_some_and(|s| s.is_empty()) { &res[1..] } else { res };
+    let res = if res.first().is_some_and(|s| s.is_empty()) {
+        &res[1..]
+    } else {
+        res
+    };
     res == ban
 }
 
@@ -29,7 +33,9 @@ pub fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     for (fid, file) in cx.index.files.iter().enumerate() {
-        let Some(rel) = cx.policy_rel[fid].as_deref() else { continue };
+        let Some(rel) = cx.policy_rel[fid].as_deref() else {
+            continue;
+        };
         let active: Vec<_> = bans.iter().filter(|b| b.applies_to(rel)).collect();
         if active.is_empty() {
             continue;
@@ -37,7 +43,10 @@ pub fn check(cx: &Context, sink: &mut Sink) {
         let file_test = file.is_test_path || file.facts.file_is_test;
         for occ in &file.facts.paths {
             let in_test = file_test || occ.in_test;
-            let candidates: Vec<_> = active.iter().filter(|b| !(in_test && b.tests == TestsMode::Exclude)).collect();
+            let candidates: Vec<_> = active
+                .iter()
+                .filter(|b| !(in_test && b.tests == TestsMode::Exclude))
+                .collect();
             if candidates.is_empty() {
                 continue;
             }
@@ -60,10 +69,18 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                     }
                     _ => return None,
                 };
-                candidates.iter().find(|b| paths.iter().any(|p| same_path(p, &b.segments))).map(|b| (k, *b))
+                candidates
+                    .iter()
+                    .find(|b| paths.iter().any(|p| same_path(p, &b.segments)))
+                    .map(|b| (k, *b))
             });
             if let Some((k, ban)) = hit {
-                let written = occ.path[..k].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("::");
+                let written = occ.path[..k]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("::");
                 let mut d = Diagnostic::new(
                     META.id,
                     &file.rel,

@@ -33,7 +33,8 @@ pub const PARSE_ERROR: RuleMeta = RuleMeta {
 pub const SUPPRESSION_WITHOUT_REASON: RuleMeta = RuleMeta {
     id: "suppression-without-reason",
     default_level: Level::Error,
-    summary: "a `// channel-lint: allow(..)` or exemption comment gives no reason, so it does not apply",
+    summary:
+        "a `// channel-lint: allow(..)` or exemption comment gives no reason, so it does not apply",
     doc: include_str!("../../../docs/rules/suppression-without-reason.md"),
 };
 

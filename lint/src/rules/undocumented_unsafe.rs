@@ -14,7 +14,8 @@ use crate::source::Comment;
 pub const META: RuleMeta = RuleMeta {
     id: "undocumented-unsafe",
     default_level: channel_lint_policy::Level::Error,
-    summary: "an `unsafe` block or `unsafe impl` has no `// SAFETY:` comment explaining why it is sound",
+    summary:
+        "an `unsafe` block or `unsafe impl` has no `// SAFETY:` comment explaining why it is sound",
     doc: include_str!("../../../docs/rules/undocumented-unsafe.md"),
 };
 
@@ -42,7 +43,11 @@ fn safety_tag(text: &str) -> Tag {
 }
 
 fn block_tag(comments: &[&Comment]) -> Tag {
-    let joined: String = comments.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n");
+    let joined: String = comments
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     safety_tag(&joined)
 }
 
@@ -76,11 +81,25 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                 UnsafeKind::Impl => "`unsafe impl`",
             };
             let mut d = if tags.contains(&Tag::Empty) {
-                Diagnostic::new(META.id, &file.rel, site.span, format!("{what} has an empty `SAFETY:` comment"))
-                    .with_note("say why the invariants hold after the tag: `// SAFETY: <why this is sound>`")
+                Diagnostic::new(
+                    META.id,
+                    &file.rel,
+                    site.span,
+                    format!("{what} has an empty `SAFETY:` comment"),
+                )
+                .with_note(
+                    "say why the invariants hold after the tag: `// SAFETY: <why this is sound>`",
+                )
             } else {
-                Diagnostic::new(META.id, &file.rel, site.span, format!("{what} without a `// SAFETY:` comment"))
-                    .with_note("add `// SAFETY: <why this is sound>` on the line above the statement or item")
+                Diagnostic::new(
+                    META.id,
+                    &file.rel,
+                    site.span,
+                    format!("{what} without a `// SAFETY:` comment"),
+                )
+                .with_note(
+                    "add `// SAFETY: <why this is sound>` on the line above the statement or item",
+                )
             };
             d.span.end_line = d.span.line;
             d.span.end_column = d.span.column + "unsafe".len() as u32;

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::types::{self, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, self_type_of, std_method, unwrap_try, Lower, Ty};
+use super::types::{
+    self, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, self_type_of, std_method,
+    unwrap_try, Lower, Ty,
+};
 use crate::diagnostic::Span;
 use crate::facts::{Anchor, Callee, Event, Expr, ItemKind, TyRef};
 use crate::index::resolve::TypeKey;
@@ -24,8 +27,14 @@ pub fn default_channels() -> Vec<ChannelSpec> {
         methods: m.iter().map(|s| s.to_string()).collect(),
     };
     vec![
-        spec("tokio::sync::mpsc::Sender", &["send", "reserve", "reserve_many"]),
-        spec("tokio::sync::mpsc::bounded::Sender", &["send", "reserve", "reserve_many"]),
+        spec(
+            "tokio::sync::mpsc::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
+        spec(
+            "tokio::sync::mpsc::bounded::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
         spec("async_channel::Sender", &["send"]),
         spec("flume::Sender", &["send_async"]),
         spec("futures::channel::mpsc::Sender", &["send"]),
@@ -52,15 +61,104 @@ pub struct FnSummary {
 
 /// Method names so common on std/library types that an unknown receiver is not worth listing.
 const QUIET_METHODS: &[&str] = &[
-    "clone", "unwrap", "expect", "into", "to_string", "to_owned", "len", "is_empty", "push", "insert", "get", "as_ref",
-    "map", "and_then", "ok", "err", "is_some", "is_none", "is_ok", "is_err", "iter", "collect", "as_str", "as_slice",
-    "unwrap_or", "unwrap_or_else", "unwrap_or_default", "map_err", "contains", "extend", "fmt", "eq", "cmp", "min",
-    "max", "elapsed", "now", "lock", "read", "write", "borrow", "borrow_mut", "take", "remove", "as_mut", "ok_or",
-    "ok_or_else", "context", "with_context", "checked_add", "checked_sub", "saturating_sub", "saturating_add",
-    "wrapping_add", "to_vec", "from", "parse", "entry", "or_insert", "or_default", "drain", "retain", "sort", "pop",
-    "values", "keys", "next", "filter", "enumerate", "zip", "chain", "rev", "any", "all", "find", "count", "sum",
-    "copied", "cloned", "first", "last", "split", "trim", "starts_with", "ends_with", "await", "as_bytes", "join",
-    "recv", "try_recv", "try_send", "send_to", "recv_from", "elapsed", "duration_since", "fetch_add", "load", "store",
+    "clone",
+    "unwrap",
+    "expect",
+    "into",
+    "to_string",
+    "to_owned",
+    "len",
+    "is_empty",
+    "push",
+    "insert",
+    "get",
+    "as_ref",
+    "map",
+    "and_then",
+    "ok",
+    "err",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "iter",
+    "collect",
+    "as_str",
+    "as_slice",
+    "unwrap_or",
+    "unwrap_or_else",
+    "unwrap_or_default",
+    "map_err",
+    "contains",
+    "extend",
+    "fmt",
+    "eq",
+    "cmp",
+    "min",
+    "max",
+    "elapsed",
+    "now",
+    "lock",
+    "read",
+    "write",
+    "borrow",
+    "borrow_mut",
+    "take",
+    "remove",
+    "as_mut",
+    "ok_or",
+    "ok_or_else",
+    "context",
+    "with_context",
+    "checked_add",
+    "checked_sub",
+    "saturating_sub",
+    "saturating_add",
+    "wrapping_add",
+    "to_vec",
+    "from",
+    "parse",
+    "entry",
+    "or_insert",
+    "or_default",
+    "drain",
+    "retain",
+    "sort",
+    "pop",
+    "values",
+    "keys",
+    "next",
+    "filter",
+    "enumerate",
+    "zip",
+    "chain",
+    "rev",
+    "any",
+    "all",
+    "find",
+    "count",
+    "sum",
+    "copied",
+    "cloned",
+    "first",
+    "last",
+    "split",
+    "trim",
+    "starts_with",
+    "ends_with",
+    "await",
+    "as_bytes",
+    "join",
+    "recv",
+    "try_recv",
+    "try_send",
+    "send_to",
+    "recv_from",
+    "elapsed",
+    "duration_since",
+    "fetch_add",
+    "load",
+    "store",
 ];
 
 pub struct Analyzer<'i, 'a> {
@@ -71,7 +169,11 @@ pub struct Analyzer<'i, 'a> {
 
 impl<'i, 'a> Analyzer<'i, 'a> {
     pub fn new(index: &'i Index<'a>, channels: Vec<ChannelSpec>) -> Self {
-        Analyzer { index, channels, cache: HashMap::new() }
+        Analyzer {
+            index,
+            channels,
+            cache: HashMap::new(),
+        }
     }
 
     pub fn summary(&mut self, f: GFn) -> std::rc::Rc<FnSummary> {
@@ -127,10 +229,18 @@ impl<'i, 'a> Analyzer<'i, 'a> {
     pub fn method_targets(&self, ty: &Ty, name: &str) -> Option<Vec<GFn>> {
         let index = self.index;
         match peel(ty.clone()) {
-            Ty::Adt { key: TypeKey::Local(it), .. } => {
+            Ty::Adt {
+                key: TypeKey::Local(it),
+                ..
+            } => {
                 let mut out = Vec::new();
                 let mut traits = Vec::new();
-                for &(file, ii) in index.impls_by_type.get(&TypeKey::Local(it)).map(Vec::as_slice).unwrap_or(&[]) {
+                for &(file, ii) in index
+                    .impls_by_type
+                    .get(&TypeKey::Local(it))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
                     let imp = &index.files[file as usize].facts.impls[ii as usize];
                     for &m in &imp.methods {
                         if index.fn_facts((file, m)).name == name {
@@ -138,7 +248,9 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                         }
                     }
                     if let Some(tp) = &imp.trait_path {
-                        if let Some(TypeKey::Local(t)) = index.resolve_trait_key(file, imp.scope, tp) {
+                        if let Some(TypeKey::Local(t)) =
+                            index.resolve_trait_key(file, imp.scope, tp)
+                        {
                             traits.push(t);
                         }
                     }
@@ -168,7 +280,11 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 
     fn trait_default(&self, t: (FileId, u32), name: &str) -> Option<GFn> {
         match &self.index.item(t).kind {
-            ItemKind::Trait { methods } => methods.iter().find(|m| m.0 == name).and_then(|m| m.1).map(|i| (t.0, i)),
+            ItemKind::Trait { methods } => methods
+                .iter()
+                .find(|m| m.0 == name)
+                .and_then(|m| m.1)
+                .map(|i| (t.0, i)),
             _ => None,
         }
     }
@@ -177,7 +293,12 @@ impl<'i, 'a> Analyzer<'i, 'a> {
     pub fn trait_impl_methods(&self, t: (FileId, u32), name: &str) -> Vec<GFn> {
         let index = self.index;
         let mut out = Vec::new();
-        for &(file, ii) in index.impls_by_trait.get(&TypeKey::Local(t)).map(Vec::as_slice).unwrap_or(&[]) {
+        for &(file, ii) in index
+            .impls_by_trait
+            .get(&TypeKey::Local(t))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let imp = &index.files[file as usize].facts.impls[ii as usize];
             for &m in &imp.methods {
                 if index.fn_facts((file, m)).name == name {
@@ -193,7 +314,9 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 
     /// Is `ty` a channel whose `method` waits for capacity? Returns the channel's display name.
     fn blocking_channel(&self, ty: &Ty, method: &str) -> Option<String> {
-        let Ty::Adt { key, .. } = peel(ty.clone()) else { return None };
+        let Ty::Adt { key, .. } = peel(ty.clone()) else {
+            return None;
+        };
         let (full, display): (Vec<String>, String) = match &key {
             TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
             TypeKey::Local(it) => {
@@ -211,7 +334,9 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             .find(|c| {
                 c.methods.iter().any(|m| m == method)
                     && (c.path == full
-                        || (local && c.path.first().is_some_and(|s| s == "crate") && c.path[1..] == full[1..])
+                        || (local
+                            && c.path.first().is_some_and(|s| s == "crate")
+                            && c.path[1..] == full[1..])
                         || (local && full.ends_with(&c.path)))
             })
             .map(|_| display)
@@ -234,29 +359,55 @@ impl FnCx<'_, '_, '_> {
     }
 
     fn lower(&self, t: &TyRef) -> Ty {
-        Lower { index: self.an.index, self_ty: self.self_ty.as_ref(), subst: self.subst.clone() }.lower(self.fid, t)
+        Lower {
+            index: self.an.index,
+            self_ty: self.self_ty.as_ref(),
+            subst: self.subst.clone(),
+        }
+        .lower(self.fid, t)
     }
 
     fn bind(&mut self, pat: &crate::facts::Pat, ty: Ty) {
         let mut out = Vec::new();
-        bind_pat(self.an.index, self.fid, self.scope, self.self_ty.as_ref(), pat, ty, &mut out);
+        bind_pat(
+            self.an.index,
+            self.fid,
+            self.scope,
+            self.self_ty.as_ref(),
+            pat,
+            ty,
+            &mut out,
+        );
         if let Some(top) = self.env.last_mut() {
             top.extend(out);
         }
     }
 
     fn var(&self, name: &str) -> Option<Ty> {
-        self.env.iter().rev().find_map(|frame| frame.iter().rev().find(|(n, _)| n == name).map(|(_, t)| t.clone()))
+        self.env.iter().rev().find_map(|frame| {
+            frame
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+        })
     }
 
     fn ret_of(&self, f: GFn, self_ty: Option<&Ty>) -> Ty {
         let index = self.an.index;
         let facts = index.fn_facts(f);
-        let Some(ret) = &facts.ret else { return Ty::Tuple(vec![]) };
+        let Some(ret) = &facts.ret else {
+            return Ty::Tuple(vec![]);
+        };
         let own_self = self_type_of(index, f);
         let self_ty = self_ty.cloned().or(own_self);
         let subst = generic_subst(index, f.0, facts.scope, &facts.generics);
-        Lower { index, self_ty: self_ty.as_ref(), subst }.lower(f.0, ret)
+        Lower {
+            index,
+            self_ty: self_ty.as_ref(),
+            subst,
+        }
+        .lower(f.0, ret)
     }
 
     fn eval(&self, e: &Expr) -> Ty {
@@ -279,13 +430,22 @@ impl FnCx<'_, '_, '_> {
                 }
                 match self.index().resolve_path((self.fid, self.scope), p, false) {
                     Some(Res::Item(it)) => match &self.index().item(it).kind {
-                        ItemKind::Const(t) | ItemKind::Static(t) => {
-                            Lower { index: self.an.index, self_ty: None, subst: vec![] }.lower(it.0, t)
+                        ItemKind::Const(t) | ItemKind::Static(t) => Lower {
+                            index: self.an.index,
+                            self_ty: None,
+                            subst: vec![],
                         }
-                        ItemKind::Struct { .. } => Ty::Adt { key: TypeKey::Local(it), args: vec![] },
+                        .lower(it.0, t),
+                        ItemKind::Struct { .. } => Ty::Adt {
+                            key: TypeKey::Local(it),
+                            args: vec![],
+                        },
                         _ => Ty::Unknown,
                     },
-                    Some(Res::Variant(en, _)) => Ty::Adt { key: TypeKey::Local(en), args: vec![] },
+                    Some(Res::Variant(en, _)) => Ty::Adt {
+                        key: TypeKey::Local(en),
+                        args: vec![],
+                    },
                     _ => Ty::Unknown,
                 }
             }
@@ -298,9 +458,16 @@ impl FnCx<'_, '_, '_> {
             Expr::Index(b) => elem(&self.eval_d(b, depth + 1)),
             Expr::Ref(b) => self.eval_d(b, depth + 1),
             Expr::Try(b) => unwrap_try(&self.eval_d(b, depth + 1)),
-            Expr::StructLit(p) => match self.index().resolve_path((self.fid, self.scope), p, false) {
-                Some(Res::Item(it)) => Ty::Adt { key: TypeKey::Local(it), args: vec![] },
-                Some(Res::Variant(en, _)) => Ty::Adt { key: TypeKey::Local(en), args: vec![] },
+            Expr::StructLit(p) => match self.index().resolve_path((self.fid, self.scope), p, false)
+            {
+                Some(Res::Item(it)) => Ty::Adt {
+                    key: TypeKey::Local(it),
+                    args: vec![],
+                },
+                Some(Res::Variant(en, _)) => Ty::Adt {
+                    key: TypeKey::Local(en),
+                    args: vec![],
+                },
                 Some(Res::SelfType(_)) => self.self_ty.clone().unwrap_or(Ty::Unknown),
                 _ => Ty::Unknown,
             },
@@ -312,7 +479,13 @@ impl FnCx<'_, '_, '_> {
 
     fn method_ret(&self, recv: &Ty, name: &str, _args: &[Expr], _depth: usize) -> Ty {
         let peeled = peel(recv.clone());
-        if matches!(peeled, Ty::Adt { key: TypeKey::Local(_), .. } | Ty::Traits(_)) {
+        if matches!(
+            peeled,
+            Ty::Adt {
+                key: TypeKey::Local(_),
+                ..
+            } | Ty::Traits(_)
+        ) {
             if let Some(targets) = self.an.method_targets(&peeled, name) {
                 for t in targets {
                     let r = self.ret_of(t, Some(&peeled));
@@ -331,20 +504,32 @@ impl FnCx<'_, '_, '_> {
             Some(Res::Item(it)) => match index.fn_of_item(it) {
                 Some(f) => self.ret_of(f, None),
                 None => match index.item(it).kind {
-                    ItemKind::Struct { .. } => Ty::Adt { key: TypeKey::Local(it), args: vec![] },
+                    ItemKind::Struct { .. } => Ty::Adt {
+                        key: TypeKey::Local(it),
+                        args: vec![],
+                    },
                     _ => Ty::Unknown,
                 },
             },
             Some(Res::Assoc(it, name)) => {
-                let ty = Ty::Adt { key: TypeKey::Local(it), args: vec![] };
+                let ty = Ty::Adt {
+                    key: TypeKey::Local(it),
+                    args: vec![],
+                };
                 let targets = match index.item(it).kind {
                     ItemKind::Trait { .. } => self.an.trait_impl_methods(it, &name),
                     _ => self.an.method_targets(&ty, &name).unwrap_or_default(),
                 };
-                targets.into_iter().map(|t| self.ret_of(t, Some(&ty))).find(|r| *r != Ty::Unknown).unwrap_or(Ty::Unknown)
+                targets
+                    .into_iter()
+                    .map(|t| self.ret_of(t, Some(&ty)))
+                    .find(|r| *r != Ty::Unknown)
+                    .unwrap_or(Ty::Unknown)
             }
             Some(Res::SelfType(Some(name))) => {
-                let Some(st) = self.self_ty.clone() else { return Ty::Unknown };
+                let Some(st) = self.self_ty.clone() else {
+                    return Ty::Unknown;
+                };
                 self.an
                     .method_targets(&st, &name)
                     .unwrap_or_default()
@@ -353,11 +538,16 @@ impl FnCx<'_, '_, '_> {
                     .find(|r| *r != Ty::Unknown)
                     .unwrap_or(Ty::Unknown)
             }
-            Some(Res::Variant(en, _)) => Ty::Adt { key: TypeKey::Local(en), args: vec![] },
-            Some(Res::External(p)) => {
-                types::external_call(&p, || args.first().map(|a| self.eval_d(a, depth + 1)).unwrap_or(Ty::Unknown))
+            Some(Res::Variant(en, _)) => Ty::Adt {
+                key: TypeKey::Local(en),
+                args: vec![],
+            },
+            Some(Res::External(p)) => types::external_call(&p, || {
+                args.first()
+                    .map(|a| self.eval_d(a, depth + 1))
                     .unwrap_or(Ty::Unknown)
-            }
+            })
+            .unwrap_or(Ty::Unknown),
             _ => Ty::Unknown,
         }
     }
@@ -381,32 +571,47 @@ impl FnCx<'_, '_, '_> {
                     Some(_) => {}
                     None => {
                         if !QUIET_METHODS.contains(&name.as_str()) {
-                            self.out.unresolved.push((cs.span, format!("`.{name}(..)`: the receiver's type is not known")));
+                            self.out.unresolved.push((
+                                cs.span,
+                                format!("`.{name}(..)`: the receiver's type is not known"),
+                            ));
                         }
                     }
                 }
             }
             Callee::Path { path, qself } => {
                 let index = self.an.index;
-                let targets: Option<Vec<GFn>> = match index.resolve_path((self.fid, self.scope), path, false) {
-                    Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
-                    Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
-                        ItemKind::Trait { .. } => match qself {
-                            Some(q) => {
-                                let qt = self.lower(q);
-                                self.an.method_targets(&qt, &name).unwrap_or_else(|| self.an.trait_impl_methods(it, &name))
-                            }
-                            None => self.an.trait_impl_methods(it, &name),
+                let targets: Option<Vec<GFn>> =
+                    match index.resolve_path((self.fid, self.scope), path, false) {
+                        Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
+                        Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
+                            ItemKind::Trait { .. } => match qself {
+                                Some(q) => {
+                                    let qt = self.lower(q);
+                                    self.an
+                                        .method_targets(&qt, &name)
+                                        .unwrap_or_else(|| self.an.trait_impl_methods(it, &name))
+                                }
+                                None => self.an.trait_impl_methods(it, &name),
+                            },
+                            _ => self
+                                .an
+                                .method_targets(
+                                    &Ty::Adt {
+                                        key: TypeKey::Local(it),
+                                        args: vec![],
+                                    },
+                                    &name,
+                                )
+                                .unwrap_or_default(),
+                        }),
+                        Some(Res::SelfType(Some(name))) => match &self.self_ty {
+                            Some(st) => self.an.method_targets(st, &name),
+                            None => None,
                         },
-                        _ => self.an.method_targets(&Ty::Adt { key: TypeKey::Local(it), args: vec![] }, &name).unwrap_or_default(),
-                    }),
-                    Some(Res::SelfType(Some(name))) => match &self.self_ty {
-                        Some(st) => self.an.method_targets(st, &name),
+                        Some(_) => Some(Vec::new()),
                         None => None,
-                    },
-                    Some(_) => Some(Vec::new()),
-                    None => None,
-                };
+                    };
                 match targets {
                     Some(t) if !t.is_empty() => self.out.edges.push((cs.span, t)),
                     Some(_) => {}
@@ -414,7 +619,10 @@ impl FnCx<'_, '_, '_> {
                         let what = if path.len() == 1 && self.var(&path[0]).is_some() {
                             format!("`{}(..)` calls a closure or function value", path[0])
                         } else {
-                            format!("`{}(..)` does not resolve to a known function", path.join("::"))
+                            format!(
+                                "`{}(..)` does not resolve to a known function",
+                                path.join("::")
+                            )
                         };
                         self.out.unresolved.push((cs.span, what));
                     }

@@ -38,7 +38,10 @@ runtime with no dependency back on the listener, exempt it: `// channel-lint: sa
 fn channels(cx: &Context) -> Vec<ChannelSpec> {
     let mut c = default_channels();
     for ct in &cx.policy.policy.channel_types {
-        c.push(ChannelSpec { path: ct.segments.clone(), methods: ct.blocking_methods.clone() });
+        c.push(ChannelSpec {
+            path: ct.segments.clone(),
+            methods: ct.blocking_methods.clone(),
+        });
     }
     c
 }
@@ -54,9 +57,16 @@ fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
 fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
     let index = cx.index;
     let mut out = Vec::new();
-    let all: Vec<(GFn, Vec<String>)> = index.all_fns().map(|f| (f, index.qualified_fn_name(f))).collect();
+    let all: Vec<(GFn, Vec<String>)> = index
+        .all_fns()
+        .map(|f| (f, index.qualified_fn_name(f)))
+        .collect();
     for ep in &cx.policy.policy.listener.entry_points {
-        let hits: Vec<GFn> = all.iter().filter(|(_, q)| suffix_match(q, &ep.segments)).map(|(f, _)| *f).collect();
+        let hits: Vec<GFn> = all
+            .iter()
+            .filter(|(_, q)| suffix_match(q, &ep.segments))
+            .map(|(f, _)| *f)
+            .collect();
         if hits.is_empty() {
             return Err(cx.policy.error_at(
                 ep.span.clone(),
@@ -193,7 +203,11 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                         column: site.column,
                         end_line: site.end_line,
                         end_column: site.end_column,
-                        message: format!("`{}` calls `{}`", short_name(index, caller), short_name(index, callee)),
+                        message: format!(
+                            "`{}` calls `{}`",
+                            short_name(index, caller),
+                            short_name(index, callee)
+                        ),
                     });
                 }
             }
@@ -220,13 +234,22 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
     for &e in &entries {
-        let _ = writeln!(out, "  {} ({}:{})", display_name(index, e), index.files[e.0 as usize].rel, index.fn_facts(e).span.line);
+        let _ = writeln!(
+            out,
+            "  {} ({}:{})",
+            display_name(index, e),
+            index.files[e.0 as usize].rel,
+            index.fn_facts(e).span.line
+        );
     }
     if entries.is_empty() {
         let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn with `// channel-lint: listener-entry`");
     }
     let _ = writeln!(out);
-    let matches: Vec<GFn> = index.all_fns().filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern)).collect();
+    let matches: Vec<GFn> = index
+        .all_fns()
+        .filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern))
+        .collect();
     if matches.is_empty() {
         let _ = writeln!(out, "no function matches `{target}` (matched as a suffix of `module::fn` or `Type::method`)");
     }
@@ -234,21 +257,36 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         let name = display_name(index, f);
         let rel = &index.files[f.0 as usize].rel;
         if preds.contains_key(&f) {
-            let _ = writeln!(out, "`{name}` ({rel}:{}) is on the listener path:", index.fn_facts(f).span.line);
+            let _ = writeln!(
+                out,
+                "`{name}` ({rel}:{}) is on the listener path:",
+                index.fn_facts(f).span.line
+            );
             for (i, (g, site)) in chain(&preds, f).into_iter().enumerate() {
                 let at = match site {
-                    Some(s) => format!(", calls the next step at {}:{}:{}", index.files[g.0 as usize].rel, s.line, s.column),
+                    Some(s) => format!(
+                        ", calls the next step at {}:{}:{}",
+                        index.files[g.0 as usize].rel, s.line, s.column
+                    ),
                     None => String::new(),
                 };
                 let _ = writeln!(out, "  {}. {}{}", i + 1, display_name(index, g), at);
             }
         } else {
-            let _ = writeln!(out, "`{name}` ({rel}:{}) is not reached from any listener entry point.", index.fn_facts(f).span.line);
+            let _ = writeln!(
+                out,
+                "`{name}` ({rel}:{}) is not reached from any listener entry point.",
+                index.fn_facts(f).span.line
+            );
             let callers: Vec<(GFn, Span)> = index
                 .all_fns()
                 .flat_map(|g| {
                     let s = an.summary(g);
-                    s.edges.iter().filter(|(_, t)| t.contains(&f)).map(|(site, _)| (g, *site)).collect::<Vec<_>>()
+                    s.edges
+                        .iter()
+                        .filter(|(_, t)| t.contains(&f))
+                        .map(|(site, _)| (g, *site))
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             if callers.is_empty() {
@@ -273,7 +311,14 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let mut unresolved = Vec::new();
     for &f in &order {
         for (site, why) in &an.summary(f).unresolved {
-            unresolved.push(format!("  {}:{}:{} in `{}`: {}", index.files[f.0 as usize].rel, site.line, site.column, short_name(index, f), why));
+            unresolved.push(format!(
+                "  {}:{}:{} in `{}`: {}",
+                index.files[f.0 as usize].rel,
+                site.line,
+                site.column,
+                short_name(index, f),
+                why
+            ));
         }
     }
     unresolved.sort();

@@ -7,12 +7,15 @@
 //! else is [`Ty::Unknown`], and calls on it are recorded as unresolved, never guessed.
 
 use crate::facts::{FnOwner, Generic, ItemKind, Pat, TyRef};
-use crate::index::{FileId, GFn, Index, Res};
 use crate::index::resolve::TypeKey;
+use crate::index::{FileId, GFn, Index, Res};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
-    Adt { key: TypeKey, args: Vec<Ty> },
+    Adt {
+        key: TypeKey,
+        args: Vec<Ty>,
+    },
     Tuple(Vec<Ty>),
     /// Slices and arrays.
     Slice(Box<Ty>),
@@ -24,7 +27,10 @@ pub enum Ty {
 }
 
 pub fn ext(name: &str, args: Vec<Ty>) -> Ty {
-    Ty::Adt { key: TypeKey::External(name.to_string()), args }
+    Ty::Adt {
+        key: TypeKey::External(name.to_string()),
+        args,
+    }
 }
 
 fn last_seg(key: &TypeKey) -> Option<&str> {
@@ -35,11 +41,43 @@ fn last_seg(key: &TypeKey) -> Option<&str> {
 }
 
 const WRAPPERS: &[&str] = &[
-    "Arc", "Rc", "Box", "Cow", "RefCell", "Mutex", "RwLock", "MutexGuard", "RwLockReadGuard", "RwLockWriteGuard",
-    "OwnedMutexGuard", "Pin", "ManuallyDrop", "Cell", "AssertUnwindSafe", "ArcSwap",
+    "Arc",
+    "Rc",
+    "Box",
+    "Cow",
+    "RefCell",
+    "Mutex",
+    "RwLock",
+    "MutexGuard",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "OwnedMutexGuard",
+    "Pin",
+    "ManuallyDrop",
+    "Cell",
+    "AssertUnwindSafe",
+    "ArcSwap",
 ];
-const SEQS: &[&str] = &["Vec", "VecDeque", "HashSet", "BTreeSet", "SmallVec", "LinkedList", "BinaryHeap", "IndexSet"];
-const MAPS: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "DashMap", "FxHashMap", "AHashMap", "Slab", "SlotMap"];
+const SEQS: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "HashSet",
+    "BTreeSet",
+    "SmallVec",
+    "LinkedList",
+    "BinaryHeap",
+    "IndexSet",
+];
+const MAPS: &[&str] = &[
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "DashMap",
+    "FxHashMap",
+    "AHashMap",
+    "Slab",
+    "SlotMap",
+];
 
 fn is_named(ty: &Ty, names: &[&str]) -> bool {
     matches!(ty, Ty::Adt { key, .. } if last_seg(key).is_some_and(|l| names.contains(&l)))
@@ -99,7 +137,9 @@ pub fn iter_elem(ty: &Ty) -> Ty {
     match &ty {
         Ty::Iter(t) => (**t).clone(),
         Ty::Slice(t) => (**t).clone(),
-        _ if is_named(&ty, MAPS) && !is_named(&ty, &["Slab", "SlotMap"]) => Ty::Tuple(vec![arg(&ty, 0), arg(&ty, 1)]),
+        _ if is_named(&ty, MAPS) && !is_named(&ty, &["Slab", "SlotMap"]) => {
+            Ty::Tuple(vec![arg(&ty, 0), arg(&ty, 1)])
+        }
         _ if is_named(&ty, SEQS) || is_option(&ty) => arg(&ty, 0),
         _ => Ty::Unknown,
     }
@@ -121,11 +161,10 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
     let ty = peel(recv.clone());
     if is_option(&ty) || is_result(&ty) {
         return match name {
-            "unwrap" | "expect" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else" | "unwrap_unchecked" => {
-                Some(arg(&ty, 0))
-            }
-            "as_ref" | "as_mut" | "take" | "cloned" | "copied" | "clone" | "as_deref" | "as_deref_mut" | "or" | "or_else"
-            | "filter" | "replace" => Some(ty.clone()),
+            "unwrap" | "expect" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else"
+            | "unwrap_unchecked" => Some(arg(&ty, 0)),
+            "as_ref" | "as_mut" | "take" | "cloned" | "copied" | "clone" | "as_deref"
+            | "as_deref_mut" | "or" | "or_else" | "filter" | "replace" => Some(ty.clone()),
             "ok" => Some(option(arg(&ty, 0))),
             "iter" | "iter_mut" | "into_iter" => Some(Ty::Iter(Box::new(arg(&ty, 0)))),
             _ => Some(Ty::Unknown),
@@ -133,11 +172,11 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
     }
     if let Ty::Iter(t) = &ty {
         return Some(match name {
-            "next" | "last" | "find" | "nth" | "min_by_key" | "max_by_key" | "min_by" | "max_by" | "next_back" => {
-                option((**t).clone())
-            }
-            "filter" | "rev" | "skip" | "take" | "peekable" | "cloned" | "copied" | "chain" | "by_ref" | "skip_while"
-            | "take_while" | "step_by" | "into_iter" | "iter" | "fuse" | "inspect" => ty.clone(),
+            "next" | "last" | "find" | "nth" | "min_by_key" | "max_by_key" | "min_by"
+            | "max_by" | "next_back" => option((**t).clone()),
+            "filter" | "rev" | "skip" | "take" | "peekable" | "cloned" | "copied" | "chain"
+            | "by_ref" | "skip_while" | "take_while" | "step_by" | "into_iter" | "iter"
+            | "fuse" | "inspect" => ty.clone(),
             "enumerate" => Ty::Iter(Box::new(Ty::Tuple(vec![Ty::Unknown, (**t).clone()]))),
             _ => Ty::Unknown,
         });
@@ -146,8 +185,9 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
     if is_map || is_named(&ty, SEQS) || matches!(ty, Ty::Slice(_)) {
         let e = elem(&ty);
         return Some(match name {
-            "get" | "get_mut" | "first" | "last" | "first_mut" | "last_mut" | "pop" | "pop_front" | "pop_back" | "front"
-            | "back" | "front_mut" | "back_mut" | "remove" | "swap_remove" | "get_key_value" => option(e),
+            "get" | "get_mut" | "first" | "last" | "first_mut" | "last_mut" | "pop"
+            | "pop_front" | "pop_back" | "front" | "back" | "front_mut" | "back_mut" | "remove"
+            | "swap_remove" | "get_key_value" => option(e),
             "values" | "values_mut" | "into_values" => Ty::Iter(Box::new(e)),
             "iter" | "iter_mut" | "into_iter" | "drain" => {
                 if is_map {
@@ -163,9 +203,10 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
         });
     }
     match name {
-        "clone" | "to_owned" | "borrow" | "borrow_mut" | "as_ref" | "as_mut" | "deref" | "deref_mut" | "lock"
-        | "read" | "write" | "lock_owned" | "blocking_lock" | "blocking_read" | "blocking_write" | "get_ref"
-        | "get_mut" | "by_ref" | "load" | "load_full" => Some(ty),
+        "clone" | "to_owned" | "borrow" | "borrow_mut" | "as_ref" | "as_mut" | "deref"
+        | "deref_mut" | "lock" | "read" | "write" | "lock_owned" | "blocking_lock"
+        | "blocking_read" | "blocking_write" | "get_ref" | "get_mut" | "by_ref" | "load"
+        | "load_full" => Some(ty),
         _ => None,
     }
 }
@@ -175,22 +216,40 @@ pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
     let joined = path.join("::");
     let pair = |tx: &str, rx: &str| Some(Ty::Tuple(vec![ext(tx, vec![]), ext(rx, vec![])]));
     match joined.as_str() {
-        "tokio::sync::mpsc::channel" => return pair("tokio::sync::mpsc::Sender", "tokio::sync::mpsc::Receiver"),
+        "tokio::sync::mpsc::channel" => {
+            return pair("tokio::sync::mpsc::Sender", "tokio::sync::mpsc::Receiver")
+        }
         "tokio::sync::mpsc::unbounded_channel" => {
-            return pair("tokio::sync::mpsc::UnboundedSender", "tokio::sync::mpsc::UnboundedReceiver")
+            return pair(
+                "tokio::sync::mpsc::UnboundedSender",
+                "tokio::sync::mpsc::UnboundedReceiver",
+            )
         }
-        "tokio::sync::oneshot::channel" => return pair("tokio::sync::oneshot::Sender", "tokio::sync::oneshot::Receiver"),
+        "tokio::sync::oneshot::channel" => {
+            return pair(
+                "tokio::sync::oneshot::Sender",
+                "tokio::sync::oneshot::Receiver",
+            )
+        }
         "tokio::sync::broadcast::channel" => {
-            return pair("tokio::sync::broadcast::Sender", "tokio::sync::broadcast::Receiver")
+            return pair(
+                "tokio::sync::broadcast::Sender",
+                "tokio::sync::broadcast::Receiver",
+            )
         }
-        "tokio::sync::watch::channel" => return pair("tokio::sync::watch::Sender", "tokio::sync::watch::Receiver"),
+        "tokio::sync::watch::channel" => {
+            return pair("tokio::sync::watch::Sender", "tokio::sync::watch::Receiver")
+        }
         "async_channel::bounded" | "async_channel::unbounded" => {
             return pair("async_channel::Sender", "async_channel::Receiver")
         }
         "flume::bounded" => return pair("flume::Sender", "flume::Receiver"),
         "flume::unbounded" => return pair("flume::UnboundedSenderFlume", "flume::Receiver"),
         "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => {
-            return pair("futures::channel::mpsc::Sender", "futures::channel::mpsc::Receiver")
+            return pair(
+                "futures::channel::mpsc::Sender",
+                "futures::channel::mpsc::Receiver",
+            )
         }
         "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
             return pair("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver")
@@ -210,7 +269,10 @@ pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
         if WRAPPERS.contains(&ty_name) && matches!(last, "new" | "from" | "pin") {
             return Some(arg0());
         }
-        if matches!(last, "new" | "default" | "with_capacity" | "bind" | "connect" | "from" | "open" | "create") {
+        if matches!(
+            last,
+            "new" | "default" | "with_capacity" | "bind" | "connect" | "from" | "open" | "create"
+        ) {
             return Some(ext(&path[..path.len() - 1].join("::"), vec![]));
         }
     }
@@ -241,27 +303,44 @@ impl Lower<'_, '_> {
                         return ty.clone();
                     }
                 }
-                let args: Vec<Ty> = args.iter().map(|a| self.lower_d(fid, a, depth + 1)).collect();
+                let args: Vec<Ty> = args
+                    .iter()
+                    .map(|a| self.lower_d(fid, a, depth + 1))
+                    .collect();
                 match self.index.resolve_path((fid, *scope), path, false) {
                     Some(Res::Item(it)) => match &self.index.item(it).kind {
                         ItemKind::TypeAlias(target) => self.lower_d(it.0, target, depth + 1),
-                        ItemKind::Struct { .. } | ItemKind::Enum { .. } | ItemKind::Union { .. } => {
-                            Ty::Adt { key: TypeKey::Local(it), args }
-                        }
+                        ItemKind::Struct { .. }
+                        | ItemKind::Enum { .. }
+                        | ItemKind::Union { .. } => Ty::Adt {
+                            key: TypeKey::Local(it),
+                            args,
+                        },
                         ItemKind::Trait { .. } => Ty::Traits(vec![TypeKey::Local(it)]),
                         _ => Ty::Unknown,
                     },
-                    Some(Res::External(p)) => Ty::Adt { key: TypeKey::External(p.join("::")), args },
+                    Some(Res::External(p)) => Ty::Adt {
+                        key: TypeKey::External(p.join("::")),
+                        args,
+                    },
                     Some(Res::SelfType(None)) => self.self_ty.cloned().unwrap_or(Ty::Unknown),
-                    None if path.len() == 1 => Ty::Adt { key: TypeKey::External(path[0].clone()), args },
+                    None if path.len() == 1 => Ty::Adt {
+                        key: TypeKey::External(path[0].clone()),
+                        args,
+                    },
                     _ => Ty::Unknown,
                 }
             }
             TyRef::Ref(inner) => self.lower_d(fid, inner, depth + 1),
-            TyRef::Tuple(ts) => Ty::Tuple(ts.iter().map(|x| self.lower_d(fid, x, depth + 1)).collect()),
+            TyRef::Tuple(ts) => {
+                Ty::Tuple(ts.iter().map(|x| self.lower_d(fid, x, depth + 1)).collect())
+            }
             TyRef::Slice(t) => Ty::Slice(Box::new(self.lower_d(fid, t, depth + 1))),
             TyRef::Traits { traits, scope } => Ty::Traits(
-                traits.iter().filter_map(|p| self.index.resolve_trait_key(fid, *scope, p)).collect(),
+                traits
+                    .iter()
+                    .filter_map(|p| self.index.resolve_trait_key(fid, *scope, p))
+                    .collect(),
             ),
             TyRef::SelfTy => self.self_ty.cloned().unwrap_or(Ty::Unknown),
             TyRef::Unknown => Ty::Unknown,
@@ -270,11 +349,20 @@ impl Lower<'_, '_> {
 }
 
 /// Generic parameters as their bounds (`T: Handler` → `Traits([Handler])`).
-pub fn generic_subst(index: &Index, fid: FileId, scope: u32, generics: &[Generic]) -> Vec<(String, Ty)> {
+pub fn generic_subst(
+    index: &Index,
+    fid: FileId,
+    scope: u32,
+    generics: &[Generic],
+) -> Vec<(String, Ty)> {
     generics
         .iter()
         .map(|g| {
-            let keys = g.bounds.iter().filter_map(|b| index.resolve_trait_key(fid, scope, b)).collect();
+            let keys = g
+                .bounds
+                .iter()
+                .filter_map(|b| index.resolve_trait_key(fid, scope, b))
+                .collect();
             (g.name.clone(), Ty::Traits(keys))
         })
         .collect()
@@ -289,7 +377,11 @@ pub fn self_type_of(index: &Index, f: GFn) -> Option<Ty> {
         FnOwner::Impl(i) => {
             let imp = &file.impls[i as usize];
             let subst = generic_subst(index, f.0, imp.scope, &imp.generics);
-            let l = Lower { index, self_ty: None, subst };
+            let l = Lower {
+                index,
+                self_ty: None,
+                subst,
+            };
             Some(l.lower(f.0, &imp.self_ty))
         }
         FnOwner::Trait(t) => Some(Ty::Traits(vec![TypeKey::Local((f.0, t))])),
@@ -300,8 +392,15 @@ pub fn self_type_of(index: &Index, f: GFn) -> Option<Ty> {
 pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
     let base = peel(base.clone());
     match &base {
-        Ty::Tuple(ts) => name.parse::<usize>().ok().and_then(|i| ts.get(i).cloned()).unwrap_or(Ty::Unknown),
-        Ty::Adt { key: TypeKey::Local(it), args } => match &index.item(*it).kind {
+        Ty::Tuple(ts) => name
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| ts.get(i).cloned())
+            .unwrap_or(Ty::Unknown),
+        Ty::Adt {
+            key: TypeKey::Local(it),
+            args,
+        } => match &index.item(*it).kind {
             ItemKind::Struct { fields, generics } => match fields.iter().find(|f| f.name == name) {
                 Some(f) => {
                     let subst = generics
@@ -309,12 +408,22 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
                         .enumerate()
                         .map(|(i, g)| (g.name.clone(), args.get(i).cloned().unwrap_or(Ty::Unknown)))
                         .collect();
-                    Lower { index, self_ty: Some(&base), subst }.lower(it.0, &f.ty)
+                    Lower {
+                        index,
+                        self_ty: Some(&base),
+                        subst,
+                    }
+                    .lower(it.0, &f.ty)
                 }
                 None => Ty::Unknown,
             },
             ItemKind::Union { fields } => match fields.iter().find(|f| f.name == name) {
-                Some(f) => Lower { index, self_ty: Some(&base), subst: vec![] }.lower(it.0, &f.ty),
+                Some(f) => Lower {
+                    index,
+                    self_ty: Some(&base),
+                    subst: vec![],
+                }
+                .lower(it.0, &f.ty),
                 None => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -324,7 +433,15 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
 }
 
 /// Bind the names of a pattern matched against a value of type `ty`.
-pub fn bind_pat(index: &Index, fid: FileId, scope: u32, self_ty: Option<&Ty>, pat: &Pat, ty: Ty, out: &mut Vec<(String, Ty)>) {
+pub fn bind_pat(
+    index: &Index,
+    fid: FileId,
+    scope: u32,
+    self_ty: Option<&Ty>,
+    pat: &Pat,
+    ty: Ty,
+    out: &mut Vec<(String, Ty)>,
+) {
     match pat {
         Pat::Bind(n) => out.push((n.clone(), ty)),
         Pat::Ref(p) => bind_pat(index, fid, scope, self_ty, p, ty, out),
@@ -344,26 +461,52 @@ pub fn bind_pat(index: &Index, fid: FileId, scope: u32, self_ty: Option<&Ty>, pa
             let resolved = index.resolve_path((fid, scope), path, false);
             let fields: Vec<Ty> = match (&resolved, last) {
                 (Some(Res::Variant(e, v)), _) => variant_field_tys(index, *e, *v, &ty, None),
-                (Some(Res::Item(it)), _) if matches!(index.item(*it).kind, ItemKind::Struct { .. }) => {
-                    let st = Ty::Adt { key: TypeKey::Local(*it), args: vec![] };
-                    (0..elems.len()).map(|i| field_ty(index, &st, &i.to_string())).collect()
+                (Some(Res::Item(it)), _)
+                    if matches!(index.item(*it).kind, ItemKind::Struct { .. }) =>
+                {
+                    let st = Ty::Adt {
+                        key: TypeKey::Local(*it),
+                        args: vec![],
+                    };
+                    (0..elems.len())
+                        .map(|i| field_ty(index, &st, &i.to_string()))
+                        .collect()
                 }
                 (Some(Res::SelfType(Some(v))), _) => match self_ty {
-                    Some(Ty::Adt { key: TypeKey::Local(e), .. }) => match &index.item(*e).kind {
-                        ItemKind::Enum { variants, .. } => match variants.iter().position(|x| &x.name == v) {
-                            Some(i) => variant_field_tys(index, *e, i as u32, &ty, None),
-                            None => vec![],
-                        },
+                    Some(Ty::Adt {
+                        key: TypeKey::Local(e),
+                        ..
+                    }) => match &index.item(*e).kind {
+                        ItemKind::Enum { variants, .. } => {
+                            match variants.iter().position(|x| &x.name == v) {
+                                Some(i) => variant_field_tys(index, *e, i as u32, &ty, None),
+                                None => vec![],
+                            }
+                        }
                         _ => vec![],
                     },
                     _ => vec![],
                 },
-                (_, "Some") | (_, "Ok") | (_, "Ready") => vec![if is_option(&ty) || is_result(&ty) { arg(&ty, 0) } else { Ty::Unknown }],
+                (_, "Some") | (_, "Ok") | (_, "Ready") => {
+                    vec![if is_option(&ty) || is_result(&ty) {
+                        arg(&ty, 0)
+                    } else {
+                        Ty::Unknown
+                    }]
+                }
                 (_, "Err") => vec![arg(&ty, 1)],
                 _ => vec![],
             };
             for (i, p) in elems.iter().enumerate() {
-                bind_pat(index, fid, scope, self_ty, p, fields.get(i).cloned().unwrap_or(Ty::Unknown), out);
+                bind_pat(
+                    index,
+                    fid,
+                    scope,
+                    self_ty,
+                    p,
+                    fields.get(i).cloned().unwrap_or(Ty::Unknown),
+                    out,
+                );
             }
         }
         Pat::Struct { path, fields } => {
@@ -371,13 +514,32 @@ pub fn bind_pat(index: &Index, fid: FileId, scope: u32, self_ty: Option<&Ty>, pa
             let resolved = index.resolve_path((fid, scope), path, false);
             for (name, p) in fields {
                 let t = match &resolved {
-                    Some(Res::Variant(e, v)) => variant_field_tys(index, *e, *v, &ty, Some(name)).pop().unwrap_or(Ty::Unknown),
-                    Some(Res::Item(it)) => field_ty(index, &Ty::Adt { key: TypeKey::Local(*it), args: vec![] }, name),
-                    Some(Res::SelfType(None)) => self_ty.map(|s| field_ty(index, s, name)).unwrap_or(Ty::Unknown),
+                    Some(Res::Variant(e, v)) => variant_field_tys(index, *e, *v, &ty, Some(name))
+                        .pop()
+                        .unwrap_or(Ty::Unknown),
+                    Some(Res::Item(it)) => field_ty(
+                        index,
+                        &Ty::Adt {
+                            key: TypeKey::Local(*it),
+                            args: vec![],
+                        },
+                        name,
+                    ),
+                    Some(Res::SelfType(None)) => self_ty
+                        .map(|s| field_ty(index, s, name))
+                        .unwrap_or(Ty::Unknown),
                     Some(Res::SelfType(Some(v))) => match self_ty {
-                        Some(Ty::Adt { key: TypeKey::Local(e), .. }) => match &index.item(*e).kind {
-                            ItemKind::Enum { variants, .. } => match variants.iter().position(|x| &x.name == v) {
-                                Some(i) => variant_field_tys(index, *e, i as u32, &ty, Some(name)).pop().unwrap_or(Ty::Unknown),
+                        Some(Ty::Adt {
+                            key: TypeKey::Local(e),
+                            ..
+                        }) => match &index.item(*e).kind {
+                            ItemKind::Enum { variants, .. } => match variants
+                                .iter()
+                                .position(|x| &x.name == v)
+                            {
+                                Some(i) => variant_field_tys(index, *e, i as u32, &ty, Some(name))
+                                    .pop()
+                                    .unwrap_or(Ty::Unknown),
                                 None => Ty::Unknown,
                             },
                             _ => Ty::Unknown,
@@ -394,11 +556,24 @@ pub fn bind_pat(index: &Index, fid: FileId, scope: u32, self_ty: Option<&Ty>, pa
 }
 
 /// Field types of an enum variant (all, or the one named `only`).
-fn variant_field_tys(index: &Index, e: (FileId, u32), v: u32, value: &Ty, only: Option<&str>) -> Vec<Ty> {
-    let ItemKind::Enum { variants, generics } = &index.item(e).kind else { return vec![] };
-    let Some(var) = variants.get(v as usize) else { return vec![] };
+fn variant_field_tys(
+    index: &Index,
+    e: (FileId, u32),
+    v: u32,
+    value: &Ty,
+    only: Option<&str>,
+) -> Vec<Ty> {
+    let ItemKind::Enum { variants, generics } = &index.item(e).kind else {
+        return vec![];
+    };
+    let Some(var) = variants.get(v as usize) else {
+        return vec![];
+    };
     let args: Vec<Ty> = match value {
-        Ty::Adt { key: TypeKey::Local(k), args } if *k == e => args.clone(),
+        Ty::Adt {
+            key: TypeKey::Local(k),
+            args,
+        } if *k == e => args.clone(),
         _ => vec![],
     };
     let subst = generics
@@ -406,12 +581,18 @@ fn variant_field_tys(index: &Index, e: (FileId, u32), v: u32, value: &Ty, only: 
         .enumerate()
         .map(|(i, g)| (g.name.clone(), args.get(i).cloned().unwrap_or(Ty::Unknown)))
         .collect();
-    let self_ty = Ty::Adt { key: TypeKey::Local(e), args: vec![] };
-    let l = Lower { index, self_ty: Some(&self_ty), subst };
+    let self_ty = Ty::Adt {
+        key: TypeKey::Local(e),
+        args: vec![],
+    };
+    let l = Lower {
+        index,
+        self_ty: Some(&self_ty),
+        subst,
+    };
     var.fields
         .iter()
         .filter(|f| only.is_none_or(|n| f.name == n))
         .map(|f| l.lower(e.0, &f.ty))
         .collect()
 }
-
