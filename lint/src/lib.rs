@@ -231,8 +231,10 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
             .par_iter()
             .map(|p| {
                 // A bug in our code for one file must not take the run down: report it, check the rest.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_file(p, &opts.root, &opts.policy)))
-                    .unwrap_or_else(|_| internal_error(p, &opts.root))
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    process_file(p, &opts.root, &opts.policy)
+                }))
+                .unwrap_or_else(|_| internal_error(p, &opts.root))
             })
             .collect()
     });

@@ -79,12 +79,27 @@ fn crate_ident(name: &str) -> String {
     name.replace('-', "_")
 }
 
-/// Where a file sits in its package: (package dir, path inside it).
-fn package_of<'p>(abs: &Path, packages: &'p [Package]) -> Option<&'p Package> {
-    packages
+/// The package a file belongs to: the innermost Cargo package holding it; else, for loose trees
+/// (fixtures, a copied `src/` folder), the folder above its nearest `src/` component, named after
+/// that folder.
+fn package_of(abs: &Path, packages: &[Package]) -> Option<Package> {
+    if let Some(p) = packages
         .iter()
         .filter(|p| abs.starts_with(&p.dir))
         .max_by_key(|p| p.dir.components().count())
+    {
+        return Some(p.clone());
+    }
+    let dir = abs
+        .ancestors()
+        .skip(1)
+        .find(|a| a.file_name().is_some_and(|n| n == "src"))?
+        .parent()?;
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    Some(Package {
+        dir: dir.to_path_buf(),
+        name,
+    })
 }
 
 /// Is this file a crate root by Cargo's conventions? Returns the kind's directory rule.
@@ -136,7 +151,7 @@ impl<'a> Index<'a> {
         // 1. Crate roots.
         let mut roots = Vec::new();
         for (i, f) in files.iter().enumerate() {
-            let pkg = package_of(&f.abs, packages).unwrap_or(&fallback);
+            let pkg = package_of(&f.abs, packages).unwrap_or_else(|| fallback.clone());
             let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
             if is_crate_root(inner) {
                 let is_lib = inner == Path::new("src/lib.rs") || inner == Path::new("lib.rs");
@@ -222,7 +237,7 @@ impl<'a> Index<'a> {
             if index.modules.contains_key(&(fid, 0)) {
                 continue;
             }
-            let pkg = package_of(&f.abs, packages).unwrap_or(&fallback);
+            let pkg = package_of(&f.abs, packages).unwrap_or_else(|| fallback.clone());
             let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
             let mut comps: Vec<String> = inner
                 .components()

@@ -26,7 +26,16 @@ pub fn frame(d: &Diagnostic, text: Option<&str>, color: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    // Wrap to the terminal's width; when piped (CI logs, editors), do not wrap at all.
+    let width = if color {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(120)
+    } else {
+        400
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
     let report = match text {
         Some(text) => {

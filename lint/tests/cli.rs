@@ -1,0 +1,158 @@
+//! The command line as users run it: exit codes, code frames, policy errors, `--explain`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cargo-channel-lint"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = bin()
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn this_workspace_is_clean() {
+    let (code, out, err) = run(&["channel-lint"], &repo());
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("0 errors"), "{out}");
+}
+
+#[test]
+fn fixture_with_findings_exits_1_with_frames_and_chain() {
+    let case = repo().join("fixtures/listener-send-await/pos-node-regression");
+    let (code, out, _) = run(&["channel-lint", "."], &case);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("listener-send-await"), "{out}");
+    assert!(out.contains("listen → route_packet → forward"), "{out}");
+    // a miette frame: the source line and a label under it
+    assert!(out.contains("handle.inbox.send(packet).await"), "{out}");
+    assert!(out.contains("awaits channel capacity"), "{out}");
+}
+
+#[test]
+fn broken_policy_exits_2_with_a_frame_on_the_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        "[rules]\nbanned-type = \"loud\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    let (code, out, err) = run(&["."], dir.path());
+    assert_eq!(code, 2, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(err.contains("banned-type = \"loud\""), "{err}");
+    assert!(err.contains("channel-lint.toml"), "{err}");
+}
+
+#[test]
+fn entry_point_matching_nothing_is_a_policy_error() {
+    let case = repo().join("fixtures/listener-send-await/err-entry-point-matches-nothing");
+    let (code, _, err) = run(&["."], &case);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("gateway::serve"), "{err}");
+    assert!(err.contains("matches no function"), "{err}");
+}
+
+#[test]
+fn json_output_is_stable() {
+    // Paths are relative to the lint root (the workspace root, like cargo's own diagnostics).
+    let case = repo().join("fixtures/banned-type/pos-glob-import");
+    let (code, out, _) = run(&["--format", "json", "."], &case);
+    assert_eq!(code, 1);
+    let want = std::fs::read_to_string(case.join("expected.json"))
+        .unwrap()
+        .replace(
+            "\"path\": \"src/",
+            "\"path\": \"fixtures/banned-type/pos-glob-import/src/",
+        );
+    assert_eq!(out, want);
+}
+
+#[test]
+fn explain_prints_the_rule_page_and_list_rules_lists_all() {
+    let (code, out, _) = run(&["--explain", "listener-send-await"], &repo());
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        std::fs::read_to_string(repo().join("docs/rules/listener-send-await.md")).unwrap()
+    );
+    let (code, out, _) = run(&["--list-rules"], &repo());
+    assert_eq!(code, 0);
+    for id in channel_lint::rules::ids() {
+        assert!(out.contains(id), "{id} missing from --list-rules");
+    }
+    let (code, _, err) = run(&["--explain", "no-such-rule"], &repo());
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn explain_path_shows_the_chain_and_blind_spots() {
+    let case = repo().join("fixtures/listener-send-await/pos-node-regression");
+    let (code, out, _) = run(
+        &["--explain-path", "ConnectionStateManager::forward", "."],
+        &case,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("is on the listener path"), "{out}");
+    assert!(
+        out.contains("1. crate::listener::UdpPacketsListener::listen"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unresolved calls on the listener path"),
+        "{out}"
+    );
+    let case = repo().join("fixtures/listener-send-await/neg-unreachable-fn");
+    let (_, out, _) = run(&["--explain-path", "never_called", "."], &case);
+    assert!(
+        out.contains("not reached") || out.contains("no function matches"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "mod a;\nmod b;\npub fn f() { unsafe { g() } }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("src/a.rs"), "fn broken( {\n").unwrap();
+    std::fs::write(dir.path().join("src/b.rs"), b"fn x() {}\n// \xff\xfe\n").unwrap();
+    let (code, out, err) = run(&["--format", "json", "."], dir.path());
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rules: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        vec!["parse-error", "parse-error", "undocumented-unsafe"],
+        "{out}"
+    );
+    assert_eq!(v["summary"]["files"], 3);
+}
