@@ -262,13 +262,20 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
         policy_rel: &policy_rel,
     };
     // Rules run on a big stack too (type evaluation recurses over nested expressions).
-    let explanation = pool.install(|| -> Result<Option<String>, PolicyError> {
-        rules::run_all(&cx, &mut sink)?;
-        Ok(opts
-            .explain_path
-            .as_ref()
-            .map(|f| rules::listener_send_await::explain_path(&cx, f)))
+    let explanation = pool.install(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || -> Result<Option<String>, PolicyError> {
+                rules::run_all(&cx, &mut sink)?;
+                Ok(opts
+                    .explain_path
+                    .as_ref()
+                    .map(|f| rules::listener_send_await::explain_path(&cx, f)))
+            },
+        ))
     });
+    let explanation = explanation.map_err(|_| {
+        RunError::Io("internal error while running the rules (please report it)".into())
+    })?;
     outcome.explanation = explanation.map_err(RunError::Policy)?;
     lap("rules", &mut outcome);
 

@@ -240,11 +240,18 @@ pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
         "tokio::sync::watch::channel" => {
             return pair("tokio::sync::watch::Sender", "tokio::sync::watch::Receiver")
         }
-        "async_channel::bounded" | "async_channel::unbounded" => {
+        "async_channel::bounded" => {
             return pair("async_channel::Sender", "async_channel::Receiver")
         }
+        // Same Rust type as the bounded one, but its `send` never waits: keep it apart.
+        "async_channel::unbounded" => {
+            return pair(
+                "async_channel::Sender(unbounded)",
+                "async_channel::Receiver",
+            )
+        }
         "flume::bounded" => return pair("flume::Sender", "flume::Receiver"),
-        "flume::unbounded" => return pair("flume::UnboundedSenderFlume", "flume::Receiver"),
+        "flume::unbounded" => return pair("flume::Sender(unbounded)", "flume::Receiver"),
         "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => {
             return pair(
                 "futures::channel::mpsc::Sender",
