@@ -169,6 +169,14 @@ pub fn discover(inputs: &[PathBuf], policy: &LoadedPolicy) -> Discovered {
                 });
                 continue;
             }
+            if !ft.is_file() {
+                // FIFOs, sockets, devices: reading them could block forever.
+                d.skipped.push(Skipped {
+                    path: path.to_path_buf(),
+                    reason: "not a regular file".into(),
+                });
+                continue;
+            }
             if is_excluded(policy, path) {
                 d.excluded += 1;
                 continue;

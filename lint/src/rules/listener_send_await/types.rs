@@ -167,7 +167,7 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
             | "as_deref_mut" | "or" | "or_else" | "filter" | "replace" => Some(ty.clone()),
             "ok" => Some(option(arg(&ty, 0))),
             "iter" | "iter_mut" | "into_iter" => Some(Ty::Iter(Box::new(arg(&ty, 0)))),
-            _ => Some(Ty::Unknown),
+            _ => passthrough(ty, name).or(Some(Ty::Unknown)),
         };
     }
     if let Ty::Iter(t) = &ty {
@@ -198,10 +198,14 @@ pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
             }
             "entry" => ty.clone(),
             "or_insert" | "or_insert_with" | "or_default" | "index" | "index_mut" => e,
-            "clone" => ty.clone(),
-            _ => Ty::Unknown,
+            _ => return passthrough(ty, name),
         });
     }
+    passthrough(ty, name)
+}
+
+/// Methods that return their receiver (looked through): clones, borrows, lock guards.
+fn passthrough(ty: Ty, name: &str) -> Option<Ty> {
     match name {
         "clone" | "to_owned" | "borrow" | "borrow_mut" | "as_ref" | "as_mut" | "deref"
         | "deref_mut" | "lock" | "read" | "write" | "lock_owned" | "blocking_lock"
