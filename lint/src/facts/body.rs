@@ -30,6 +30,7 @@ pub fn build(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Vec<Even
         events: Vec::new(),
         scope,
         anchors: anchors.to_vec(),
+        await_tails: false,
     };
     b.block(block);
     b.events
@@ -39,6 +40,24 @@ struct Builder {
     events: Vec<Event>,
     scope: ScopeId,
     anchors: Vec<Anchor>,
+    /// Inside the arguments of an awaited `join_all(..)`-like call: the futures that closures
+    /// return (`peers.iter().map(|p| p.tx.send(m.clone()))`) are awaited too.
+    await_tails: bool,
+}
+
+/// Iterator and `Option` adapters whose closure receives an element of the receiver.
+fn takes_element_closure(name: &str) -> bool {
+    matches!(
+        name,
+        "map" | "for_each" | "filter" | "filter_map" | "flat_map" | "any" | "all" | "find" | "find_map" | "position"
+            | "inspect" | "take_while" | "skip_while" | "map_while" | "try_for_each" | "and_then" | "is_some_and"
+            | "is_none_or" | "then" | "partition" | "max_by_key" | "min_by_key"
+    )
+}
+
+/// Functions that await every future of the collection they are given.
+fn awaits_collection(name: &str) -> bool {
+    matches!(name, "join_all" | "try_join_all" | "select_all" | "select_ok")
 }
 
 impl Builder {
@@ -109,7 +128,19 @@ impl Builder {
                 let mut args = Vec::new();
                 if !is_spawn_name(&name) {
                     for a in &m.args {
-                        args.push(self.expr(a));
+                        match a {
+                            // `xs.iter().map(|x| ..)`, `opt.map(|v| ..)`: the closure's first
+                            // parameter is an element of the receiver.
+                            E::Closure(c) if takes_element_closure(&name) => {
+                                let elem = Expr::IterElem(Box::new(recv.clone()));
+                                self.closure(c, Some(elem));
+                                args.push(Expr::Unknown);
+                            }
+                            _ => {
+                                let tail = self.await_tails;
+                                args.push(self.expr_a(a, tail && matches!(a, E::Closure(_))));
+                            }
+                        }
                     }
                 }
                 self.call(
@@ -128,9 +159,13 @@ impl Builder {
                     let spawn = path.last().is_some_and(|l| is_spawn_name(l));
                     let mut args = Vec::new();
                     if !spawn {
+                        let saved = self.await_tails;
+                        self.await_tails = saved || (awaited && path.last().is_some_and(|l| awaits_collection(l)));
                         for a in &c.args {
-                            args.push(self.expr(a));
+                            let tail = self.await_tails;
+                            args.push(self.expr_a(a, tail));
                         }
+                        self.await_tails = saved;
                     }
                     let qself = p.qself.as_ref().map(|q| ty_ref(&q.ty, self.scope));
                     let span = p
@@ -220,20 +255,7 @@ impl Builder {
                 Expr::Unknown
             }
             E::Closure(c) => {
-                self.events.push(Event::Enter);
-                for p in &c.inputs {
-                    let ty = match p {
-                        syn::Pat::Type(pt) => Some(ty_ref(&pt.ty, self.scope)),
-                        _ => None,
-                    };
-                    self.events.push(Event::Let {
-                        pat: pat_ir(p),
-                        ty,
-                        init: None,
-                    });
-                }
-                self.expr(&c.body);
-                self.events.push(Event::Exit);
+                self.closure(c, None);
                 Expr::Unknown
             }
             E::If(i) => {
@@ -346,6 +368,22 @@ impl Builder {
             }
             _ => Expr::Unknown,
         }
+    }
+
+    /// A closure's body runs (we assume) where it is written; `first` types its first parameter.
+    fn closure(&mut self, c: &syn::ExprClosure, first: Option<Expr>) {
+        self.events.push(Event::Enter);
+        for (i, p) in c.inputs.iter().enumerate() {
+            let ty = match p {
+                syn::Pat::Type(pt) => Some(ty_ref(&pt.ty, self.scope)),
+                _ => None,
+            };
+            let init = if i == 0 { first.clone() } else { None };
+            self.events.push(Event::Let { pat: pat_ir(p), ty, init });
+        }
+        let tail = self.await_tails;
+        self.expr_a(&c.body, tail);
+        self.events.push(Event::Exit);
     }
 
     fn mac(&mut self, mac: &syn::Macro) {

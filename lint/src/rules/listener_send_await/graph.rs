@@ -581,8 +581,23 @@ impl FnCx<'_, '_, '_> {
             }
             Callee::Path { path, qself } => {
                 let index = self.an.index;
+                let resolved = index.resolve_path((self.fid, self.scope), path, false);
+                // `Sender::send(&tx, x).await`: the method called through its type's path.
+                if let (true, Some(Res::External(p))) = (cs.awaited, &resolved) {
+                    if let Some((method, ty_path)) = p.split_last() {
+                        let ty = types::ext(&ty_path.join("::"), vec![]);
+                        if let Some(channel) = self.an.blocking_channel(&ty, method) {
+                            self.out.sends.push(SendSite {
+                                span: cs.span,
+                                anchors: cs.anchors.clone(),
+                                channel,
+                                method: method.clone(),
+                            });
+                        }
+                    }
+                }
                 let targets: Option<Vec<GFn>> =
-                    match index.resolve_path((self.fid, self.scope), path, false) {
+                    match resolved {
                         Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
                         Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
                             ItemKind::Trait { .. } => match qself {
