@@ -233,20 +233,15 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                 key: TypeKey::Local(it),
                 ..
             } => {
-                let mut out = Vec::new();
-                let mut traits = Vec::new();
-                for &(file, ii) in index
+                let impls = index
                     .impls_by_type
                     .get(&TypeKey::Local(it))
                     .map(Vec::as_slice)
-                    .unwrap_or(&[])
-                {
+                    .unwrap_or(&[]);
+                let mut out = self.methods_named(impls, name);
+                let mut traits = Vec::new();
+                for &(file, ii) in impls {
                     let imp = &index.files[file as usize].facts.impls[ii as usize];
-                    for &m in &imp.methods {
-                        if index.fn_facts((file, m)).name == name {
-                            out.push((file, m));
-                        }
-                    }
                     if let Some(tp) = &imp.trait_path {
                         if let Some(TypeKey::Local(t)) =
                             index.resolve_trait_key(file, imp.scope, tp)
@@ -278,6 +273,22 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         }
     }
 
+    /// The methods called `name` in these impl blocks.
+    fn methods_named(&self, impls: &[(FileId, u32)], name: &str) -> Vec<GFn> {
+        let index = self.index;
+        let mut out = Vec::new();
+        for &(file, ii) in impls {
+            let imp = &index.files[file as usize].facts.impls[ii as usize];
+            out.extend(
+                imp.methods
+                    .iter()
+                    .filter(|&&m| index.fn_facts((file, m)).name == name)
+                    .map(|&m| (file, m)),
+            );
+        }
+        out
+    }
+
     fn trait_default(&self, t: (FileId, u32), name: &str) -> Option<GFn> {
         match &self.index.item(t).kind {
             ItemKind::Trait { methods } => methods
@@ -291,21 +302,13 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 
     /// Every implementation of trait method `name` in the workspace (plus the default body).
     pub fn trait_impl_methods(&self, t: (FileId, u32), name: &str) -> Vec<GFn> {
-        let index = self.index;
-        let mut out = Vec::new();
-        for &(file, ii) in index
+        let impls = self
+            .index
             .impls_by_trait
             .get(&TypeKey::Local(t))
             .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            let imp = &index.files[file as usize].facts.impls[ii as usize];
-            for &m in &imp.methods {
-                if index.fn_facts((file, m)).name == name {
-                    out.push((file, m));
-                }
-            }
-        }
+            .unwrap_or(&[]);
+        let mut out = self.methods_named(impls, name);
         if let Some(d) = self.trait_default(t, name) {
             out.push(d);
         }
@@ -596,37 +599,36 @@ impl FnCx<'_, '_, '_> {
                         }
                     }
                 }
-                let targets: Option<Vec<GFn>> =
-                    match resolved {
-                        Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
-                        Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
-                            ItemKind::Trait { .. } => match qself {
-                                Some(q) => {
-                                    let qt = self.lower(q);
-                                    self.an
-                                        .method_targets(&qt, &name)
-                                        .unwrap_or_else(|| self.an.trait_impl_methods(it, &name))
-                                }
-                                None => self.an.trait_impl_methods(it, &name),
-                            },
-                            _ => self
-                                .an
-                                .method_targets(
-                                    &Ty::Adt {
-                                        key: TypeKey::Local(it),
-                                        args: vec![],
-                                    },
-                                    &name,
-                                )
-                                .unwrap_or_default(),
-                        }),
-                        Some(Res::SelfType(Some(name))) => match &self.self_ty {
-                            Some(st) => self.an.method_targets(st, &name),
-                            None => None,
+                let targets: Option<Vec<GFn>> = match resolved {
+                    Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
+                    Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
+                        ItemKind::Trait { .. } => match qself {
+                            Some(q) => {
+                                let qt = self.lower(q);
+                                self.an
+                                    .method_targets(&qt, &name)
+                                    .unwrap_or_else(|| self.an.trait_impl_methods(it, &name))
+                            }
+                            None => self.an.trait_impl_methods(it, &name),
                         },
-                        Some(_) => Some(Vec::new()),
+                        _ => self
+                            .an
+                            .method_targets(
+                                &Ty::Adt {
+                                    key: TypeKey::Local(it),
+                                    args: vec![],
+                                },
+                                &name,
+                            )
+                            .unwrap_or_default(),
+                    }),
+                    Some(Res::SelfType(Some(name))) => match &self.self_ty {
+                        Some(st) => self.an.method_targets(st, &name),
                         None => None,
-                    };
+                    },
+                    Some(_) => Some(Vec::new()),
+                    None => None,
+                };
                 match targets {
                     Some(t) if !t.is_empty() => self.out.edges.push((cs.span, t)),
                     Some(_) => {}
