@@ -102,8 +102,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn key(&self) -> (&str, &str, &str) {
-        (&self.rule, &self.path, &self.fingerprint)
+    fn key(&self) -> (String, String, String) {
+        (
+            self.rule.clone(),
+            self.path.clone(),
+            self.fingerprint.clone(),
+        )
     }
 }
 
@@ -157,14 +161,13 @@ pub struct Applied {
 /// Keep only the findings `baseline` does not list; returns what was dropped and what is stale.
 pub fn apply(diags: &mut Vec<Diagnostic>, baseline: &Baseline, root: &Path) -> Applied {
     let fps = fingerprints(diags, root);
-    let mut left: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    let mut left: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for e in &baseline.findings {
         *left.entry(e.key()).or_insert(0) += 1;
     }
     let mut keep = Vec::with_capacity(diags.len());
     for (d, fp) in diags.iter().zip(&fps) {
-        let key = (d.rule, d.path.as_str(), fp.id.as_str());
-        match left.get_mut(&key) {
+        match left.get_mut(&(d.rule.to_string(), d.path.clone(), fp.id.clone())) {
             Some(n) if *n > 0 => {
                 *n -= 1;
                 keep.push(false);
@@ -215,7 +218,11 @@ mod tests {
     fn identical_lines_get_occurrence_indices() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.rs"), "x\n  unsafe {}\nunsafe {}\n").unwrap();
-        let d = vec![diag("r", "a.rs", 2), diag("r", "a.rs", 3), diag("r", "a.rs", 1)];
+        let d = vec![
+            diag("r", "a.rs", 2),
+            diag("r", "a.rs", 3),
+            diag("r", "a.rs", 1),
+        ];
         let fps = fingerprints(&d, dir.path());
         let h = line_hash("r", "a.rs", "unsafe {}");
         assert_eq!(fps[0].id, format!("{h}:0"));

@@ -3,7 +3,7 @@
 //! Positions are 1-based; columns count characters (not bytes); `end_column` is exclusive
 //! (it points just past the last character), the SARIF convention.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad a finding is, after the policy's `[rules]` levels are applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -23,7 +23,9 @@ impl Severity {
 }
 
 /// A position range inside one file (1-based lines and character columns, end exclusive).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Span {
     pub line: u32,
     pub column: u32,

@@ -9,10 +9,16 @@
 //! It never compiles, builds or runs the code it reads: no build scripts, no proc macros,
 //! no `cargo metadata`. That is a security property: linting untrusted code is safe.
 
+pub mod baseline;
+pub mod cache;
+pub mod cli;
 pub mod diagnostic;
 pub mod discover;
 pub mod facts;
 pub mod index;
+pub mod init;
+pub mod parse;
+pub mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod source;
@@ -52,6 +58,8 @@ pub struct Outcome {
     pub timings: Vec<(&'static str, Duration)>,
     /// The answer to `--explain-path`.
     pub explanation: Option<String>,
+    /// A problem with the facts cache (it never changes the result), for the CLI to mention.
+    pub cache_note: Option<String>,
 }
 
 /// A problem that stops the run (exit 2).
@@ -76,130 +84,564 @@ pub fn rel_path(root: &Path, path: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
+// syn builds and drops millions of small allocations from several threads at once; mimalloc
+// does that markedly faster than the system allocator (see docs/performance.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stack size for parser threads: syn and our walkers recurse once per nesting level.
 const STACK_SIZE: usize = 256 << 20;
+
+/// Performance settings of a run. They never change its result, only its cost.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Parse only the files that can hold a finding (`--no-prefilter` turns it off). See
+    /// [`prefilter`].
+    pub prefilter: bool,
+    /// The facts cache folder (None: no cache; the CLI's default is
+    /// `<root>/target/channel-lint-cache`). See [`cache`].
+    pub cache: Option<PathBuf>,
+}
+
+impl Default for Tuning {
+    /// Prefilter on, no cache (what tests and library callers get from [`run`]).
+    fn default() -> Self {
+        Tuning {
+            prefilter: true,
+            cache: None,
+        }
+    }
+}
 
 struct Processed {
     data: FileData,
     problem: Option<Diagnostic>,
 }
 
-fn process_file(path: &Path, root: &Path, policy: &LoadedPolicy) -> Processed {
-    let rel = rel_path(root, path);
-    let policy_rel = policy.relative_path(path);
-    let collect_paths = policy_rel
-        .as_deref()
-        .is_some_and(|r| policy.policy.banned_types.iter().any(|b| b.applies_to(r)));
-    let is_test_path = {
-        let parts: Vec<&str> = rel.split('/').collect();
-        parts[..parts.len().saturating_sub(1)]
-            .iter()
-            .any(|c| *c == "tests" || *c == "benches")
-    };
-    let mut data = FileData {
-        rel: rel.clone(),
-        abs: path.to_path_buf(),
-        facts: facts::FileFacts::empty(),
-        lexed: Default::default(),
-        is_test_path,
-        directives: Vec::new(),
-    };
-    let whole_file = |msg: String| {
-        let mut d = Diagnostic::new(
-            rules::PARSE_ERROR.id,
-            &rel,
-            Span {
-                line: 1,
-                column: 1,
-                end_line: 1,
-                end_column: 1,
-            },
-            msg,
-        );
-        d.severity = Severity::Error;
-        d
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            return Processed {
-                data,
-                problem: Some(whole_file(format!("cannot read file: {e}"))),
-            }
-        }
-    };
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            return Processed {
-                data,
-                problem: Some(whole_file(format!(
-                    "file is not valid UTF-8 (invalid byte at offset {at})"
-                ))),
+fn whole_file_problem(rel: &str, msg: String) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        rules::PARSE_ERROR.id,
+        rel,
+        Span {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+        },
+        msg,
+    );
+    d.severity = Severity::Error;
+    d
+}
+
+/// Read a source file as UTF-8, or the `parse-error` diagnostic saying why not.
+fn read_source(path: &Path, rel: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| whole_file_problem(rel, format!("cannot read file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        whole_file_problem(
+            rel,
+            format!("file is not valid UTF-8 (invalid byte at offset {at})"),
+        )
+    })
+}
+
+fn is_test_path(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .any(|c| *c == "tests" || *c == "benches")
+}
+
+/// The per-file stage for a file that is parsed: syn parse, facts, comments and directives.
+/// `mode`: [`prefilter::Mode::Unsafe`] keeps only the `unsafe` sites; `collect_paths`: the file
+/// is in a banned-type's scope; `directive_text`: the file may hold directives (else its
+/// comments are only lexed when it has `unsafe` sites, their only other reader).
+fn process_file(
+    text: &str,
+    mode: prefilter::Mode,
+    collect_paths: bool,
+    directive_text: bool,
+    markers: &[channel_lint_policy::ExemptionMarker],
+) -> cache::Parsed {
+    let mut lexed = Default::default();
+    let mut directives = Vec::new();
+    if directive_text {
+        lexed = source::lex(text);
+        directives = suppress::directives(&lexed, markers);
+    }
+    // A file with an item syn cannot read still has its other items checked (see `parse`).
+    let (parsed, error) = parse::parse_file(text);
+    let problem = error.map(|e| {
+        let mut span = Span::from_pm2(e.span());
+        span.end_line = span.line;
+        span.end_column = span.column + 1;
+        (span, format!("cannot parse: {e}"))
+    });
+    let mut facts = match parsed {
+        Some(file) => {
+            let opts = facts::ExtractOptions {
+                collect_paths: collect_paths && mode == prefilter::Mode::Full,
             };
-        }
-    };
-    data.lexed = source::lex(&text);
-    data.directives = suppress::directives(&data.lexed, &policy.policy.exemption_markers);
-    match syn::parse_file(&text) {
-        Ok(file) => {
-            let mut facts = facts::extract(&file, facts::ExtractOptions { collect_paths });
+            let mut facts = facts::extract(&file, opts);
             drop(file);
-            let idx = source::LineIndex::new(&text);
-            for site in &mut facts.unsafe_sites {
-                if let Some((l, c)) = site.open_brace {
-                    let off = idx.offset(&text, l, c) + 1;
-                    site.inside_comment = source::comment_right_after(&text, off);
+            if !facts.unsafe_sites.is_empty() {
+                let idx = source::LineIndex::new(text);
+                for site in &mut facts.unsafe_sites {
+                    if let Some((l, c)) = site.open_brace {
+                        let off = idx.offset(text, l, c) + 1;
+                        site.inside_comment = source::comment_right_after(text, off);
+                    }
                 }
             }
-            data.facts = facts;
-            Processed {
-                data,
-                problem: None,
-            }
+            facts
         }
-        Err(e) => {
-            let span = Span::from_pm2(e.span());
-            let mut d = Diagnostic::new(
-                rules::PARSE_ERROR.id,
-                &rel,
-                span,
-                format!("cannot parse: {e}"),
-            );
-            d.span.end_line = d.span.line;
-            d.span.end_column = d.span.column + 1;
-            Processed {
-                data,
-                problem: Some(d),
-            }
-        }
+        None => facts::FileFacts::empty(),
+    };
+    // proc-macro2 keeps every parsed text and its line table in a thread-local source map;
+    // nothing holds a span any more, so let it go (this is most of the memory of a big run).
+    proc_macro2::extra::invalidate_current_thread_spans();
+    if mode == prefilter::Mode::Unsafe {
+        facts = unsafe_only(facts);
+    }
+    if facts.unsafe_sites.is_empty() {
+        lexed = Default::default();
+    } else if !directive_text {
+        lexed = source::lex(text);
+    }
+    cache::Parsed {
+        mode,
+        facts,
+        lexed,
+        directives,
+        problem,
+        trimmed_to: None,
     }
 }
 
-fn internal_error(path: &Path, root: &Path) -> Processed {
-    let rel = rel_path(root, path);
-    let d = Diagnostic::new(
+/// Facts reduced to what the undocumented-unsafe rule reads.
+fn unsafe_only(facts: facts::FileFacts) -> facts::FileFacts {
+    let mut f = facts::FileFacts::empty();
+    f.unsafe_sites = facts.unsafe_sites;
+    f
+}
+
+fn internal_error_problem(rel: &str) -> Diagnostic {
+    Diagnostic::new(
         rules::PARSE_ERROR.id,
-        &rel,
+        rel,
         Span { line: 1, column: 1, end_line: 1, end_column: 1 },
         "internal error of channel-lint while reading this file (please report it); the file was not checked",
-    );
-    Processed {
-        data: FileData {
-            rel,
-            abs: path.to_path_buf(),
-            facts: facts::FileFacts::empty(),
-            lexed: Default::default(),
-            is_test_path: false,
-            directives: Vec::new(),
-        },
-        problem: Some(d),
+    )
+}
+
+/// What the run knows about one discovered file while it plans.
+struct FileState {
+    path: PathBuf,
+    rel: String,
+    /// xxh3 of the bytes (0 without a cache).
+    hash: u64,
+    /// Unreadable or not UTF-8: final, never parsed.
+    read_problem: Option<Diagnostic>,
+    cached: Option<cache::Entry>,
+    /// Index of its package in the run's package list (`usize::MAX`: none).
+    pkg: usize,
+    directive: bool,
+    listener_marker: bool,
+    /// Contains a banned-type trigger word.
+    trigger: bool,
+    /// In the scope of an active `[[banned-type]]`.
+    in_scope: bool,
+    check: Option<prefilter::UnsafeCheck>,
+    mode: prefilter::Mode,
+    parsed: Option<cache::Parsed>,
+    /// A panic in our code while processing it.
+    internal_error: bool,
+    /// Something was computed this run that the cache does not have yet.
+    fresh: bool,
+}
+
+/// The deepest package holding `abs` (`by_dir`: package folder → index), or `usize::MAX`.
+fn package_index(abs: &Path, by_dir: &std::collections::HashMap<&Path, usize>) -> usize {
+    abs.ancestors()
+        .skip(1)
+        .find_map(|a| by_dir.get(a).copied())
+        .unwrap_or(usize::MAX)
+}
+
+/// Read and probe one file (parallel part of the prefilter).
+fn probe_file(
+    path: &Path,
+    opts: &Options,
+    setup: &prefilter::Setup,
+    cache: Option<&cache::Cache>,
+    by_dir: &std::collections::HashMap<&Path, usize>,
+) -> FileState {
+    let rel = rel_path(&opts.root, path);
+    let mut st = FileState {
+        path: path.to_path_buf(),
+        rel,
+        hash: 0,
+        read_problem: None,
+        cached: None,
+        pkg: package_index(path, by_dir),
+        directive: false,
+        listener_marker: false,
+        trigger: false,
+        in_scope: false,
+        check: None,
+        mode: prefilter::Mode::Skip,
+        parsed: None,
+        internal_error: false,
+        fresh: false,
+    };
+    st.in_scope = setup.has_bans()
+        && opts
+            .policy
+            .relative_path(path)
+            .is_some_and(|r| setup.in_scope(&opts.policy, &r));
+    let text = match read_source(path, &st.rel) {
+        Ok(t) => t,
+        Err(d) => {
+            st.read_problem = Some(d);
+            return st;
+        }
+    };
+    let b = text.as_bytes();
+    if let Some(c) = cache {
+        st.hash = cache::content_hash(b);
+        st.cached = c.get(&st.rel, st.hash);
     }
+    st.directive = setup.directive_in(b);
+    st.listener_marker = prefilter::contains(b, b"listener-entry");
+    st.trigger = setup.trigger_in(b);
+    if setup.prefilter {
+        st.check = match st.cached.as_ref().and_then(|e| e.unsafe_check) {
+            Some(c) => Some(c),
+            None => {
+                st.fresh = true;
+                Some(prefilter::check_file(&text, setup.check_unsafe))
+            }
+        };
+    }
+    st
+}
+
+/// Parse one file in `mode` (or take its cached result when that is good enough).
+fn parse_state(
+    st: &FileState,
+    mode: prefilter::Mode,
+    opts: &Options,
+    need_untrimmed: bool,
+    words: &[String],
+) -> Result<(cache::Parsed, bool), Diagnostic> {
+    if let Some(p) = st.cached.as_ref().and_then(|e| e.parsed.as_ref()) {
+        let paths_ok = match &p.trimmed_to {
+            None => true,
+            Some(w) => !need_untrimmed && words.iter().all(|x| w.contains(x)),
+        };
+        if p.mode >= mode && paths_ok {
+            let mut p = p.clone();
+            if mode == prefilter::Mode::Unsafe && p.mode == prefilter::Mode::Full {
+                p.facts = unsafe_only(p.facts);
+                p.mode = mode;
+                if p.facts.unsafe_sites.is_empty() {
+                    p.lexed = Default::default();
+                }
+            }
+            return Ok((p, false));
+        }
+    }
+    let text = read_source(&st.path, &st.rel)?;
+    let p = process_file(
+        &text,
+        mode,
+        st.in_scope,
+        st.directive,
+        &opts.policy.policy.exemption_markers,
+    );
+    Ok((p, true))
+}
+
+/// Read, prefilter and parse every discovered file: the per-file stage of [`run`].
+fn stage_files(
+    opts: &Options,
+    tuning: &Tuning,
+    found: &discover::Discovered,
+    pool: &rayon::ThreadPool,
+    outcome: &mut Outcome,
+    lap: &mut dyn FnMut(&'static str, &mut Outcome),
+) -> Vec<Processed> {
+    use prefilter::Mode;
+    let cache = tuning
+        .cache
+        .as_ref()
+        .map(|d| cache::Cache::load(d, opts.policy.hash));
+    if cache.is_some() {
+        lap("cache-load", outcome);
+    }
+    let mut setup = prefilter::Setup::new(
+        &opts.policy,
+        tuning.prefilter && opts.explain_path.is_none(),
+    );
+    let packages = &found.packages;
+    let by_dir: std::collections::HashMap<&Path, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.dir.as_path(), i))
+        .collect();
+    let mut states: Vec<FileState> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .map(|p| probe_file(p, opts, &setup, cache.as_ref(), &by_dir))
+            .collect()
+    });
+    lap("read+prefilter", outcome);
+
+    let parse_all = !setup.prefilter
+        || (setup.listener_on
+            && (setup.has_entry_points || states.iter().any(|s| s.listener_marker)));
+    let need_untrimmed = !setup.prefilter;
+    let run_parse = |states: &mut Vec<FileState>, words: &[String]| {
+        let todo: Vec<usize> = states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.read_problem.is_none()
+                    && !s.internal_error
+                    && s.mode != Mode::Skip
+                    && s.parsed.as_ref().is_none_or(|p| p.mode < s.mode)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        type Res = Option<Result<(cache::Parsed, bool), Diagnostic>>;
+        let results: Vec<(usize, Res)> = pool.install(|| {
+            todo.par_iter()
+                .map(|&i| {
+                    let st = &states[i];
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        parse_state(st, st.mode, opts, need_untrimmed, words)
+                    }));
+                    (i, r.ok())
+                })
+                .collect()
+        });
+        for (i, r) in results {
+            match r {
+                Some(Ok((p, fresh))) => {
+                    states[i].parsed = Some(p);
+                    states[i].fresh |= fresh;
+                }
+                Some(Err(d)) => states[i].read_problem = Some(d),
+                None => states[i].internal_error = true,
+            }
+        }
+    };
+    if parse_all {
+        for s in &mut states {
+            s.mode = Mode::Full;
+        }
+        run_parse(&mut states, &[]);
+    } else {
+        for s in &mut states {
+            if s.directive {
+                s.mode = Mode::Full;
+            }
+        }
+        // banned-type: whole packages of trigger files; workspace crates that a path to a
+        // trigger goes through and that name a trigger package; alias names as new triggers;
+        // to a fixpoint.
+        let ident = |pi: usize| packages[pi].name.replace('-', "_");
+        let mut full_pkgs = std::collections::HashSet::new();
+        let mut refs_seen = std::collections::HashSet::new();
+        let mut refs: Vec<String> = Vec::new();
+        loop {
+            let mut grew = false;
+            let mut trigger_pkgs = std::collections::HashSet::new();
+            for s in &states {
+                if s.trigger && s.pkg != usize::MAX {
+                    trigger_pkgs.insert(s.pkg);
+                    grew |= full_pkgs.insert(s.pkg);
+                }
+            }
+            for s in &mut states {
+                if s.mode != Mode::Full && (s.trigger || full_pkgs.contains(&s.pkg)) {
+                    s.mode = Mode::Full;
+                    grew = true;
+                }
+            }
+            run_parse(&mut states, setup.words());
+            for (i, s) in states.iter().enumerate() {
+                if let Some(p) = &s.parsed {
+                    if s.trigger && p.mode == Mode::Full && refs_seen.insert(i) {
+                        prefilter::crate_refs(&p.facts, setup.words(), &mut refs);
+                    }
+                }
+            }
+            refs.sort();
+            refs.dedup();
+            let candidates: Vec<usize> = (0..packages.len())
+                .filter(|pi| !full_pkgs.contains(pi) && refs.binary_search(&ident(*pi)).is_ok())
+                .collect();
+            if !candidates.is_empty() {
+                let mut idents: Vec<String> = trigger_pkgs.iter().map(|&pi| ident(pi)).collect();
+                idents.sort();
+                idents.dedup();
+                let mention = prefilter::Words::new(&idents);
+                let hits: Vec<usize> = pool.install(|| {
+                    candidates
+                        .par_iter()
+                        .copied()
+                        .filter(|&pi| {
+                            states.iter().any(|s| {
+                                s.pkg == pi
+                                    && s.read_problem.is_none()
+                                    && std::fs::read(&s.path).is_ok_and(|b| mention.any_in(&b))
+                            })
+                        })
+                        .collect()
+                });
+                for pi in hits {
+                    grew |= full_pkgs.insert(pi);
+                }
+            }
+            // Aliases of triggers become triggers.
+            let mut new_words = Vec::new();
+            for s in &states {
+                if let Some(p) = &s.parsed {
+                    if p.mode == Mode::Full {
+                        prefilter::aliases(&p.facts, setup.words(), &mut new_words);
+                    }
+                }
+            }
+            new_words.sort();
+            new_words.dedup();
+            new_words.retain(|w| !setup.words().contains(w));
+            if !new_words.is_empty() {
+                grew = true;
+                let extra = prefilter::Words::new(&new_words);
+                setup.add_words(new_words);
+                let flags: Vec<bool> = pool.install(|| {
+                    states
+                        .par_iter()
+                        .map(|s| {
+                            !s.trigger
+                                && s.read_problem.is_none()
+                                && std::fs::read(&s.path).is_ok_and(|b| extra.any_in(&b))
+                        })
+                        .collect()
+                });
+                for (s, f) in states.iter_mut().zip(flags) {
+                    s.trigger |= f;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+        // undocumented-unsafe and lexically broken files.
+        for s in &mut states {
+            if s.mode == Mode::Skip && s.check.is_some_and(|c| c.needs_parse) {
+                s.mode = Mode::Unsafe;
+            }
+        }
+        run_parse(&mut states, setup.words());
+        // Path facts: only occurrences naming a trigger can be findings.
+        let words = setup.words().to_vec();
+        for s in &mut states {
+            if let Some(p) = &mut s.parsed {
+                if p.mode == Mode::Full && p.trimmed_to.is_none() {
+                    s.fresh = true;
+                    p.facts
+                        .paths
+                        .retain(|o| o.path.iter().any(|seg| words.contains(seg)));
+                    p.trimmed_to = Some(words.clone());
+                }
+            }
+        }
+    }
+    if std::env::var_os("CHANNEL_LINT_DEBUG_PLAN").is_some() {
+        let mut by_mode = std::collections::BTreeMap::new();
+        for s in &states {
+            let e = by_mode.entry(format!("{:?}", s.mode)).or_insert((0usize, 0u64));
+            e.0 += 1;
+            e.1 += std::fs::metadata(&s.path).map_or(0, |m| m.len());
+        }
+        let mut pk: Vec<&str> = states
+            .iter()
+            .filter(|s| s.mode == Mode::Full && s.pkg != usize::MAX)
+            .map(|s| packages[s.pkg].name.as_str())
+            .collect();
+        pk.sort();
+        pk.dedup();
+        eprintln!(
+            "plan: {by_mode:?} words {:?} full packages {pk:?}",
+            setup.words()
+        );
+    }
+    lap("parse", outcome);
+
+    if let Some(cache) = cache {
+        let fresh: Vec<(String, u64, Vec<u8>)> = pool.install(|| {
+            states
+                .par_iter()
+                .filter(|s| s.fresh && s.read_problem.is_none() && !s.internal_error)
+                .map(|s| {
+                    let cached = s.cached.as_ref();
+                    let entry = cache::Entry {
+                        unsafe_check: s.check.or(cached.and_then(|e| e.unsafe_check)),
+                        parsed: s
+                            .parsed
+                            .clone()
+                            .or_else(|| cached.and_then(|e| e.parsed.clone())),
+                    };
+                    (s.rel.clone(), s.hash, cache::Cache::encode(&entry))
+                })
+                .collect()
+        });
+        if let Err(e) = cache.store(fresh) {
+            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
+        }
+        lap("cache-store", outcome);
+    }
+
+    states
+        .into_iter()
+        .map(|s| {
+            let mut data = FileData {
+                is_test_path: is_test_path(&s.rel),
+                rel: s.rel,
+                abs: s.path,
+                facts: facts::FileFacts::empty(),
+                lexed: Default::default(),
+                directives: Vec::new(),
+            };
+            let mut problem = s.read_problem;
+            if s.internal_error {
+                data.is_test_path = false;
+                problem = Some(internal_error_problem(&data.rel));
+            } else if let Some(p) = s.parsed {
+                data.facts = p.facts;
+                data.lexed = p.lexed;
+                data.directives = p.directives;
+                if let Some((span, msg)) = p.problem {
+                    problem = Some(Diagnostic::new(rules::PARSE_ERROR.id, &data.rel, span, msg));
+                }
+            }
+            Processed { data, problem }
+        })
+        .collect()
+}
+
+/// Run the whole pipeline with the default [`Tuning`] (prefilter on, no cache).
+pub fn run(opts: &Options) -> Result<Outcome, RunError> {
+    run_tuned(opts, &Tuning::default())
 }
 
 /// Run the whole pipeline.
-pub fn run(opts: &Options) -> Result<Outcome, RunError> {
+pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
     let mut outcome = Outcome::default();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, outcome: &mut Outcome| {
@@ -225,20 +667,7 @@ pub fn run(opts: &Options) -> Result<Outcome, RunError> {
         .stack_size(STACK_SIZE)
         .build()
         .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))?;
-    let processed: Vec<Processed> = pool.install(|| {
-        found
-            .files
-            .par_iter()
-            .map(|p| {
-                // A bug in our code for one file must not take the run down: report it, check the rest.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_file(p, &opts.root, &opts.policy)
-                }))
-                .unwrap_or_else(|_| internal_error(p, &opts.root))
-            })
-            .collect()
-    });
-    lap("read+parse", &mut outcome);
+    let processed = stage_files(opts, tuning, &found, &pool, &mut outcome, &mut lap);
 
     let mut sink = Sink::default();
     let mut files = Vec::with_capacity(processed.len());

@@ -41,7 +41,11 @@ fn recover(text: &str) -> Option<syn::File> {
                 Err(_) => skip_item(input)?,
             }
         }
-        Ok(syn::File { shebang: None, attrs, items })
+        Ok(syn::File {
+            shebang: None,
+            attrs,
+            items,
+        })
     };
     parser.parse2(tokens).ok()
 }

@@ -4,6 +4,8 @@
 //! so this module scans the raw text once, skipping string, char and raw-string literals, and
 //! records every comment with its position and whether code stands before it on its line.
 
+use serde::{Deserialize, Serialize};
+
 /// Byte offsets of line starts, to turn (line, char column) into byte offsets and back.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
@@ -52,7 +54,7 @@ impl LineIndex {
 }
 
 /// One comment in the source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     /// 1-based line where the comment starts.
     pub line: u32,
@@ -72,7 +74,7 @@ pub struct Comment {
 }
 
 /// What the lexical scan knows about each line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Lexed {
     pub comments: Vec<Comment>,
     /// Per 1-based line (index 0 unused): the line holds some code token (not only comments/space).

@@ -12,11 +12,12 @@
 //! suppresses nothing is reported as unused.
 
 use channel_lint_policy::{ExemptionMarker, Level};
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::source::{Comment, Lexed};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DirectiveKind {
     /// Suppresses these rules.
     Allow(Vec<String>),
@@ -25,7 +26,7 @@ pub enum DirectiveKind {
     Unknown(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Directive {
     pub kind: DirectiveKind,
     pub reason: Option<String>,

@@ -49,15 +49,37 @@ struct Builder {
 fn takes_element_closure(name: &str) -> bool {
     matches!(
         name,
-        "map" | "for_each" | "filter" | "filter_map" | "flat_map" | "any" | "all" | "find" | "find_map" | "position"
-            | "inspect" | "take_while" | "skip_while" | "map_while" | "try_for_each" | "and_then" | "is_some_and"
-            | "is_none_or" | "then" | "partition" | "max_by_key" | "min_by_key"
+        "map"
+            | "for_each"
+            | "filter"
+            | "filter_map"
+            | "flat_map"
+            | "any"
+            | "all"
+            | "find"
+            | "find_map"
+            | "position"
+            | "inspect"
+            | "take_while"
+            | "skip_while"
+            | "map_while"
+            | "try_for_each"
+            | "and_then"
+            | "is_some_and"
+            | "is_none_or"
+            | "then"
+            | "partition"
+            | "max_by_key"
+            | "min_by_key"
     )
 }
 
 /// Functions that await every future of the collection they are given.
 fn awaits_collection(name: &str) -> bool {
-    matches!(name, "join_all" | "try_join_all" | "select_all" | "select_ok")
+    matches!(
+        name,
+        "join_all" | "try_join_all" | "select_all" | "select_ok"
+    )
 }
 
 impl Builder {
@@ -160,7 +182,8 @@ impl Builder {
                     let mut args = Vec::new();
                     if !spawn {
                         let saved = self.await_tails;
-                        self.await_tails = saved || (awaited && path.last().is_some_and(|l| awaits_collection(l)));
+                        self.await_tails =
+                            saved || (awaited && path.last().is_some_and(|l| awaits_collection(l)));
                         for a in &c.args {
                             let tail = self.await_tails;
                             args.push(self.expr_a(a, tail));
@@ -379,7 +402,11 @@ impl Builder {
                 _ => None,
             };
             let init = if i == 0 { first.clone() } else { None };
-            self.events.push(Event::Let { pat: pat_ir(p), ty, init });
+            self.events.push(Event::Let {
+                pat: pat_ir(p),
+                ty,
+                init,
+            });
         }
         let tail = self.await_tails;
         self.expr_a(&c.body, tail);

@@ -12,6 +12,7 @@ pub mod macros;
 pub use extract::{extract, ExtractOptions};
 
 use crate::diagnostic::Span;
+use serde::{Deserialize, Serialize};
 
 pub type ScopeId = u32;
 pub type ItemId = u32;
@@ -22,7 +23,7 @@ pub type ImplIdx = u32;
 pub type Anchor = (u32, u32);
 
 /// Everything the later stages know about one file.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct FileFacts {
     /// Scope 0 is the file's own module.
     pub scopes: Vec<Scope>,
@@ -53,7 +54,7 @@ impl FileFacts {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scope {
     pub parent: Option<ScopeId>,
     pub kind: ScopeKind,
@@ -61,7 +62,7 @@ pub struct Scope {
     pub uses: Vec<UseLeaf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScopeKind {
     /// The file's module (scope 0) or an inline `mod name { .. }` (with its name).
     Module(Option<String>),
@@ -70,7 +71,7 @@ pub enum ScopeKind {
 }
 
 /// One leaf of a `use` tree: `use a::b::{c as d, e::*};` has two.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UseLeaf {
     /// The full path, starting with `crate`/`self`/`super`/`` (for a leading `::`) where written.
     pub path: Vec<String>,
@@ -80,7 +81,7 @@ pub struct UseLeaf {
     pub span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
     pub name: String,
     pub kind: ItemKind,
@@ -88,7 +89,7 @@ pub struct Item {
     pub span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ItemKind {
     Struct {
         fields: Vec<Field>,
@@ -116,28 +117,28 @@ pub enum ItemKind {
     Macro,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Field {
     /// Named field, or the index for tuple fields.
     pub name: String,
     pub ty: TyRef,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Variant {
     pub name: String,
     pub fields: Vec<Field>,
 }
 
 /// A generic parameter and the trait paths of its bounds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Generic {
     pub name: String,
     pub bounds: Vec<Vec<String>>,
 }
 
 /// A type as written, to be resolved in `scope` of the same file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TyRef {
     Path {
         path: Vec<String>,
@@ -157,7 +158,7 @@ pub enum TyRef {
     Unknown,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModDecl {
     pub name: String,
     /// The scope holding the declaration (0 for the file's module, or an inline module).
@@ -167,7 +168,7 @@ pub struct ModDecl {
     pub item: ItemId,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FnOwner {
     Free,
     Impl(ImplIdx),
@@ -175,7 +176,7 @@ pub enum FnOwner {
     Trait(ItemId),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FnFacts {
     pub name: String,
     /// The scope the function is declared in.
@@ -195,7 +196,7 @@ pub struct FnFacts {
     pub in_test: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImplFacts {
     pub self_ty: TyRef,
     pub trait_path: Option<Vec<String>>,
@@ -205,7 +206,7 @@ pub struct ImplFacts {
 }
 
 /// A path occurrence, for `banned-type`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathOcc {
     pub path: Vec<String>,
     pub scope: ScopeId,
@@ -216,13 +217,13 @@ pub struct PathOcc {
     pub is_use: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnsafeKind {
     Block,
     Impl,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnsafeSite {
     pub kind: UnsafeKind,
     /// The `unsafe` keyword.
@@ -235,7 +236,7 @@ pub struct UnsafeSite {
 }
 
 /// A pattern, as far as binding types goes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Pat {
     Bind(String),
     Tuple(Vec<Pat>),
@@ -255,7 +256,7 @@ pub enum Pat {
 }
 
 /// The small expression language the call-graph analysis evaluates types in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Expr {
     Path(Vec<String>),
     Field(Box<Expr>, String),
@@ -275,7 +276,7 @@ pub enum Expr {
 }
 
 /// One step of a function body, in evaluation order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
     /// A lexical scope opens/closes (blocks, match arms, closures).
     Enter,
@@ -289,7 +290,7 @@ pub enum Event {
     Call(CallSite),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallSite {
     pub callee: Callee,
     pub awaited: bool,
@@ -298,7 +299,7 @@ pub struct CallSite {
     pub anchors: Vec<Anchor>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Callee {
     /// `a::b::f(..)`, with the explicit `<T as Trait>` self type if any.
     Path {

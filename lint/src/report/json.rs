@@ -10,6 +10,20 @@ struct Doc<'a> {
     version: u32,
     diagnostics: Vec<Diag<'a>>,
     summary: Summary<'a>,
+    /// Only with `--baseline` (an additive field; version stays 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<BaselineDoc<'a>>,
+}
+
+/// What `--baseline FILE` did, for `--format json`.
+#[derive(Serialize)]
+pub struct BaselineDoc<'a> {
+    /// The baseline file as given on the command line.
+    pub file: &'a str,
+    /// Findings the baseline matched (not in `diagnostics`).
+    pub suppressed: usize,
+    /// Baseline entries that no longer occur: delete them (or regenerate the file).
+    pub stale: &'a [crate::baseline::Entry],
 }
 
 #[derive(Serialize)]
@@ -41,6 +55,11 @@ struct Skip<'a> {
 }
 
 pub fn render(outcome: &Outcome) -> String {
+    render_with_baseline(outcome, None)
+}
+
+/// [`render`] plus the `baseline` field.
+pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) -> String {
     let c = counts(outcome);
     let doc = Doc {
         version: 1,
@@ -70,6 +89,7 @@ pub fn render(outcome: &Outcome) -> String {
                 .collect(),
             excluded: outcome.excluded,
         },
+        baseline,
     };
     let mut s =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

@@ -15,7 +15,7 @@ use std::path::Path;
 use channel_lint_policy::{Level, LoadedPolicy};
 use serde_json::{json, Value};
 
-use crate::baseline;
+use crate::baseline::{self, Sources};
 use crate::diagnostic::{Diagnostic, Related, Severity, Span};
 use crate::rules::{self, RuleMeta};
 use crate::Outcome;
@@ -155,6 +155,80 @@ fn rule_descriptor(r: &RuleMeta, policy: Option<&LoadedPolicy>) -> Value {
     })
 }
 
+/// The text of `span` in `lines` (1-based lines, character columns, end exclusive).
+fn span_text(lines: &[&str], span: Span) -> Option<String> {
+    let first = *lines.first()?;
+    let last = *lines.last()?;
+    if span.end_line < span.line || lines.len() != (span.end_line - span.line + 1) as usize {
+        return None;
+    }
+    let from = span.column.max(1) as usize - 1;
+    let to = span.end_column.max(1) as usize - 1;
+    if lines.len() == 1 {
+        let chars: Vec<char> = first.chars().collect();
+        if from >= to || to > chars.len() {
+            return None;
+        }
+        return Some(chars[from..to].iter().collect());
+    }
+    let mut out: String = first.chars().skip(from).collect();
+    for l in &lines[1..lines.len() - 1] {
+        out.push('\n');
+        out.push_str(l);
+    }
+    out.push('\n');
+    out.extend(last.chars().take(to));
+    Some(out)
+}
+
+/// The primary location: region with its `snippet`, and the whole lines as `contextRegion`.
+fn primary_location(d: &Diagnostic, sources: &mut Sources, root: &Path) -> Value {
+    let mut loc = physical(&d.path, d.span);
+    let mut lines: Vec<String> = Vec::new();
+    if d.span.line >= 1 && d.span.end_line >= d.span.line && d.span.end_line - d.span.line < 50 {
+        for l in d.span.line..=d.span.end_line {
+            match sources.line(root, &d.path, l) {
+                Some(t) => lines.push(t.to_string()),
+                None => {
+                    lines.clear();
+                    break;
+                }
+            }
+        }
+    }
+    if lines.is_empty() {
+        return loc;
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    if let Some(text) = span_text(&refs, d.span) {
+        loc["region"]["snippet"] = json!({ "text": text });
+    }
+    loc["contextRegion"] = json!({
+        "startLine": d.span.line,
+        "endLine": d.span.end_line,
+        "snippet": { "text": lines.join("\n") },
+    });
+    loc
+}
+
+/// `versionControlProvenance` from the GitHub Actions environment (`GITHUB_SERVER_URL`,
+/// `GITHUB_REPOSITORY`, `GITHUB_SHA`, `GITHUB_REF`), when there.
+pub fn version_control_from_env() -> Option<Value> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let server = var("GITHUB_SERVER_URL")?;
+    let repo = var("GITHUB_REPOSITORY")?;
+    let sha = var("GITHUB_SHA")?;
+    let mut v = json!({
+        "repositoryUri": format!("{}/{repo}", server.trim_end_matches('/')),
+        "revisionId": sha,
+        "mappedTo": { "uriBaseId": "%SRCROOT%" },
+    });
+    if let Some(r) = var("GITHUB_REF") {
+        v["branch"] = json!(r);
+    }
+    Some(v)
+}
+
 fn result(d: &Diagnostic, fingerprint: &str) -> Value {
     let rule_index = rules::ALL.iter().position(|r| r.id == d.rule);
     let mut res = json!({
@@ -218,12 +292,27 @@ fn result(d: &Diagnostic, fingerprint: &str) -> Value {
 /// The SARIF log for `outcome`. `root` is the lint root (`%SRCROOT%`; the files are read for
 /// fingerprints); `policy`, when given, sets each rule's `defaultConfiguration.level`.
 pub fn render(outcome: &Outcome, root: &Path, policy: Option<&LoadedPolicy>) -> String {
+    render_with(outcome, root, policy, None)
+}
+
+/// [`render`], with `versionControlProvenance` (see [`version_control_from_env`]).
+pub fn render_with(
+    outcome: &Outcome,
+    root: &Path,
+    policy: Option<&LoadedPolicy>,
+    version_control: Option<Value>,
+) -> String {
     let fps = baseline::fingerprints(&outcome.diagnostics, root);
+    let mut sources = Sources::default();
     let results: Vec<Value> = outcome
         .diagnostics
         .iter()
         .zip(&fps)
-        .map(|(d, fp)| result(d, &fp.id))
+        .map(|(d, fp)| {
+            let mut r = result(d, &fp.id);
+            r["locations"][0]["physicalLocation"] = primary_location(d, &mut sources, root);
+            r
+        })
         .collect();
     let notifications: Vec<Value> = outcome
         .skipped
@@ -254,6 +343,9 @@ pub fn render(outcome: &Outcome, root: &Path, policy: Option<&LoadedPolicy>) -> 
         "columnKind": "unicodeCodePoints",
         "results": results,
     });
+    if let Some(vc) = version_control {
+        run["versionControlProvenance"] = json!([vc]);
+    }
     if let Some(uri) = root_uri(root) {
         run["originalUriBaseIds"] = json!({ "%SRCROOT%": { "uri": uri } });
     }
@@ -393,7 +485,14 @@ mod tests {
             "message": { "text": "blocks: a → b." },
             "locations": [ { "physicalLocation": {
                 "artifactLocation": { "uri": "src/lib.rs", "uriBaseId": "%SRCROOT%" },
-                "region": { "startLine": 5, "startColumn": 8, "endLine": 5, "endColumn": 12 }
+                "region": {
+                    "startLine": 5, "startColumn": 8, "endLine": 5, "endColumn": 12,
+                    "snippet": { "text": "send" }
+                },
+                "contextRegion": {
+                    "startLine": 5, "endLine": 5,
+                    "snippet": { "text": "    tx.send(1).await;" }
+                }
             } } ],
             "partialFingerprints": { "channelLint/v1": format!("{fp}:0") },
             "properties": { "notes": ["n"] },
@@ -432,6 +531,23 @@ mod tests {
         assert_eq!(
             whole["locations"][0]["physicalLocation"]["region"],
             json!({ "startLine": 1, "startColumn": 1 })
+        );
+        assert_eq!(
+            whole["locations"][0]["physicalLocation"]["contextRegion"]["snippet"]["text"],
+            "fn a() {"
+        );
+        assert_eq!(
+            span_text(
+                &["ab", "cd", "ef"],
+                Span {
+                    line: 1,
+                    column: 2,
+                    end_line: 3,
+                    end_column: 2
+                }
+            )
+            .as_deref(),
+            Some("b\ncd\ne")
         );
         assert!(whole.get("codeFlows").is_none());
     }

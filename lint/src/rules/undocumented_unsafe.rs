@@ -21,13 +21,13 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Whether a comment text has the tag, and whether an explanation follows it.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-enum Tag {
+pub(crate) enum Tag {
     None,
     Empty,
     Explained,
 }
 
-fn safety_tag(text: &str) -> Tag {
+pub(crate) fn safety_tag(text: &str) -> Tag {
     let lower = text.to_lowercase();
     match lower.find("safety:") {
         None => Tag::None,
@@ -42,7 +42,7 @@ fn safety_tag(text: &str) -> Tag {
     }
 }
 
-fn block_tag(comments: &[&Comment]) -> Tag {
+pub(crate) fn block_tag(comments: &[&Comment]) -> Tag {
     let joined: String = comments
         .iter()
         .map(|c| c.text.as_str())

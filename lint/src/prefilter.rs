@@ -1,0 +1,588 @@
+//! The prefilter: decide from a file's bytes, before any parsing, which facts it can hold that
+//! a rule could turn into a diagnostic, and parse only the files that need it.
+//!
+//! Parsing with syn is almost all of a run's time, and on a large tree most files can hold no
+//! finding at all. A file that is not parsed gets empty facts ([`crate::facts::FileFacts::empty`]):
+//! it still counts as linted, because it provably has no findings. The reasoning, rule by rule
+//! (the full write-up is in `docs/performance.md`):
+//!
+//! * **undocumented-unsafe** is per file. Every site syn reports is an `unsafe` keyword token
+//!   followed by `{` or `impl` (outside comments and literals). [`scan`] finds every such token
+//!   with a small byte lexer; a site whose `SAFETY:` comment is found by the checks that need no
+//!   syntax tree (the comment opening the block, a trailing comment before the keyword, the
+//!   comment block above its line) can never be reported, because the rule reports a site only
+//!   when *none* of its checks finds an explained tag. A file whose candidates are all documented
+//!   that way needs no parse for this rule; any other file with a candidate is parsed
+//!   ([`Mode::Unsafe`]), and keeps only its `unsafe` sites.
+//! * **banned-type** resolves names across files. A finding's resolved name is the ban's last
+//!   segment or an alias of it (a renaming `use` or a `type` alias), so only files containing one
+//!   of those words (*triggers*) can hold one. Resolving a path walks module structure (`mod`
+//!   declarations, glob imports, module re-exports) that may live in files without a trigger, so
+//!   every file of a package that holds a trigger file is parsed in full, and so is every
+//!   workspace package a trigger file names (as the first segment of a path or `use`). Alias
+//!   names found in parsed files become triggers in turn, to a fixpoint. Path facts are kept only
+//!   for files in a ban's scope that contain a trigger.
+//! * **listener-send-await** builds a workspace call graph whose trait dispatch reaches impls in
+//!   any crate, downstream ones included; when it has entry points (the policy's, or a
+//!   `listener-entry` marker anywhere), every file is parsed in full. So is everything under
+//!   `--explain-path`.
+//! * **suppressions**: a file with `channel-lint:` or an exemption-marker prefix in it is parsed
+//!   in full, so the directives see exactly the findings a full run gives.
+//! * **parse-error**: a file that is not parsed cannot report a grammar error. [`scan`] checks
+//!   every file lexically (balanced delimiters, terminated literals and comments); a file that
+//!   fails it is parsed, and reports what a full run reports. A grammar error in a lexically
+//!   sound file that needs no facts is only reported by `--no-prefilter`.
+
+use memchr::memmem;
+
+use crate::rules::undocumented_unsafe::{block_tag, safety_tag, Tag};
+use crate::source::{self, Comment, Lexed};
+
+/// How a file is processed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Mode {
+    /// Not parsed: it cannot hold a finding.
+    Skip,
+    /// Parsed for its `unsafe` sites only (or to report its parse error).
+    Unsafe,
+    /// Parsed, every fact kept.
+    Full,
+}
+
+/// Is `b` a byte that can continue an identifier (any non-ASCII byte counts: outside literals
+/// and comments a non-ASCII character can only be part of an identifier)?
+#[inline]
+pub fn is_ident_byte(b: u8) -> bool {
+    b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// Does `hay` contain the needle of `finder` as a whole word (not part of a longer identifier)?
+/// Comments and literals are not told apart: a word there makes the answer `true`, which only
+/// costs a parse.
+pub fn has_word(hay: &[u8], finder: &memmem::Finder) -> bool {
+    let n = finder.needle().len();
+    finder.find_iter(hay).any(|pos| {
+        (pos == 0 || !is_ident_byte(hay[pos - 1]))
+            && (pos + n >= hay.len() || !is_ident_byte(hay[pos + n]))
+    })
+}
+
+/// A set of words to look for.
+pub struct Words {
+    finders: Vec<memmem::Finder<'static>>,
+}
+
+impl Words {
+    pub fn new<S: AsRef<str>>(words: &[S]) -> Self {
+        Words {
+            finders: words
+                .iter()
+                .map(|w| memmem::Finder::new(w.as_ref().as_bytes()).into_owned())
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.finders.is_empty()
+    }
+
+    /// Any of the words, as a whole word.
+    pub fn any_in(&self, hay: &[u8]) -> bool {
+        self.finders.iter().any(|f| has_word(hay, f))
+    }
+}
+
+/// Does `hay` contain `needle` anywhere?
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && memmem::find(hay, needle).is_some()
+}
+
+/// What follows an `unsafe` keyword token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// `unsafe {`: the byte offset of the `{`.
+    Brace(usize),
+    /// `unsafe impl`.
+    Impl,
+    /// `unsafe fn`, `unsafe extern`, `unsafe trait`, `#[unsafe(..)]`, ...: never a site.
+    Other,
+}
+
+/// The result of the byte lexer over one file.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Delimiters balance and every literal and block comment is terminated.
+    pub lexically_ok: bool,
+    /// Every `unsafe` keyword token outside comments and literals: (byte offset, what follows).
+    pub unsafe_tokens: Vec<(usize, After)>,
+}
+
+/// Skip whitespace and comments from `i`; returns the offset of the next token (or `n`), or
+/// `None` for an unterminated block comment.
+fn skip_trivia(b: &[u8], mut i: usize) -> Option<usize> {
+    let n = b.len();
+    loop {
+        while i < n && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i + 1 < n && b[i] == b'/' && b[i + 1] == b'/' {
+            i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
+            continue;
+        }
+        if i + 1 < n && b[i] == b'/' && b[i + 1] == b'*' {
+            i = skip_block_comment(b, i)?;
+            continue;
+        }
+        // Unicode whitespace (rare): treat like a token start; conservative.
+        return Some(i);
+    }
+}
+
+/// `i` at `/*`: the offset just past the matching `*/`, or `None` if unterminated.
+fn skip_block_comment(b: &[u8], mut i: usize) -> Option<usize> {
+    let n = b.len();
+    let mut depth = 0usize;
+    while i < n {
+        if i + 1 < n && b[i] == b'/' && b[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if i + 1 < n && b[i] == b'*' && b[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Some(i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// `i` at the opening `"`: the offset just past the closing one, or `None`.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    let n = b.len();
+    i += 1;
+    while i < n {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Length in bytes of the UTF-8 character starting with `b`.
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// Lex `text` just enough to find `unsafe` tokens and check that it is lexically sound.
+pub fn scan(text: &str) -> Scan {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Scan::default();
+    let mut stack: Vec<u8> = Vec::new();
+    let mut i = 0usize;
+    macro_rules! broken {
+        () => {{
+            out.lexically_ok = false;
+            return out;
+        }};
+    }
+    while i < n {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'/' if i + 1 < n && b[i + 1] == b'/' => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
+            }
+            b'/' if i + 1 < n && b[i + 1] == b'*' => match skip_block_comment(b, i) {
+                Some(j) => i = j,
+                None => broken!(),
+            },
+            b'"' => match skip_string(b, i) {
+                Some(j) => i = j,
+                None => broken!(),
+            },
+            b'\'' => {
+                if i + 1 < n && b[i + 1] == b'\\' {
+                    // escaped char literal: up to the closing quote on this line
+                    let mut j = i + 2;
+                    if j < n {
+                        j += 1; // the escaped char itself (may be `'`)
+                    }
+                    while j < n && b[j] != b'\'' && b[j] != b'\n' {
+                        j += 1;
+                    }
+                    if j >= n || b[j] != b'\'' {
+                        broken!();
+                    }
+                    i = j + 1;
+                } else if i + 1 < n {
+                    let l = utf8_len(b[i + 1]);
+                    if i + 1 + l < n && b[i + 1 + l] == b'\'' {
+                        i += 2 + l; // char literal
+                    } else {
+                        i += 1; // lifetime or label
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                stack.push(c);
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                let open = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if stack.pop() != Some(open) {
+                    broken!();
+                }
+                i += 1;
+            }
+            _ if is_ident_byte(c) => {
+                let start = i;
+                while i < n && is_ident_byte(b[i]) {
+                    i += 1;
+                }
+                let word = &b[start..i];
+                // Raw strings (`r"`, `r#"`, `br"`, `cr#"`) and raw identifiers (`r#name`).
+                if matches!(word, b"r" | b"br" | b"cr") && i < n && (b[i] == b'"' || b[i] == b'#') {
+                    let mut j = i;
+                    while j < n && b[j] == b'#' {
+                        j += 1;
+                    }
+                    let hashes = j - i;
+                    if j < n && b[j] == b'"' {
+                        // find `"` followed by `hashes` #'s
+                        let mut k = j + 1;
+                        let mut end = None;
+                        while let Some(q) = memchr::memchr(b'"', &b[k..]) {
+                            let q = k + q;
+                            if b.len() >= q + 1 + hashes
+                                && b[q + 1..q + 1 + hashes].iter().all(|&h| h == b'#')
+                            {
+                                end = Some(q + 1 + hashes);
+                                break;
+                            }
+                            k = q + 1;
+                        }
+                        match end {
+                            Some(e) => i = e,
+                            None => broken!(),
+                        }
+                        continue;
+                    }
+                    if word == b"r" && hashes == 1 && j < n && is_ident_byte(b[j]) {
+                        // raw identifier: never a keyword
+                        i = j;
+                        while i < n && is_ident_byte(b[i]) {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                }
+                if word == b"unsafe" {
+                    let next = match skip_trivia(b, i) {
+                        Some(j) => j,
+                        None => broken!(),
+                    };
+                    let after = if next < n && b[next] == b'{' {
+                        After::Brace(next)
+                    } else if b[next.min(n)..].starts_with(b"impl")
+                        && (next + 4 >= n || !is_ident_byte(b[next + 4]))
+                    {
+                        After::Impl
+                    } else {
+                        After::Other
+                    };
+                    out.unsafe_tokens.push((start, after));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.lexically_ok = stack.is_empty();
+    out
+}
+
+/// 1-based line and character column of byte offset `off`.
+fn line_col(text: &str, off: usize) -> (u32, u32) {
+    let b = &text.as_bytes()[..off];
+    let line = memchr::memchr_iter(b'\n', b).count() + 1;
+    let line_start = memchr::memrchr(b'\n', b).map_or(0, |k| k + 1);
+    let col = text[line_start..off].chars().count() + 1;
+    (line as u32, col as u32)
+}
+
+/// Whether a site at (`line`, `col`) is documented by a check that needs no syntax tree.
+fn documented(text: &str, lexed: &Lexed, line: u32, col: u32, brace: Option<usize>) -> bool {
+    if let Some(open) = brace {
+        if let Some(inside) = source::comment_right_after(text, open + 1) {
+            if safety_tag(&inside) == Tag::Explained {
+                return true;
+            }
+        }
+    }
+    let trailing: Vec<&Comment> = lexed
+        .comments
+        .iter()
+        .filter(|c| c.end_line == line && c.end_column <= col)
+        .collect();
+    if !trailing.is_empty() && block_tag(&trailing) == Tag::Explained {
+        return true;
+    }
+    block_tag(&lexed.comment_block_above(line)) == Tag::Explained
+}
+
+/// The per-file part of the prefilter's verdict on `unsafe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnsafeCheck {
+    /// The byte lexer found the file lexically sound.
+    pub lexically_ok: bool,
+    /// Some `unsafe` block or impl may lack its `SAFETY:` comment: parse to know.
+    pub needs_parse: bool,
+}
+
+/// Check a file for `unsafe` sites that may be undocumented, and for lexical soundness.
+/// `check_unsafe`: the undocumented-unsafe rule is on.
+pub fn check_file(text: &str, check_unsafe: bool) -> UnsafeCheck {
+    let s = scan(text);
+    if !s.lexically_ok {
+        return UnsafeCheck {
+            lexically_ok: false,
+            needs_parse: true,
+        };
+    }
+    let sites: Vec<(usize, After)> = s
+        .unsafe_tokens
+        .into_iter()
+        .filter(|(_, a)| *a != After::Other)
+        .collect();
+    if !check_unsafe || sites.is_empty() {
+        return UnsafeCheck {
+            lexically_ok: true,
+            needs_parse: false,
+        };
+    }
+    let lexed = source::lex(text);
+    let needs_parse = sites.iter().any(|&(off, after)| {
+        let (line, col) = line_col(text, off);
+        let brace = match after {
+            After::Brace(b) => Some(b),
+            _ => None,
+        };
+        !documented(text, &lexed, line, col, brace)
+    });
+    UnsafeCheck {
+        lexically_ok: true,
+        needs_parse,
+    }
+}
+
+/// What the prefilter looks for in this run, from the policy.
+pub struct Setup {
+    /// Prefiltering is on (off: `--no-prefilter`, or `--explain-path`, which lists functions
+    /// of every file).
+    pub prefilter: bool,
+    /// undocumented-unsafe is on.
+    pub check_unsafe: bool,
+    /// listener-send-await is on.
+    pub listener_on: bool,
+    /// The policy names listener entry points.
+    pub has_entry_points: bool,
+    /// Bans that are on (indexes into the policy's list).
+    bans: Vec<usize>,
+    /// Trigger words: each active ban's last segment, then alias names found.
+    words: Vec<String>,
+    finders: Words,
+    /// `channel-lint:` and the exemption-marker prefixes.
+    directive_needles: Vec<Vec<u8>>,
+}
+
+impl Setup {
+    pub fn new(policy: &channel_lint_policy::LoadedPolicy, prefilter: bool) -> Setup {
+        use channel_lint_policy::Level;
+        let p = &policy.policy;
+        let level = |m: &crate::rules::RuleMeta| p.level(m.id, m.default_level);
+        let bans: Vec<usize> = if level(&crate::rules::banned_type::META) == Level::Off {
+            Vec::new()
+        } else {
+            (0..p.banned_types.len()).collect()
+        };
+        let mut words: Vec<String> = bans
+            .iter()
+            .filter_map(|&i| p.banned_types[i].segments.last().cloned())
+            .collect();
+        words.sort();
+        words.dedup();
+        let mut directive_needles = vec![b"channel-lint:".to_vec()];
+        for m in &p.exemption_markers {
+            directive_needles.push(m.prefix.trim().as_bytes().to_vec());
+        }
+        Setup {
+            prefilter,
+            check_unsafe: level(&crate::rules::undocumented_unsafe::META) != Level::Off,
+            listener_on: level(&crate::rules::listener_send_await::META) != Level::Off,
+            has_entry_points: !p.listener.entry_points.is_empty(),
+            finders: Words::new(&words),
+            words,
+            bans,
+            directive_needles,
+        }
+    }
+
+    pub fn has_bans(&self) -> bool {
+        !self.bans.is_empty()
+    }
+
+    /// Is the policy-relative path in the scope of an active ban?
+    pub fn in_scope(&self, policy: &channel_lint_policy::LoadedPolicy, rel: &str) -> bool {
+        self.bans
+            .iter()
+            .any(|&i| policy.policy.banned_types[i].applies_to(rel))
+    }
+
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    pub fn add_words(&mut self, mut new: Vec<String>) {
+        self.words.append(&mut new);
+        self.words.sort();
+        self.words.dedup();
+        self.finders = Words::new(&self.words);
+    }
+
+    pub fn trigger_in(&self, bytes: &[u8]) -> bool {
+        !self.finders.is_empty() && self.finders.any_in(bytes)
+    }
+
+    pub fn directive_in(&self, bytes: &[u8]) -> bool {
+        self.directive_needles.iter().any(|n| contains(bytes, n))
+    }
+}
+
+/// Names that re-export or rename a trigger: `use a::Trigger as Name;`, `type Name = a::Trigger;`,
+/// `extern crate trigger as name;`.
+pub fn aliases(facts: &crate::facts::FileFacts, words: &[String], out: &mut Vec<String>) {
+    use crate::facts::{ItemKind, TyRef};
+    for scope in &facts.scopes {
+        for leaf in &scope.uses {
+            if let (Some(name), Some(last)) = (&leaf.name, leaf.path.last()) {
+                if name != "_" && name != last && words.contains(last) {
+                    out.push(name.clone());
+                }
+            }
+        }
+    }
+    for item in &facts.items {
+        match &item.kind {
+            ItemKind::TypeAlias(TyRef::Path { path, .. })
+                if path.last().is_some_and(|l| words.contains(l)) =>
+            {
+                out.push(item.name.clone());
+            }
+            ItemKind::ExternCrate { original } if words.contains(original) => {
+                out.push(item.name.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Crate names that a path to a trigger in this file may go through: the first segment of
+/// every recorded path and `use` naming a trigger, of every glob `use`, and of every `use` whose
+/// name starts a recorded path or `use` naming a trigger (a module alias).
+pub fn crate_refs(facts: &crate::facts::FileFacts, words: &[String], out: &mut Vec<String>) {
+    let first = |p: &[String]| -> Option<String> {
+        match p.first().map(String::as_str) {
+            Some("") => p.get(1).cloned(),
+            Some(s) => Some(s.to_string()),
+            None => None,
+        }
+    };
+    let names_trigger = |p: &[String]| p.iter().any(|s| words.contains(s));
+    let mut heads: Vec<&str> = Vec::new();
+    for occ in &facts.paths {
+        if names_trigger(&occ.path) {
+            out.extend(first(&occ.path));
+            heads.extend(occ.path.first().map(String::as_str));
+        }
+    }
+    for scope in &facts.scopes {
+        for leaf in &scope.uses {
+            if leaf.name.is_none() || names_trigger(&leaf.path) {
+                out.extend(first(&leaf.path));
+                heads.extend(leaf.path.first().map(String::as_str));
+            }
+        }
+    }
+    for scope in &facts.scopes {
+        for leaf in &scope.uses {
+            if leaf.name.as_deref().is_some_and(|n| heads.contains(&n)) {
+                out.extend(first(&leaf.path));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_respect_identifier_boundaries() {
+        let w = Words::new(&["UdpSocket"]);
+        assert!(w.any_in(b"use tokio::net::UdpSocket;"));
+        assert!(!w.any_in(b"struct MyUdpSocketX;"));
+        assert!(!w.any_in(b"UdpSocketX"));
+        assert!(w.any_in(b"UdpSocket"));
+    }
+
+    #[test]
+    fn finds_unsafe_tokens_outside_comments_and_literals() {
+        let src = "// unsafe {\nlet s = \"unsafe {\"; let r = r#\"unsafe {\"#;\nunsafe { x }\nunsafe impl Send for X {}\nunsafe fn f() {}\nlet c = '{'; let l: &'a str;\n#[unsafe(no_mangle)] fn g() {}\n";
+        let s = scan(src);
+        assert!(s.lexically_ok);
+        let kinds: Vec<After> = s.unsafe_tokens.iter().map(|t| t.1).collect();
+        assert!(matches!(kinds[0], After::Brace(_)));
+        assert_eq!(&kinds[1..], &[After::Impl, After::Other, After::Other]);
+    }
+
+    #[test]
+    fn lexical_breakage() {
+        assert!(!scan("fn f() {").lexically_ok);
+        assert!(!scan("fn f() { \"abc }").lexically_ok);
+        assert!(!scan("/* open").lexically_ok);
+        assert!(!scan("fn f() ]").lexically_ok);
+        assert!(scan("fn f() { let c = '\\''; let d = '\\u{1F600}'; let e = 'é'; }").lexically_ok);
+        assert!(scan("fn f<'a>(x: &'a u8) -> &'a u8 { 'l: loop { break 'l x; } }").lexically_ok);
+    }
+
+    #[test]
+    fn documented_sites_need_no_parse() {
+        let ok = "fn f() {\n    // SAFETY: fine because reasons\n    unsafe { g() }\n}\n";
+        assert!(!check_file(ok, true).needs_parse);
+        let inside = "fn f() {\n    unsafe {\n        // SAFETY: reasons\n        g()\n    }\n}\n";
+        assert!(!check_file(inside, true).needs_parse);
+        let bad = "fn f() {\n    let x = 1;\n    unsafe { g() }\n}\n";
+        assert!(check_file(bad, true).needs_parse);
+        assert!(!check_file(bad, false).needs_parse);
+        let only_fn = "unsafe fn f() {}\n";
+        assert!(!check_file(only_fn, true).needs_parse);
+    }
+}
