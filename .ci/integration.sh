@@ -174,6 +174,8 @@ ok "actionlint (with shellcheck) passes on $(find .github/workflows -name '*.y*m
 # ---------------------------------------------------------------------------------------------
 section "pre-commit: hooks block a channel send under the listener"
 export PRE_COMMIT_HOME="$WORK/pre-commit-home"
+# Neither the user's nor the system's git configuration (hooksPath, signing, templates) applies.
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 GIT_ID=(-c user.name="channel-lint CI" -c user.email=ci@channel-lint.invalid -c commit.gpgsign=false
     -c init.defaultBranch=main)
 

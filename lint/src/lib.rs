@@ -92,25 +92,17 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Stack size for parser threads: syn and our walkers recurse once per nesting level.
 const STACK_SIZE: usize = 256 << 20;
 
-/// Performance settings of a run. They never change its result, only its cost.
-#[derive(Debug, Clone)]
+/// Performance settings of a run. They never change its findings, only its cost, with one
+/// documented exception: with the prefilter on, a grammar error in a lexically sound file that
+/// no rule needs facts from is not reported (see [`prefilter`]).
+#[derive(Debug, Clone, Default)]
 pub struct Tuning {
-    /// Parse only the files that can hold a finding (`--no-prefilter` turns it off). See
-    /// [`prefilter`].
+    /// Parse only the files that can hold a finding (the CLI's default; `--no-prefilter` turns
+    /// it off). See [`prefilter`].
     pub prefilter: bool,
     /// The facts cache folder (None: no cache; the CLI's default is
     /// `<root>/target/channel-lint-cache`). See [`cache`].
     pub cache: Option<PathBuf>,
-}
-
-impl Default for Tuning {
-    /// Prefilter on, no cache (what tests and library callers get from [`run`]).
-    fn default() -> Self {
-        Tuning {
-            prefilter: true,
-            cache: None,
-        }
-    }
 }
 
 struct Processed {
@@ -135,15 +127,15 @@ fn whole_file_problem(rel: &str, msg: String) -> Diagnostic {
 }
 
 /// Read a source file as UTF-8, or the `parse-error` diagnostic saying why not.
-fn read_source(path: &Path, rel: &str) -> Result<String, Diagnostic> {
+fn read_source(path: &Path, rel: &str) -> Result<String, Box<Diagnostic>> {
     let bytes = std::fs::read(path)
-        .map_err(|e| whole_file_problem(rel, format!("cannot read file: {e}")))?;
+        .map_err(|e| Box::new(whole_file_problem(rel, format!("cannot read file: {e}"))))?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        whole_file_problem(
+        Box::new(whole_file_problem(
             rel,
             format!("file is not valid UTF-8 (invalid byte at offset {at})"),
-        )
+        ))
     })
 }
 
@@ -304,7 +296,7 @@ fn probe_file(
     let text = match read_source(path, &st.rel) {
         Ok(t) => t,
         Err(d) => {
-            st.read_problem = Some(d);
+            st.read_problem = Some(*d);
             return st;
         }
     };
@@ -335,7 +327,7 @@ fn parse_state(
     opts: &Options,
     need_untrimmed: bool,
     words: &[String],
-) -> Result<(cache::Parsed, bool), Diagnostic> {
+) -> Result<(cache::Parsed, bool), Box<Diagnostic>> {
     if let Some(p) = st.cached.as_ref().and_then(|e| e.parsed.as_ref()) {
         let paths_ok = match &p.trimmed_to {
             None => true,
@@ -416,7 +408,7 @@ fn stage_files(
             })
             .map(|(i, _)| i)
             .collect();
-        type Res = Option<Result<(cache::Parsed, bool), Diagnostic>>;
+        type Res = Option<Result<(cache::Parsed, bool), Box<Diagnostic>>>;
         let results: Vec<(usize, Res)> = pool.install(|| {
             todo.par_iter()
                 .map(|&i| {
@@ -434,7 +426,7 @@ fn stage_files(
                     states[i].parsed = Some(p);
                     states[i].fresh |= fresh;
                 }
-                Some(Err(d)) => states[i].read_problem = Some(d),
+                Some(Err(d)) => states[i].read_problem = Some(*d),
                 None => states[i].internal_error = true,
             }
         }
@@ -461,7 +453,8 @@ fn stage_files(
             let mut grew = false;
             let mut trigger_pkgs = std::collections::HashSet::new();
             for s in &states {
-                if s.trigger && s.pkg != usize::MAX {
+                // Files outside every package form one group of their own (usize::MAX).
+                if s.trigger {
                     trigger_pkgs.insert(s.pkg);
                     grew |= full_pkgs.insert(s.pkg);
                 }
@@ -486,7 +479,11 @@ fn stage_files(
                 .filter(|pi| !full_pkgs.contains(pi) && refs.binary_search(&ident(*pi)).is_ok())
                 .collect();
             if !candidates.is_empty() {
-                let mut idents: Vec<String> = trigger_pkgs.iter().map(|&pi| ident(pi)).collect();
+                let mut idents: Vec<String> = trigger_pkgs
+                    .iter()
+                    .filter(|&&pi| pi != usize::MAX)
+                    .map(|&pi| ident(pi))
+                    .collect();
                 idents.sort();
                 idents.dedup();
                 let mention = prefilter::Words::new(&idents);
@@ -565,7 +562,9 @@ fn stage_files(
     if std::env::var_os("CHANNEL_LINT_DEBUG_PLAN").is_some() {
         let mut by_mode = std::collections::BTreeMap::new();
         for s in &states {
-            let e = by_mode.entry(format!("{:?}", s.mode)).or_insert((0usize, 0u64));
+            let e = by_mode
+                .entry(format!("{:?}", s.mode))
+                .or_insert((0usize, 0u64));
             e.0 += 1;
             e.1 += std::fs::metadata(&s.path).map_or(0, |m| m.len());
         }
@@ -580,6 +579,9 @@ fn stage_files(
             "plan: {by_mode:?} words {:?} full packages {pk:?}",
             setup.words()
         );
+        for s in states.iter().filter(|s| s.mode == Mode::Unsafe) {
+            eprintln!("plan-unsafe: {}", s.path.display());
+        }
     }
     lap("parse", outcome);
 
@@ -635,7 +637,8 @@ fn stage_files(
         .collect()
 }
 
-/// Run the whole pipeline with the default [`Tuning`] (prefilter on, no cache).
+/// Run the whole pipeline with the default [`Tuning`]: every file parsed, no cache (what the
+/// fixture tests and library callers get).
 pub fn run(opts: &Options) -> Result<Outcome, RunError> {
     run_tuned(opts, &Tuning::default())
 }

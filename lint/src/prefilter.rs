@@ -319,6 +319,14 @@ pub fn scan(text: &str) -> Scan {
     out
 }
 
+/// Does a line start with a merge conflict marker (`<<<<<<<`, `=======`, `>>>>>>>`)? Such a
+/// file is lexically fine but never parses: it is treated like a lexically broken one.
+pub fn has_conflict_markers(b: &[u8]) -> bool {
+    [&b"<<<<<<<"[..], b"=======", b">>>>>>>"].iter().any(|m| {
+        b.starts_with(m) || memmem::find_iter(b, m).any(|pos| pos > 0 && b[pos - 1] == b'\n')
+    })
+}
+
 /// 1-based line and character column of byte offset `off`.
 fn line_col(text: &str, off: usize) -> (u32, u32) {
     let b = &text.as_bytes()[..off];
@@ -361,7 +369,7 @@ pub struct UnsafeCheck {
 /// `check_unsafe`: the undocumented-unsafe rule is on.
 pub fn check_file(text: &str, check_unsafe: bool) -> UnsafeCheck {
     let s = scan(text);
-    if !s.lexically_ok {
+    if !s.lexically_ok || has_conflict_markers(text.as_bytes()) {
         return UnsafeCheck {
             lexically_ok: false,
             needs_parse: true,
@@ -582,6 +590,8 @@ mod tests {
         let bad = "fn f() {\n    let x = 1;\n    unsafe { g() }\n}\n";
         assert!(check_file(bad, true).needs_parse);
         assert!(!check_file(bad, false).needs_parse);
+        assert!(check_file("fn f() {}\n<<<<<<< HEAD\n", true).needs_parse);
+        assert!(!check_file("// =======\nfn f() {}\n", true).needs_parse);
         let only_fn = "unsafe fn f() {}\n";
         assert!(!check_file(only_fn, true).needs_parse);
     }

@@ -83,18 +83,32 @@ fn crate_ident(name: &str) -> String {
 /// (fixtures, a copied `src/` folder), the folder above its nearest `src/` component, named after
 /// that folder.
 fn package_of(abs: &Path, packages: &[Package]) -> Option<Package> {
-    if let Some(p) = packages
+    let innermost = packages
         .iter()
         .filter(|p| abs.starts_with(&p.dir))
-        .max_by_key(|p| p.dir.components().count())
-    {
-        return Some(p.clone());
-    }
-    let dir = abs
+        .max_by_key(|p| p.dir.components().count());
+    // A package holds the files under its target folders; a loose `src/` tree deeper inside it
+    // (e.g. `fixtures/case/src/` under a root package) is a crate of its own.
+    let loose = abs
         .ancestors()
         .skip(1)
-        .find(|a| a.file_name().is_some_and(|n| n == "src"))?
-        .parent()?;
+        .find(|a| a.file_name().is_some_and(|n| n == "src"))
+        .and_then(Path::parent);
+    if let Some(p) = innermost {
+        let in_target = abs
+            .strip_prefix(&p.dir)
+            .ok()
+            .and_then(|r| r.components().next())
+            .is_some_and(|c| {
+                ["src", "tests", "benches", "examples", "build.rs"]
+                    .iter()
+                    .any(|t| c.as_os_str() == *t)
+            });
+        if in_target || !loose.is_some_and(|l| l.starts_with(&p.dir) && l != p.dir) {
+            return Some(p.clone());
+        }
+    }
+    let dir = loose?;
     let name = dir.file_name()?.to_string_lossy().into_owned();
     Some(Package {
         dir: dir.to_path_buf(),

@@ -1,0 +1,305 @@
+//! The prefilter and the facts cache are optimisations: every mode must give the same
+//! diagnostics. Every fixture case is linted four ways (prefilter on, `--no-prefilter`, a cold
+//! cache, a warm cache) and compared; then the cache's robustness: a corrupt pack, a changed
+//! file, a changed policy.
+
+use std::path::{Path, PathBuf};
+
+use channel_lint::{rules, run_tuned, Options, Outcome, Tuning};
+
+fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .canonicalize()
+        .expect("fixtures folder")
+}
+
+fn options(case: &Path) -> Option<Options> {
+    let known = rules::ids();
+    let cfg = case.join("channel-lint.toml");
+    let policy = if cfg.is_file() {
+        channel_lint_policy::load_file(&cfg, &known).ok()?
+    } else {
+        channel_lint_policy::defaults(case)
+    };
+    Some(Options {
+        root: case.to_path_buf(),
+        inputs: vec![],
+        policy,
+        jobs: Some(1),
+        explain_path: None,
+    })
+}
+
+/// Everything a report shows, in order (an error of the run as its message).
+fn summary(r: Result<Outcome, channel_lint::RunError>) -> String {
+    match r {
+        Ok(o) => {
+            let mut s = format!("files {}\n", o.files_linted);
+            for d in &o.diagnostics {
+                s.push_str(&format!("{d:?}\n"));
+            }
+            s
+        }
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn tuned(prefilter: bool, cache: Option<&Path>) -> Tuning {
+    Tuning {
+        prefilter,
+        cache: cache.map(Path::to_path_buf),
+    }
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for g in std::fs::read_dir(fixtures_root()).unwrap() {
+        let g = g.unwrap().path();
+        if !g.is_dir() {
+            continue;
+        }
+        for c in std::fs::read_dir(&g).unwrap() {
+            let c = c.unwrap().path();
+            if c.is_dir() {
+                out.push(c);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The diagnostics of a full run that a prefiltered run cannot give: the grammar error of a file
+/// that is lexically sound and can hold no other finding is only found by parsing it, which the
+/// prefilter exists to avoid (see docs/performance.md). Everything else must be identical.
+fn without_unseen_grammar_errors(full: &Outcome, pre: &Outcome) -> Vec<String> {
+    full.diagnostics
+        .iter()
+        .filter(|d| {
+            d.rule != "parse-error"
+                || pre
+                    .diagnostics
+                    .iter()
+                    .any(|p| p.rule == "parse-error" && p.path == d.path)
+        })
+        .map(|d| format!("{d:?}"))
+        .collect()
+}
+
+#[test]
+fn every_mode_gives_the_same_diagnostics_on_every_fixture() {
+    let mut failures = Vec::new();
+    let mut unseen = Vec::new();
+    let mut n = 0;
+    for case in cases() {
+        let Some(opts) = options(&case) else {
+            continue; // a policy-error case: nothing to compare
+        };
+        n += 1;
+        let cache = tempfile::tempdir().unwrap();
+        let full_run = run_tuned(&opts, &tuned(false, None));
+        let pre_run = run_tuned(&opts, &tuned(true, None));
+        if let (Ok(full), Ok(pre)) = (&full_run, &pre_run) {
+            let expect = without_unseen_grammar_errors(full, pre);
+            let got: Vec<String> = pre.diagnostics.iter().map(|d| format!("{d:?}")).collect();
+            if expect != got {
+                failures.push(format!(
+                    "{}: prefilter differs from --no-prefilter\n{expect:#?}\n{got:#?}",
+                    case.display()
+                ));
+            }
+            if expect.len() != full.diagnostics.len() {
+                unseen.push(case.display().to_string());
+            }
+            if pre.files_linted != full.files_linted {
+                failures.push(format!("{}: files linted differ", case.display()));
+            }
+        }
+        let full = summary(full_run);
+        let pre = summary(pre_run);
+        if (full.starts_with("error") || pre.starts_with("error")) && full != pre {
+            failures.push(format!("{}: {full} vs {pre}", case.display()));
+        }
+        let modes = [
+            (
+                "cold cache",
+                pre.clone(),
+                summary(run_tuned(&opts, &tuned(true, Some(cache.path())))),
+            ),
+            (
+                "warm cache",
+                pre.clone(),
+                summary(run_tuned(&opts, &tuned(true, Some(cache.path())))),
+            ),
+            (
+                "warm cache, no prefilter",
+                full.clone(),
+                summary(run_tuned(&opts, &tuned(false, Some(cache.path())))),
+            ),
+            (
+                "warm cache again",
+                pre.clone(),
+                summary(run_tuned(&opts, &tuned(true, Some(cache.path())))),
+            ),
+        ];
+        for (name, want, got) in modes {
+            if got != want {
+                failures.push(format!(
+                    "{}: {name} differs\n--- want\n{want}--- {name}\n{got}",
+                    case.display()
+                ));
+            }
+        }
+    }
+    assert!(n > 50, "only {n} fixture cases found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Only grammar errors in files no rule needs may go unseen, and only in parse-error cases.
+    for c in &unseen {
+        assert!(c.contains("/parse-error/"), "{c}: a diagnostic was lost");
+    }
+}
+
+const UNSAFE_SRC: &str = "pub fn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n";
+const BAN_POLICY: &str =
+    "[[banned-type]]\npath = \"tokio::net::UdpSocket\"\nreason = \"use the transport\"\n";
+
+/// A small package in a temp folder: Cargo.toml, src/lib.rs, channel-lint.toml.
+fn project(lib: &str, policy: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
+    std::fs::write(dir.path().join("channel-lint.toml"), policy).unwrap();
+    dir
+}
+
+fn opts_of(dir: &Path) -> Options {
+    options(dir).expect("valid policy")
+}
+
+fn rules_of(r: Result<Outcome, channel_lint::RunError>) -> Vec<&'static str> {
+    r.unwrap().diagnostics.iter().map(|d| d.rule).collect()
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored() {
+    let dir = project(UNSAFE_SRC, BAN_POLICY);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = opts_of(dir.path());
+    let want = summary(run_tuned(&opts, &tuned(false, None)));
+    assert_eq!(
+        summary(run_tuned(&opts, &tuned(true, Some(cache.path())))),
+        want
+    );
+    let pack = cache.path().join("facts.bin");
+    assert!(pack.is_file(), "the cache was written");
+    assert!(cache.path().join("CACHEDIR.TAG").is_file());
+    let tag = std::fs::read_to_string(cache.path().join("CACHEDIR.TAG")).unwrap();
+    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    let good = std::fs::read(&pack).unwrap();
+    // Every single-byte corruption, and truncations, of the pack: never a panic, same result.
+    let mut variants: Vec<Vec<u8>> = Vec::new();
+    for i in (0..good.len()).step_by((good.len() / 40).max(1)) {
+        let mut b = good.clone();
+        b[i] ^= 0x5a;
+        variants.push(b);
+    }
+    variants.push(good[..good.len() / 2].to_vec());
+    variants.push(b"garbage".to_vec());
+    variants.push(Vec::new());
+    for b in variants {
+        std::fs::write(&pack, &b).unwrap();
+        assert_eq!(
+            summary(run_tuned(&opts, &tuned(true, Some(cache.path())))),
+            want
+        );
+    }
+}
+
+#[test]
+fn a_changed_file_invalidates_its_entry() {
+    let dir = project(UNSAFE_SRC, BAN_POLICY);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = opts_of(dir.path());
+    let t = tuned(true, Some(cache.path()));
+    assert_eq!(rules_of(run_tuned(&opts, &t)), vec!["undocumented-unsafe"]);
+    assert_eq!(rules_of(run_tuned(&opts, &t)), vec!["undocumented-unsafe"]);
+    let documented =
+        "pub fn f(p: *const u8) -> u8 {\n    // SAFETY: the caller passes a valid pointer\n    unsafe { *p }\n}\n";
+    std::fs::write(dir.path().join("src/lib.rs"), documented).unwrap();
+    assert!(rules_of(run_tuned(&opts, &t)).is_empty());
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        format!("{UNSAFE_SRC}pub fn g(s: tokio::net::UdpSocket) {{ drop(s) }}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        rules_of(run_tuned(&opts, &t)),
+        vec!["undocumented-unsafe", "banned-type"]
+    );
+    assert_eq!(
+        summary(run_tuned(&opts, &t)),
+        summary(run_tuned(&opts, &tuned(false, None)))
+    );
+}
+
+#[test]
+fn a_changed_policy_invalidates_everything() {
+    let src = "pub fn g(s: tokio::net::UdpSocket, t: std::net::TcpStream) { drop((s, t)) }\n";
+    let dir = project(src, BAN_POLICY);
+    let cache = tempfile::tempdir().unwrap();
+    let t = tuned(true, Some(cache.path()));
+    assert_eq!(
+        rules_of(run_tuned(&opts_of(dir.path()), &t)),
+        vec!["banned-type"]
+    );
+    // The same file, another ban: the cached facts (paths trimmed to `UdpSocket`) must not be used.
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        "[[banned-type]]\npath = \"std::net::TcpStream\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let opts = opts_of(dir.path());
+    let now = run_tuned(&opts, &t).unwrap();
+    assert_eq!(now.diagnostics.len(), 1);
+    assert!(now.diagnostics[0].message.contains("TcpStream"));
+    assert_eq!(
+        summary(run_tuned(&opts, &t)),
+        summary(run_tuned(&opts, &tuned(false, None)))
+    );
+    // And back: the rule switched off.
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        format!("{BAN_POLICY}[rules]\nbanned-type = \"off\"\n"),
+    )
+    .unwrap();
+    assert!(rules_of(run_tuned(&opts_of(dir.path()), &t)).is_empty());
+}
+
+#[test]
+fn an_alias_in_another_file_makes_its_users_triggers() {
+    // `Sock` never spells `UdpSocket`: it is found through the alias fixpoint.
+    let dir = project(
+        "mod net;\nmod user;\n",
+        "[[banned-type]]\npath = \"tokio::net::UdpSocket\"\nreason = \"r\"\nwithin = [\"src/user.rs\"]\n",
+    );
+    std::fs::write(
+        dir.path().join("src/net.rs"),
+        "pub use tokio::net::UdpSocket as Sock;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/user.rs"),
+        "use crate::net::Sock;\npub fn f(_s: Sock) {}\n",
+    )
+    .unwrap();
+    let opts = opts_of(dir.path());
+    let full = summary(run_tuned(&opts, &tuned(false, None)));
+    assert!(full.contains("banned-type"), "{full}");
+    assert_eq!(summary(run_tuned(&opts, &tuned(true, None))), full);
+}
