@@ -176,7 +176,11 @@ fn process_file(
             let opts = facts::ExtractOptions {
                 collect_paths: collect_paths && mode == prefilter::Mode::Full,
             };
-            let mut facts = facts::extract(&file, opts);
+            let mut facts = if mode == prefilter::Mode::Unsafe {
+                facts::extract_unsafe_only(&file)
+            } else {
+                facts::extract(&file, opts)
+            };
             drop(file);
             if !facts.unsafe_sites.is_empty() {
                 let idx = source::LineIndex::new(text);

@@ -8,8 +8,10 @@
 mod body;
 mod extract;
 pub mod macros;
+mod unsafe_only;
 
 pub use extract::{extract, ExtractOptions};
+pub use unsafe_only::extract_unsafe_only;
 
 use crate::diagnostic::Span;
 use serde::{Deserialize, Serialize};

@@ -82,11 +82,12 @@ fn crate_ident(name: &str) -> String {
 /// The package a file belongs to: the innermost Cargo package holding it; else, for loose trees
 /// (fixtures, a copied `src/` folder), the folder above its nearest `src/` component, named after
 /// that folder.
-fn package_of(abs: &Path, packages: &[Package]) -> Option<Package> {
-    let innermost = packages
-        .iter()
-        .filter(|p| abs.starts_with(&p.dir))
-        .max_by_key(|p| p.dir.components().count());
+fn package_of(abs: &Path, packages: &HashMap<&Path, &Package>) -> Option<Package> {
+    // The innermost package: the first folder on the way up that is a package.
+    let innermost = abs
+        .ancestors()
+        .skip(1)
+        .find_map(|a| packages.get(a).copied());
     // A package holds the files under its target folders; a loose `src/` tree deeper inside it
     // (e.g. `fixtures/case/src/` under a root package) is a crate of its own.
     let loose = abs
@@ -155,6 +156,8 @@ impl<'a> Index<'a> {
             .enumerate()
             .map(|(i, f)| (f.abs.as_path(), i as FileId))
             .collect();
+        let pkg_by_dir: HashMap<&Path, &Package> =
+            packages.iter().map(|p| (p.dir.as_path(), p)).collect();
         let fallback = Package {
             dir: lint_root.to_path_buf(),
             name: lint_root
@@ -165,7 +168,7 @@ impl<'a> Index<'a> {
         // 1. Crate roots.
         let mut roots = Vec::new();
         for (i, f) in files.iter().enumerate() {
-            let pkg = package_of(&f.abs, packages).unwrap_or_else(|| fallback.clone());
+            let pkg = package_of(&f.abs, &pkg_by_dir).unwrap_or_else(|| fallback.clone());
             let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
             if is_crate_root(inner) {
                 let is_lib = inner == Path::new("src/lib.rs") || inner == Path::new("lib.rs");
@@ -251,7 +254,7 @@ impl<'a> Index<'a> {
             if index.modules.contains_key(&(fid, 0)) {
                 continue;
             }
-            let pkg = package_of(&f.abs, packages).unwrap_or_else(|| fallback.clone());
+            let pkg = package_of(&f.abs, &pkg_by_dir).unwrap_or_else(|| fallback.clone());
             let inner = f.abs.strip_prefix(&pkg.dir).unwrap_or(&f.abs);
             let mut comps: Vec<String> = inner
                 .components()

@@ -1,0 +1,125 @@
+//! A lighter walk for files that only the undocumented-unsafe rule needs: records the `unsafe`
+//! sites with the same anchors as [`super::extract`], and nothing else (no scopes, items, bodies).
+
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use super::macros::{parse_macro, scan_unsafe_tokens, MacroBody};
+use super::{Anchor, FileFacts, UnsafeKind, UnsafeSite};
+use crate::diagnostic::Span;
+
+pub fn extract_unsafe_only(file: &syn::File) -> FileFacts {
+    let mut v = UnsafeOnly {
+        sites: Vec::new(),
+        anchors: Vec::new(),
+    };
+    for item in &file.items {
+        v.visit_item(item);
+    }
+    let mut facts = FileFacts::empty();
+    facts.unsafe_sites = v.sites;
+    facts
+}
+
+struct UnsafeOnly {
+    sites: Vec<UnsafeSite>,
+    anchors: Vec<Anchor>,
+}
+
+fn anchor_of(node: &impl Spanned) -> Anchor {
+    let s = node.span();
+    (s.start().line as u32, s.end().line as u32)
+}
+
+impl UnsafeOnly {
+    fn site(&mut self, kind: UnsafeKind, kw: proc_macro2::Span, open: Option<proc_macro2::Span>) {
+        let open_brace = open.map(|o| (o.start().line as u32, o.start().column as u32 + 1));
+        let anchors = self.anchors.iter().rev().copied().collect();
+        self.sites.push(UnsafeSite {
+            kind,
+            span: Span::from_pm2(kw),
+            open_brace,
+            anchors,
+            inside_comment: None,
+        });
+    }
+
+    fn anchored(&mut self, a: Anchor, f: impl FnOnce(&mut Self)) {
+        self.anchors.push(a);
+        f(self);
+        self.anchors.pop();
+    }
+}
+
+impl<'ast> Visit<'ast> for UnsafeOnly {
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        self.anchored(anchor_of(i), |v| {
+            if let syn::Item::Impl(imp) = i {
+                if let Some(u) = &imp.unsafety {
+                    v.site(UnsafeKind::Impl, u.span, None);
+                }
+            }
+            visit::visit_item(v, i);
+        });
+    }
+
+    fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
+        self.anchored(anchor_of(i), |v| visit::visit_impl_item(v, i));
+    }
+
+    fn visit_trait_item(&mut self, i: &'ast syn::TraitItem) {
+        self.anchored(anchor_of(i), |v| visit::visit_trait_item(v, i));
+    }
+
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        if let syn::Stmt::Item(i) = s {
+            self.visit_item(i);
+            return;
+        }
+        self.anchored(anchor_of(s), |v| visit::visit_stmt(v, s));
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.site(
+            UnsafeKind::Block,
+            e.unsafe_token.span,
+            Some(e.block.brace_token.span.open()),
+        );
+        visit::visit_expr_unsafe(self, e);
+    }
+
+    fn visit_attribute(&mut self, _a: &'ast syn::Attribute) {}
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        match parse_macro(mac) {
+            MacroBody::Select(arms) => {
+                for arm in &arms {
+                    if let Some(p) = &arm.pat {
+                        self.visit_pat(p);
+                    }
+                    if let Some(f) = &arm.future {
+                        self.visit_expr(f);
+                    }
+                    if let Some(g) = &arm.guard {
+                        self.visit_expr(g);
+                    }
+                    self.visit_expr(&arm.handler);
+                }
+            }
+            MacroBody::Exprs(exprs) => exprs.iter().for_each(|e| self.visit_expr(e)),
+            MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| self.visit_stmt(s)),
+            MacroBody::Tokens => {
+                let mut found = Vec::new();
+                scan_unsafe_tokens(&mac.tokens, &mut found);
+                for t in found {
+                    let kind = if t.is_impl {
+                        UnsafeKind::Impl
+                    } else {
+                        UnsafeKind::Block
+                    };
+                    self.site(kind, t.keyword, t.open_brace);
+                }
+            }
+        }
+    }
+}
