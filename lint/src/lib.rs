@@ -753,3 +753,21 @@ pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
     lap("suppress", &mut outcome);
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file removed between discovery and read (or unreadable) becomes a diagnostic, not a panic.
+    #[test]
+    fn a_file_that_cannot_be_read_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.rs");
+        let d = read_source(&gone, "gone.rs").unwrap_err();
+        assert_eq!(d.rule, rules::PARSE_ERROR.id);
+        assert!(d.message.starts_with("cannot read file"), "{}", d.message);
+        std::fs::write(&gone, b"fn a() {}\n\xc3\x28").unwrap();
+        let d = read_source(&gone, "gone.rs").unwrap_err();
+        assert!(d.message.contains("not valid UTF-8"), "{}", d.message);
+    }
+}

@@ -29,12 +29,14 @@ fn hostile_tree_is_linted_or_explained() {
         )
         .as_bytes(),
     );
-    let mut big = String::with_capacity(2_200_000);
-    for i in 0..40_000 {
+    // ~20 MB of generated code.
+    let mut big = String::with_capacity(21_000_000);
+    for i in 0..400_000 {
         big.push_str(&format!(
             "pub fn f{i}(x: u32) -> u32 {{ x.wrapping_add({i}) }}\n"
         ));
     }
+    assert!(big.len() >= 20_000_000);
     w("big.rs", big.as_bytes());
     std::fs::create_dir(src.join("folder.rs")).unwrap();
     symlink(src.join("loop_a"), src.join("loop_b")).unwrap();
