@@ -15,11 +15,17 @@ use syn::parse::{ParseStream, Parser};
 pub fn parse_file(text: &str) -> (Option<syn::File>, Option<syn::Error>) {
     match syn::parse_file(text) {
         Ok(f) => (Some(f), None),
-        Err(e) => (recover(text), Some(e)),
+        Err(e) => match recover(text) {
+            // Every item read, some only as 2015-edition code: not a parse error.
+            Some((file, true)) => (Some(file), None),
+            Some((file, false)) => (Some(file), Some(e)),
+            None => (None, Some(e)),
+        },
     }
 }
 
-fn recover(text: &str) -> Option<syn::File> {
+/// The items that parse, and whether all of them did (counting 2015-edition bare trait objects).
+fn recover(text: &str) -> Option<(syn::File, bool)> {
     // What syn::parse_file strips: a BOM and a shebang line (kept as spaces, so positions hold).
     let mut owned = text.strip_prefix('\u{feff}').unwrap_or(text).to_string();
     if owned.starts_with("#!") && !owned.starts_with("#![") {
@@ -27,9 +33,10 @@ fn recover(text: &str) -> Option<syn::File> {
         owned.replace_range(..end, &" ".repeat(owned[..end].chars().count()));
     }
     let tokens = TokenStream::from_str(&owned).ok()?;
-    let parser = |input: ParseStream| -> syn::Result<syn::File> {
+    let parser = |input: ParseStream| -> syn::Result<(syn::File, bool)> {
         let attrs = input.call(syn::Attribute::parse_inner).unwrap_or_default();
         let mut items = Vec::new();
+        let mut complete = true;
         while !input.is_empty() {
             let fork = input.fork();
             match fork.parse::<syn::Item>() {
@@ -38,34 +45,79 @@ fn recover(text: &str) -> Option<syn::File> {
                     input.advance_to(&fork);
                     items.push(item);
                 }
-                Err(_) => skip_item(input)?,
+                Err(_) => {
+                    let tokens = skip_item(input)?;
+                    // 2015 edition: `type A = Fn(&T) + Send;`, `Box<Fn() + Send>` (no `dyn`).
+                    match syn::parse2::<syn::Item>(add_dyn(tokens)) {
+                        Ok(item) => items.push(item),
+                        Err(_) => complete = false,
+                    }
+                }
             }
         }
-        Ok(syn::File {
-            shebang: None,
-            attrs,
-            items,
-        })
+        Ok((
+            syn::File {
+                shebang: None,
+                attrs,
+                items,
+            },
+            complete,
+        ))
     };
     parser.parse2(tokens).ok()
 }
 
-/// Skip tokens up to and including the next top-level `;` or `{ .. }` group.
-fn skip_item(input: ParseStream) -> syn::Result<()> {
+/// Skip tokens up to and including the next top-level `;` or `{ .. }` group; return them.
+fn skip_item(input: ParseStream) -> syn::Result<TokenStream> {
+    let mut out = TokenStream::new();
     while !input.is_empty() {
         let tt: TokenTree = input.parse()?;
-        match tt {
-            TokenTree::Punct(p) if p.as_char() == ';' => return Ok(()),
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
-                if input.peek(syn::Token![;]) {
-                    input.parse::<syn::Token![;]>()?;
-                }
-                return Ok(());
+        let end = match &tt {
+            TokenTree::Punct(p) => p.as_char() == ';',
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+            _ => false,
+        };
+        out.extend([tt]);
+        if end {
+            if input.peek(syn::Token![;]) {
+                let semi: TokenTree = input.parse()?;
+                out.extend([semi]);
             }
-            _ => {}
+            break;
         }
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Insert `dyn` before bare `Fn(..)`/`FnMut(..)`/`FnOnce(..)` trait objects in type positions.
+fn add_dyn(tokens: TokenStream) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::with_capacity(trees.len() + 2);
+    for (i, tt) in trees.iter().enumerate() {
+        match tt {
+            TokenTree::Ident(id)
+                if matches!(id.to_string().as_str(), "Fn" | "FnMut" | "FnOnce") =>
+            {
+                let call = matches!(trees.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+                let type_start = match out.last() {
+                    Some(TokenTree::Punct(p)) => matches!(p.as_char(), '=' | '<' | ',' | '&' | ':'),
+                    Some(TokenTree::Ident(prev)) => prev == "mut",
+                    _ => false,
+                };
+                if call && type_start {
+                    out.push(TokenTree::Ident(proc_macro2::Ident::new("dyn", id.span())));
+                }
+                out.push(tt.clone());
+            }
+            TokenTree::Group(g) => {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), add_dyn(g.stream()));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -74,12 +126,21 @@ mod tests {
 
     #[test]
     fn one_bad_item_keeps_the_others() {
-        let src = "#![allow(x)]\nfn a() {}\ntype Action = Fn(&u8) + Send + Sync;\nstruct B;\nimpl B { fn c(&self) { unsafe { d() } } }\n";
+        let src = "#![allow(x)]\nfn a() {}\nfn broken() -> {}\nstruct B;\nimpl B { fn c(&self) { unsafe { d() } } }\n";
         let (file, err) = parse_file(src);
         assert!(err.is_some());
         let file = file.expect("recovered");
         assert_eq!(file.items.len(), 3, "a, B, impl B");
         assert_eq!(file.attrs.len(), 1);
+    }
+
+    #[test]
+    fn edition_2015_bare_trait_objects_are_not_parse_errors() {
+        let src = "type Action = Fn(&u8) + Send + Sync;\nstruct S { f: Box<Fn() + Send> }\nfn g(x: &Fn(u8)) {}\n";
+        assert!(syn::parse_file(src).is_err(), "syn alone rejects this");
+        let (file, err) = parse_file(src);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(file.unwrap().items.len(), 3);
     }
 
     #[test]
