@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::macros::{parse_macro, scan_unsafe_tokens, MacroBody};
+use super::macros::walk_macro;
 use super::*;
 
 /// What to collect beyond the always-collected index facts.
@@ -514,45 +514,14 @@ impl Extractor {
     }
 
     fn macro_body(&mut self, mac: &syn::Macro) {
-        match parse_macro(mac) {
-            MacroBody::Select(arms) => {
-                for arm in &arms {
-                    if let Some(p) = &arm.pat {
-                        self.visit_pat(p);
-                    }
-                    if let Some(f) = &arm.future {
-                        self.visit_expr(f);
-                    }
-                    if let Some(g) = &arm.guard {
-                        self.visit_expr(g);
-                    }
-                    self.visit_expr(&arm.handler);
-                }
-            }
-            MacroBody::Exprs(exprs) => {
-                for e in &exprs {
-                    self.visit_expr(e);
-                }
-            }
-            MacroBody::Stmts(stmts) => {
-                // Items declared inside a macro body are not registered; their contents still are walked.
-                for s in &stmts {
-                    self.visit_stmt(s);
-                }
-            }
-            MacroBody::Tokens => {
-                let mut found = Vec::new();
-                scan_unsafe_tokens(&mac.tokens, &mut found);
-                for t in found {
-                    let kind = if t.is_impl {
-                        UnsafeKind::Impl
-                    } else {
-                        UnsafeKind::Block
-                    };
-                    self.unsafe_site(kind, t.keyword, t.open_brace);
-                }
-            }
-        }
+        walk_macro(self, mac, |ex, t| {
+            let kind = if t.is_impl {
+                UnsafeKind::Impl
+            } else {
+                UnsafeKind::Block
+            };
+            ex.unsafe_site(kind, t.keyword, t.open_brace);
+        });
     }
 
     fn record_path(&mut self, path: Vec<String>, span: Span, is_use: bool) {

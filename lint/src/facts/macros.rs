@@ -160,3 +160,37 @@ pub fn scan_unsafe_tokens(tokens: &TokenStream, out: &mut Vec<TokenUnsafe>) {
         }
     }
 }
+
+/// Walk a macro invocation with a syntax visitor: what parses is visited like any other code;
+/// for what does not, `on_unsafe` gets the `unsafe` sites found in the raw tokens.
+pub fn walk_macro<V>(v: &mut V, mac: &syn::Macro, mut on_unsafe: impl FnMut(&mut V, TokenUnsafe))
+where
+    V: for<'x> syn::visit::Visit<'x>,
+{
+    match parse_macro(mac) {
+        MacroBody::Select(arms) => {
+            for arm in &arms {
+                if let Some(p) = &arm.pat {
+                    v.visit_pat(p);
+                }
+                if let Some(f) = &arm.future {
+                    v.visit_expr(f);
+                }
+                if let Some(g) = &arm.guard {
+                    v.visit_expr(g);
+                }
+                v.visit_expr(&arm.handler);
+            }
+        }
+        MacroBody::Exprs(exprs) => exprs.iter().for_each(|e| v.visit_expr(e)),
+        // Items declared inside a macro body are not registered; their contents still are walked.
+        MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| v.visit_stmt(s)),
+        MacroBody::Tokens => {
+            let mut found = Vec::new();
+            scan_unsafe_tokens(&mac.tokens, &mut found);
+            for t in found {
+                on_unsafe(v, t);
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::macros::{parse_macro, scan_unsafe_tokens, MacroBody};
+use super::macros::walk_macro;
 use super::{Anchor, FileFacts, UnsafeKind, UnsafeSite};
 use crate::diagnostic::Span;
 
@@ -91,35 +91,13 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
     fn visit_attribute(&mut self, _a: &'ast syn::Attribute) {}
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        match parse_macro(mac) {
-            MacroBody::Select(arms) => {
-                for arm in &arms {
-                    if let Some(p) = &arm.pat {
-                        self.visit_pat(p);
-                    }
-                    if let Some(f) = &arm.future {
-                        self.visit_expr(f);
-                    }
-                    if let Some(g) = &arm.guard {
-                        self.visit_expr(g);
-                    }
-                    self.visit_expr(&arm.handler);
-                }
-            }
-            MacroBody::Exprs(exprs) => exprs.iter().for_each(|e| self.visit_expr(e)),
-            MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| self.visit_stmt(s)),
-            MacroBody::Tokens => {
-                let mut found = Vec::new();
-                scan_unsafe_tokens(&mac.tokens, &mut found);
-                for t in found {
-                    let kind = if t.is_impl {
-                        UnsafeKind::Impl
-                    } else {
-                        UnsafeKind::Block
-                    };
-                    self.site(kind, t.keyword, t.open_brace);
-                }
-            }
-        }
+        walk_macro(self, mac, |v, t| {
+            let kind = if t.is_impl {
+                UnsafeKind::Impl
+            } else {
+                UnsafeKind::Block
+            };
+            v.site(kind, t.keyword, t.open_brace);
+        });
     }
 }
