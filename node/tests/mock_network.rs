@@ -62,7 +62,7 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
         peers.push(node);
     }
     let joins = peers.iter().map(|p| p.connect_gateway(hub_addr));
-    let results = tokio::time::timeout(common::HANG, futures_join_all(joins))
+    let results = tokio::time::timeout(common::HANG, common::join_all(joins))
         .await
         .expect("joins hung");
     assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -97,7 +97,7 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
                 }
             }
         };
-        let peer_sends = futures_join_all(peers.iter().map(|peer| async move {
+        let peer_sends = common::join_all(peers.iter().map(|peer| async move {
             let tag = format!("peer-{}", peer.local_addr().port());
             for i in 0..MESSAGES_EACH_WAY {
                 peer.send_message(hub_addr, common::message_body(&tag, i, body_len(i)))
@@ -192,36 +192,6 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
         peer.shutdown().await.unwrap();
     }
     hub.shutdown().await.unwrap();
-}
-
-/// Runs futures concurrently and collects their outputs in order (a tiny
-/// `join_all`, to avoid a `futures` dependency).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, out) in set.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *out = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("completed")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
