@@ -159,12 +159,21 @@ fn process_file(
 ) -> cache::Parsed {
     let mut lexed = Default::default();
     let mut directives = Vec::new();
-    if directive_text {
+    if directive_text || mode == prefilter::Mode::Unsafe {
         lexed = source::lex(text);
+    }
+    if directive_text {
         directives = suppress::directives(&lexed, markers);
     }
+    // For `unsafe` sites only, parse just the items that can hold a finding (positions kept).
+    let partial = match mode {
+        prefilter::Mode::Unsafe => prefilter::unsafe_items_text(text, &lexed)
+            .map(|t| parse::parse_file(&t))
+            .filter(|(file, error)| file.is_some() && error.is_none()),
+        _ => None,
+    };
     // A file with an item syn cannot read still has its other items checked (see `parse`).
-    let (parsed, error) = parse::parse_file(text);
+    let (parsed, error) = partial.unwrap_or_else(|| parse::parse_file(text));
     let problem = error.map(|e| {
         let mut span = Span::from_pm2(e.span());
         span.end_line = span.line;
@@ -203,7 +212,7 @@ fn process_file(
     }
     if facts.unsafe_sites.is_empty() {
         lexed = Default::default();
-    } else if !directive_text {
+    } else if !directive_text && mode != prefilter::Mode::Unsafe {
         lexed = source::lex(text);
     }
     cache::Parsed {

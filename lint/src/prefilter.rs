@@ -117,6 +117,10 @@ pub struct Scan {
     pub lexically_ok: bool,
     /// Every `unsafe` keyword token outside comments and literals: (byte offset, what follows).
     pub unsafe_tokens: Vec<(usize, After)>,
+    /// Where top-level items may end: the offset just past every `;` outside all delimiters and
+    /// every `}` that closes back to the top level (unless a `;` comes next, as in
+    /// `const C: S = S { .. };`). Only a candidate split: see [`unsafe_items_text`].
+    pub item_ends: Vec<usize>,
 }
 
 /// Skip whitespace and comments from `i`; returns the offset of the next token (or `n`), or
@@ -252,6 +256,17 @@ pub fn scan(text: &str) -> Scan {
                     broken!();
                 }
                 i += 1;
+                if stack.is_empty() && c == b'}' {
+                    match skip_trivia(b, i) {
+                        Some(j) if j < n && b[j] == b';' => {}
+                        Some(_) => out.item_ends.push(i),
+                        None => broken!(),
+                    }
+                }
+            }
+            b';' if stack.is_empty() => {
+                i += 1;
+                out.item_ends.push(i);
             }
             _ if is_ident_byte(c) => {
                 let start = i;
@@ -327,13 +342,36 @@ pub fn has_conflict_markers(b: &[u8]) -> bool {
     })
 }
 
-/// 1-based line and character column of byte offset `off`.
-fn line_col(text: &str, off: usize) -> (u32, u32) {
-    let b = &text.as_bytes()[..off];
-    let line = memchr::memchr_iter(b'\n', b).count() + 1;
-    let line_start = memchr::memrchr(b'\n', b).map_or(0, |k| k + 1);
-    let col = text[line_start..off].chars().count() + 1;
-    (line as u32, col as u32)
+/// 1-based lines and character columns of increasing byte offsets, computed in one pass.
+struct LineCols<'a> {
+    text: &'a str,
+    /// Byte offset reached, its line, and the offset where that line starts.
+    at: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl<'a> LineCols<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCols {
+            text,
+            at: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// Line and column of `off`, which must not be below the previous call's.
+    fn get(&mut self, off: usize) -> (u32, u32) {
+        let b = &self.text.as_bytes()[self.at..off];
+        self.line += memchr::memchr_iter(b'\n', b).count() as u32;
+        if let Some(k) = memchr::memrchr(b'\n', b) {
+            self.line_start = self.at + k + 1;
+        }
+        self.at = off;
+        let col = self.text[self.line_start..off].chars().count() + 1;
+        (self.line, col as u32)
+    }
 }
 
 /// Whether a site at (`line`, `col`) is documented by a check that needs no syntax tree.
@@ -356,6 +394,28 @@ fn documented(text: &str, lexed: &Lexed, line: u32, col: u32, brace: Option<usiz
     block_tag(&lexed.comment_block_above(line)) == Tag::Explained
 }
 
+/// The `unsafe` block and impl tokens of `scan` whose `SAFETY:` comment the checks that need no
+/// syntax tree do not find, in order (only the first one when `first_only`).
+fn undocumented_sites(text: &str, scan: &Scan, lexed: &Lexed, first_only: bool) -> Vec<usize> {
+    let mut at = LineCols::new(text);
+    let mut out = Vec::new();
+    for &(off, after) in &scan.unsafe_tokens {
+        let brace = match after {
+            After::Brace(b) => Some(b),
+            After::Impl => None,
+            After::Other => continue,
+        };
+        let (line, col) = at.get(off);
+        if !documented(text, lexed, line, col, brace) {
+            out.push(off);
+            if first_only {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The per-file part of the prefilter's verdict on `unsafe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UnsafeCheck {
@@ -375,30 +435,69 @@ pub fn check_file(text: &str, check_unsafe: bool) -> UnsafeCheck {
             needs_parse: true,
         };
     }
-    let sites: Vec<(usize, After)> = s
-        .unsafe_tokens
-        .into_iter()
-        .filter(|(_, a)| *a != After::Other)
-        .collect();
-    if !check_unsafe || sites.is_empty() {
+    let any_site = s.unsafe_tokens.iter().any(|(_, a)| *a != After::Other);
+    if !check_unsafe || !any_site {
         return UnsafeCheck {
             lexically_ok: true,
             needs_parse: false,
         };
     }
     let lexed = source::lex(text);
-    let needs_parse = sites.iter().any(|&(off, after)| {
-        let (line, col) = line_col(text, off);
-        let brace = match after {
-            After::Brace(b) => Some(b),
-            _ => None,
-        };
-        !documented(text, &lexed, line, col, brace)
-    });
     UnsafeCheck {
         lexically_ok: true,
-        needs_parse,
+        needs_parse: !undocumented_sites(text, &s, &lexed, true).is_empty(),
     }
+}
+
+/// For a file parsed for its `unsafe` sites only ([`Mode::Unsafe`]): the text with every
+/// top-level item blanked out that holds no `unsafe` site the byte checks leave undocumented.
+/// Blanking turns every character but `\n` into one space, so every line and column of what is
+/// kept stays where it was, and syn reads the kept items exactly as in the whole file. The sites
+/// of a blanked item are all documented by a check the rule also makes, so the rule could never
+/// report them: the diagnostics are those of a whole parse.
+///
+/// The split is by bytes ([`Scan::item_ends`]) and can be wrong (a `}` at the top level of an
+/// item that goes on, as in `impl Tr<{ N }> for X {}`); a wrong split leaves an item cut, which
+/// does not parse, and the caller then parses the whole text. `None`: parse the whole text
+/// (lexically broken, nothing to blank).
+pub fn unsafe_items_text(text: &str, lexed: &Lexed) -> Option<String> {
+    let s = scan(text);
+    if !s.lexically_ok || has_conflict_markers(text.as_bytes()) {
+        return None;
+    }
+    let keep = undocumented_sites(text, &s, lexed, false);
+    // Chunks [ends[k-1], ends[k]); the last one runs to the end of the text.
+    let mut ends = s.item_ends;
+    if ends.last() != Some(&text.len()) {
+        ends.push(text.len());
+    }
+    let mut kept = vec![false; ends.len()];
+    for off in keep {
+        kept[ends.partition_point(|&e| e <= off)] = true;
+    }
+    let mut start = 0;
+    let nothing_to_blank = ends.iter().zip(&kept).all(|(&end, &k)| {
+        let chunk = &text[start..end];
+        start = end;
+        k || chunk.trim().is_empty()
+    });
+    if nothing_to_blank {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    // syn strips a byte order mark itself: keep it, so columns on line 1 hold.
+    let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    out.push_str(&text[..start]);
+    for (k, &end) in ends.iter().enumerate() {
+        let chunk = &text[start..end];
+        if kept[k] {
+            out.push_str(chunk);
+        } else {
+            out.extend(chunk.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        }
+        start = end;
+    }
+    Some(out)
 }
 
 /// What the prefilter looks for in this run, from the policy.
@@ -579,6 +678,52 @@ mod tests {
         assert!(!scan("fn f() ]").lexically_ok);
         assert!(scan("fn f() { let c = '\\''; let d = '\\u{1F600}'; let e = 'é'; }").lexically_ok);
         assert!(scan("fn f<'a>(x: &'a u8) -> &'a u8 { 'l: loop { break 'l x; } }").lexically_ok);
+    }
+
+    #[test]
+    fn item_ends_split_top_level_items() {
+        let src = "use a::{b, c};\nconst C: S = S { a: 1 };\nfn f() { g(); }\nimpl X { }\nm!(x);\n";
+        let ends: Vec<&str> = {
+            let s = scan(src);
+            let mut at = 0;
+            s.item_ends
+                .iter()
+                .map(|&e| {
+                    let piece = src[at..e].trim();
+                    at = e;
+                    piece
+                })
+                .collect()
+        };
+        assert_eq!(
+            ends,
+            [
+                "use a::{b, c};",
+                "const C: S = S { a: 1 };",
+                "fn f() { g(); }",
+                "impl X { }",
+                "m!(x);"
+            ]
+        );
+    }
+
+    #[test]
+    fn blanking_keeps_positions_of_the_kept_items() {
+        let src = "fn a() {\n    // SAFETY: fine\n    unsafe { x() }\n}\nstruct É; fn é() { unsafe { y() } }\nstruct S;\n";
+        let lexed = source::lex(src);
+        let out = unsafe_items_text(src, &lexed).expect("something to blank");
+        // One space per blanked character, so columns (counted in characters) hold.
+        assert_eq!(out.len(), src.len() - ("É".len() - 1));
+        let lines: Vec<&str> = out.split('\n').collect();
+        assert_eq!(lines.len(), src.split('\n').count());
+        assert!(lines[..4].iter().all(|l| l.trim().is_empty()), "{out:?}");
+        assert_eq!(lines[4], "          fn é() { unsafe { y() } }");
+        assert!(lines[5].trim().is_empty());
+        // Nothing to blank, or not lexically sound: parse the whole text.
+        let all = "fn b() { unsafe { z() } }\n";
+        assert!(unsafe_items_text(all, &source::lex(all)).is_none());
+        let broken = "fn b() { unsafe { z() }\nstruct T;\n";
+        assert!(unsafe_items_text(broken, &source::lex(broken)).is_none());
     }
 
     #[test]

@@ -303,3 +303,72 @@ fn an_alias_in_another_file_makes_its_users_triggers() {
     assert!(full.contains("banned-type"), "{full}");
     assert_eq!(summary(run_tuned(&opts, &tuned(true, None))), full);
 }
+
+/// Files parsed for their `unsafe` sites only have every item without an undocumented site
+/// blanked before parsing (`prefilter::unsafe_items_text`). Sources where the byte-level item
+/// split is wrong or tricky must still give exactly the diagnostics of a whole parse.
+#[test]
+fn blanked_items_give_the_diagnostics_of_a_whole_parse() {
+    let documented = "pub fn ok(p: *const u8) -> u8 {\n    // SAFETY: the caller passes a valid pointer\n    unsafe { *p }\n}\n";
+    let sources = [
+        // A `}` at the top level of an item that goes on (const generic argument).
+        "pub struct X;\npub trait Tr<const N: usize> { fn f(&self); }\nimpl Tr<{ 1 }> for X {\n    fn f(&self) {\n        unsafe { g() }\n    }\n}\nunsafe fn g() {}\n",
+        // Struct literal and block initializers ending in `}` then `;`, or going on.
+        "pub struct S { a: u8 }\npub const C: S = S { a: unsafe { h() } };\npub const D: u32 = { 1 }.count_ones();\nconst fn h() -> u8 { 1 }\n",
+        "pub static E: u32 = { 2 } + unsafe { f() };\nconst unsafe fn f() -> u32 { 1 }\n",
+        // Macro items with braces and with parentheses; a `macro_rules!` holding unsafe.
+        "macro_rules! m { ($e:expr) => { unsafe { $e } }; }\nm!(1);\nother! { unsafe { x() } }\nfn y() { m!(2); }\n",
+        // Attributes and doc comments before the undocumented item.
+        "/// docs\n#[inline]\n#[cfg(all())]\npub fn z(p: *const u8) -> u8 { unsafe { *p } }\n",
+        // Inner attributes, a byte order mark, a shebang line: at the start of the file.
+        "#![allow(unused)]\n//! crate docs\npub fn i(p: *const u8) -> u8 { unsafe { *p } }\n",
+        "\u{feff}pub fn bom(p: *const u8) -> u8 { unsafe { *p } }\n",
+        "\u{feff}#![allow(unused)] pub fn bom(p: *const u8) -> u8 { unsafe { *p } }\n",
+        "#!/usr/bin/env run-cargo-script\nfn main() { unsafe { q() } }\nunsafe fn q() {}\n",
+        // Everything on one line, mixing documented and undocumented items.
+        "pub fn b(p: *const u8) -> u8 { unsafe { *p } } pub fn a(p: *const u8) -> u8 { /* SAFETY: valid */ unsafe { *p } } unsafe impl Send for W {} pub struct W;\n",
+        // Tabs, CRLF and multi-byte characters before the kept item on its line.
+        "pub const É: &str = \"é→\"; pub fn c(p: *const u8) -> u8 {\r\n\tunsafe { *p }\r\n}\r\n",
+        // A grammar error inside a kept item: the whole file is parsed and reports it.
+        "pub fn bad() -> u8 { unsafe { let = 1; } }\n",
+        // Nested modules and an `unsafe impl` inside one.
+        "mod inner {\n    pub struct T;\n    unsafe impl Sync for T {}\n    pub fn f(p: *const u8) -> u8 {\n        // SAFETY: fine\n        unsafe { *p }\n    }\n}\n",
+    ];
+    for (i, body) in sources.iter().enumerate() {
+        let src = if body.starts_with(['#', '\u{feff}']) {
+            format!("{body}{documented}")
+        } else {
+            format!("{documented}{body}{documented}")
+        };
+        let dir = project(&src, "");
+        let opts = opts_of(dir.path());
+        let whole = summary(run_tuned(&opts, &tuned(false, None)));
+        let pre = summary(run_tuned(&opts, &tuned(true, None)));
+        assert_eq!(pre, whole, "source {i}:\n{src}");
+        assert!(
+            whole.contains("undocumented-unsafe") || whole.contains("parse-error"),
+            "source {i} reports something"
+        );
+    }
+}
+
+/// What the blanking gives up, and nothing more: a grammar error in an item without an
+/// undocumented `unsafe` site is not seen (as in a file no rule needs); the findings are the same.
+#[test]
+fn a_grammar_error_in_a_blanked_item_is_the_only_difference() {
+    let src =
+        "pub fn bad() -> u8 { let = 1; 0 }\npub fn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n";
+    let dir = project(src, "");
+    let opts = opts_of(dir.path());
+    let whole = run_tuned(&opts, &tuned(false, None)).unwrap();
+    let pre = run_tuned(&opts, &tuned(true, None)).unwrap();
+    let rules: Vec<&str> = whole.diagnostics.iter().map(|d| d.rule).collect();
+    assert_eq!(rules, ["parse-error", "undocumented-unsafe"]);
+    assert_eq!(
+        without_unseen_grammar_errors(&whole, &pre),
+        pre.diagnostics
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect::<Vec<_>>()
+    );
+}
