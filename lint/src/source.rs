@@ -93,8 +93,14 @@ impl Lexed {
     }
 
     /// Comments that cover `line` and start their line (not trailing code).
+    ///
+    /// `comments` are in source order and do not overlap (as [`lex`] makes them), so both their
+    /// start and end lines are sorted: the comments covering `line` are one run, found by binary
+    /// search.
     pub fn own_line_comments(&self, line: u32) -> impl Iterator<Item = &Comment> {
-        self.comments
+        let lo = self.comments.partition_point(|c| c.end_line < line);
+        let hi = self.comments.partition_point(|c| c.line <= line).max(lo);
+        self.comments[lo..hi]
             .iter()
             .filter(move |c| c.line <= line && line <= c.end_line && !c.trailing)
     }
@@ -113,16 +119,16 @@ impl Lexed {
                 // a block comment ending a code line (`/* .. */ code` is not a comment line)
                 break;
             }
-            let here: Vec<&Comment> = self.own_line_comments(l).collect();
-            if here.is_empty() {
+            // Every comment covering `l` starts at or above it, and the walk goes on above the
+            // highest start, so no comment is met twice.
+            let mut top = None::<u32>;
+            for c in self.own_line_comments(l) {
+                top = Some(top.map_or(c.line, |t| t.min(c.line)));
+                out.push(c);
+            }
+            let Some(top) = top else {
                 break;
-            }
-            let top = here.iter().map(|c| c.line).min().unwrap_or(l);
-            for c in here {
-                if !out.iter().any(|o| std::ptr::eq(*o, c)) {
-                    out.push(c);
-                }
-            }
+            };
             l = top.saturating_sub(1);
         }
         out.sort_by_key(|c| (c.line, c.column));
@@ -131,208 +137,522 @@ impl Lexed {
 }
 
 /// Scan `text` for comments. Never fails: unterminated literals or comments run to the end.
+///
+/// Works on bytes: every byte the scan dispatches on is ASCII, and UTF-8 never reuses ASCII bytes
+/// inside a multi-byte char, so only non-ASCII chars where whitespace or identifier chars matter
+/// get decoded. Columns are 1-based char columns, counted from the line start only where a
+/// comment starts or ends.
 pub fn lex(text: &str) -> Lexed {
-    let chars: Vec<char> = text.chars().collect();
-    let mut lexed = Lexed {
-        comments: Vec::new(),
-        has_code: vec![false; text.lines().count() + 2],
-        attr_line: vec![false; text.lines().count() + 2],
+    let mut lx = Lexer {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        line: 1,
+        line_start: 0,
+        col_at: 0,
+        col: 1,
+        ascii: text.is_ascii(),
+        lexed: Lexed {
+            comments: Vec::new(),
+            has_code: Vec::with_capacity(text.len() / 24 + 2),
+            attr_line: Vec::new(),
+        },
     };
-    let mut i = 0usize;
-    let mut line: u32 = 1;
-    let mut col: u32 = 1;
-    let n = chars.len();
-    // Advance one char, tracking line/col.
-    macro_rules! bump {
-        () => {{
-            if chars[i] == '\n' {
-                line += 1;
-                col = 1;
-            } else {
-                col += 1;
-            }
-            i += 1;
-        }};
-    }
-    let mark_code = |lexed: &mut Lexed, l: u32| {
-        let l = l as usize;
-        if l >= lexed.has_code.len() {
-            lexed.has_code.resize(l + 1, false);
-        }
-        lexed.has_code[l] = true;
-    };
-    while i < n {
-        let c = chars[i];
-        if c == '/' && i + 1 < n && chars[i + 1] == '/' {
-            let (sl, sc) = (line, col);
-            let trailing = lexed.line_has_code(sl);
-            let start = i + 2;
-            while i < n && chars[i] != '\n' {
-                bump!();
-            }
-            let raw: String = chars[start..i].iter().collect();
-            let doc = (raw.starts_with('/') && !raw.starts_with("//")) || raw.starts_with('!');
-            let body = raw.strip_prefix(['/', '!']).unwrap_or(&raw).to_string();
-            lexed.comments.push(Comment {
-                line: sl,
-                column: sc,
-                end_line: sl,
-                end_column: col,
-                text: body.trim_end_matches('\r').to_string(),
-                block: false,
-                doc,
-                trailing,
-            });
-            continue;
-        }
-        if c == '/' && i + 1 < n && chars[i + 1] == '*' {
-            let (sl, sc) = (line, col);
-            let trailing = lexed.line_has_code(sl);
-            bump!();
-            bump!();
-            let start = i;
-            let mut depth = 1;
-            let mut end = n;
-            while i < n {
-                if chars[i] == '/' && i + 1 < n && chars[i + 1] == '*' {
-                    depth += 1;
-                    bump!();
-                    bump!();
-                } else if chars[i] == '*' && i + 1 < n && chars[i + 1] == '/' {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = i;
-                        bump!();
-                        bump!();
-                        break;
-                    }
-                    bump!();
-                    bump!();
-                } else {
-                    bump!();
-                }
-            }
-            let raw: String = chars[start..end.min(n)].iter().collect();
-            let doc = (raw.starts_with('*') && !raw.starts_with("**")) || raw.starts_with('!');
-            let body = raw.strip_prefix(['*', '!']).unwrap_or(&raw).to_string();
-            lexed.comments.push(Comment {
-                line: sl,
-                column: sc,
-                end_line: line,
-                end_column: col,
-                text: body,
-                block: true,
-                doc,
-                trailing,
-            });
-            continue;
-        }
-        if c.is_whitespace() {
-            bump!();
-            continue;
-        }
-        if !lexed.line_has_code(line) && c == '#' {
-            let mut j = i + 1;
-            while j < n && (chars[j] == ' ' || chars[j] == '\t' || chars[j] == '!') {
-                j += 1;
-            }
-            if j < n && chars[j] == '[' {
-                let l = line as usize;
-                if l >= lexed.attr_line.len() {
-                    lexed.attr_line.resize(l + 1, false);
-                }
-                lexed.attr_line[l] = true;
-            }
-        }
-        mark_code(&mut lexed, line);
-        // Raw strings: r"..", r#".."#, br#".."#, cr#".."#.
-        if (c == 'r' || ((c == 'b' || c == 'c') && i + 1 < n && chars[i + 1] == 'r'))
-            && (i == 0 || !is_ident_char(chars[i - 1]))
-        {
-            let mut j = i + if c == 'r' { 1 } else { 2 };
-            let mut hashes = 0;
-            while j < n && chars[j] == '#' {
-                hashes += 1;
-                j += 1;
-            }
-            if j < n && chars[j] == '"' {
-                while i <= j {
-                    bump!();
-                }
-                // find closing quote followed by `hashes` #'s
-                while i < n {
-                    if chars[i] == '"'
-                        && (0..hashes).all(|k| i + 1 + k < n && chars[i + 1 + k] == '#')
-                    {
-                        for _ in 0..=hashes {
-                            bump!();
-                        }
-                        break;
-                    }
-                    if chars[i] != '\n' {
-                        mark_code(&mut lexed, line);
-                    }
-                    bump!();
-                }
+    lx.run();
+    // Both per-line vectors are `text.lines().count() + 2` long (lines end at `\n`; a last line
+    // without one counts too); every line marked is at most the last one, which is below that.
+    let lines = (lx.line - 1) as usize + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    let mut lexed = lx.lexed;
+    lexed.has_code.resize(lines + 2, false);
+    lexed.attr_line.resize(lines + 2, false);
+    lexed
+}
+
+/// The state of [`lex`]: a byte position, the line it is on and where that line starts.
+struct Lexer<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+    line: u32,
+    line_start: usize,
+    /// The last column computed: at byte `col_at`, char column `col` (valid on the current line
+    /// only, i.e. when `col_at >= line_start`).
+    col_at: usize,
+    col: u32,
+    /// The text is all ASCII: char counts are byte counts.
+    ascii: bool,
+    lexed: Lexed,
+}
+
+impl Lexer<'_> {
+    fn run(&mut self) {
+        let b = self.b;
+        let n = b.len();
+        while self.i < n {
+            if self.lexed.line_has_code(self.line) {
+                self.skip_code();
                 continue;
             }
-        }
-        if c == '"' {
-            bump!();
-            while i < n {
-                if chars[i] == '\\' {
-                    bump!();
-                    if i < n {
-                        bump!();
-                    }
+            let i = self.i;
+            let c = b[i];
+            if c == b'/' && i + 1 < n {
+                if b[i + 1] == b'/' {
+                    self.line_comment();
                     continue;
                 }
-                if chars[i] == '"' {
-                    bump!();
+                if b[i + 1] == b'*' {
+                    self.block_comment();
+                    continue;
+                }
+            }
+            if c < 0x80 {
+                match c {
+                    b'\n' => {
+                        self.newline_at(i);
+                        self.i = i + 1;
+                        continue;
+                    }
+                    // the ASCII part of `char::is_whitespace`
+                    b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+                        let mut j = i + 1;
+                        while j < n && matches!(b[j], b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+                            j += 1;
+                        }
+                        self.i = j;
+                        continue;
+                    }
+                    _ => {}
+                }
+            } else {
+                let ch = self.char_at(i);
+                if ch.is_whitespace() {
+                    self.i = i + ch.len_utf8();
+                    continue;
+                }
+            }
+            if c == b'#' && !self.lexed.line_has_code(self.line) {
+                let mut j = i + 1;
+                while j < n && matches!(b[j], b' ' | b'\t' | b'!') {
+                    j += 1;
+                }
+                if j < n && b[j] == b'[' {
+                    mark(&mut self.lexed.attr_line, self.line);
+                }
+            }
+            mark(&mut self.lexed.has_code, self.line);
+            // Raw strings: r"..", r#".."#, br#".."#, cr#".."#.
+            if (c == b'r' || ((c == b'b' || c == b'c') && i + 1 < n && b[i + 1] == b'r'))
+                && (i == 0 || !self.ident_before(i))
+            {
+                let mut j = i + if c == b'r' { 1 } else { 2 };
+                let hashes_at = j;
+                while j < n && b[j] == b'#' {
+                    j += 1;
+                }
+                if j < n && b[j] == b'"' {
+                    self.raw_string(j + 1, j - hashes_at);
+                    continue;
+                }
+            }
+            match c {
+                b'"' => self.string(i + 1),
+                b'\'' => self.quote(i),
+                _ if c < 0x80 => {
+                    if is_ascii_ident(c) {
+                        self.ident(i + 1);
+                    } else {
+                        self.i = i + 1;
+                    }
+                }
+                _ => {
+                    let ch = self.char_at(i);
+                    if is_ident_char(ch) {
+                        self.ident(i + ch.len_utf8());
+                    } else {
+                        self.i = i + ch.len_utf8();
+                    }
+                }
+            }
+        }
+    }
+
+    /// On a line already marked as code, from `self.i` (where a token starts): skip to the next
+    /// byte that can start a comment, a string or char literal, or end the line, and handle it.
+    ///
+    /// Whitespace, attributes and code marks need no look on such a line, and the tokens skipped
+    /// (identifier runs, punctuation, whitespace) all end before that byte, except a raw string's
+    /// prefix (`r`, `br`, `cr` and `#`s), which is recognized from its opening `"`.
+    fn skip_code(&mut self) {
+        let b = self.b;
+        let n = b.len();
+        let from = self.i;
+        let q = find_stop(b, from);
+        if q >= n {
+            self.i = n;
+            return;
+        }
+        match b[q] {
+            b'\n' => {
+                self.newline_at(q);
+                self.i = q + 1;
+            }
+            b'/' => {
+                self.i = q;
+                if q + 1 < n && b[q + 1] == b'/' {
+                    self.line_comment();
+                } else if q + 1 < n && b[q + 1] == b'*' {
+                    self.block_comment();
+                } else {
+                    self.i = q + 1;
+                }
+            }
+            b'\'' => self.quote(q),
+            _ => match self.raw_prefix(from, q) {
+                Some(hashes) => self.raw_string(q + 1, hashes),
+                None => self.string(q + 1),
+            },
+        }
+    }
+
+    /// For a `"` at `q` reached by [`Self::skip_code`] from `from`: the number of `#`s when it
+    /// opens a raw string, i.e. `r` (or `br` / `cr`) and `#`s stand before it from `from` on, and
+    /// the prefix starts a token (the char before it is not an identifier char).
+    fn raw_prefix(&self, from: usize, q: usize) -> Option<usize> {
+        let b = self.b;
+        let mut h = q;
+        while h > from && b[h - 1] == b'#' {
+            h -= 1;
+        }
+        if h == from || b[h - 1] != b'r' {
+            return None;
+        }
+        let r = h - 1;
+        let start = if r > from && matches!(b[r - 1], b'b' | b'c') {
+            r - 1
+        } else {
+            r
+        };
+        (start == 0 || !self.ident_before(start)).then_some(q - h)
+    }
+
+    /// The number of chars in `text[from..to]`.
+    fn chars(&self, from: usize, to: usize) -> u32 {
+        if self.ascii {
+            (to - from) as u32
+        } else {
+            self.text[from..to].chars().count() as u32
+        }
+    }
+
+    /// The char starting at byte `i` (a char boundary).
+    fn char_at(&self, i: usize) -> char {
+        self.text[i..].chars().next().unwrap_or('\0')
+    }
+
+    /// Whether the char ending just before byte `i` is an identifier char.
+    fn ident_before(&self, i: usize) -> bool {
+        let p = self.b[i - 1];
+        if p < 0x80 {
+            is_ascii_ident(p)
+        } else {
+            self.text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(is_ident_char)
+        }
+    }
+
+    /// The `\n` at byte `at` ends the current line.
+    fn newline_at(&mut self, at: usize) {
+        self.line += 1;
+        self.line_start = at + 1;
+    }
+
+    /// Account for the line breaks in `b[from..to]`.
+    fn lines_through(&mut self, from: usize, to: usize) {
+        let seg = &self.b[from..to];
+        if let Some(last) = memchr::memrchr(b'\n', seg) {
+            self.line += memchr::memchr_iter(b'\n', &seg[..last]).count() as u32 + 1;
+            self.line_start = from + last + 1;
+        }
+    }
+
+    /// The 1-based char column of byte `at` on the current line (`at` past every `\n` seen).
+    fn column(&mut self, at: usize) -> u32 {
+        let (from, base) = if self.col_at >= self.line_start && self.col_at <= at {
+            (self.col_at, self.col)
+        } else {
+            (self.line_start, 1)
+        };
+        let col = base + self.chars(from, at);
+        self.col_at = at;
+        self.col = col;
+        col
+    }
+
+    /// Mark the current line as code for each stretch of `b[from..to]` between line breaks that
+    /// holds some char, and account for the line breaks.
+    fn mark_lines_through(&mut self, from: usize, to: usize) {
+        let mut seg_start = from;
+        for k in memchr::memchr_iter(b'\n', &self.b[from..to]) {
+            let at = from + k;
+            if at > seg_start {
+                mark(&mut self.lexed.has_code, self.line);
+            }
+            self.newline_at(at);
+            seg_start = at + 1;
+        }
+        if to > seg_start {
+            mark(&mut self.lexed.has_code, self.line);
+        }
+    }
+
+    /// `//` at `self.i`: runs to the end of the line (the `\n` is left to scan).
+    fn line_comment(&mut self) {
+        let (b, i) = (self.b, self.i);
+        let line = self.line;
+        let column = self.column(i);
+        let trailing = self.lexed.line_has_code(line);
+        let start = i + 2;
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |k| start + k);
+        let end_column = column + 2 + self.chars(start, end);
+        let raw = &self.text[start..end];
+        let doc = (raw.starts_with('/') && !raw.starts_with("//")) || raw.starts_with('!');
+        let body = raw.strip_prefix(['/', '!']).unwrap_or(raw);
+        self.lexed.comments.push(Comment {
+            line,
+            column,
+            end_line: line,
+            end_column,
+            text: body.trim_end_matches('\r').to_string(),
+            block: false,
+            doc,
+            trailing,
+        });
+        self.i = end;
+    }
+
+    /// `/*` at `self.i`: runs to its matching `*/` (they nest) or to the end.
+    fn block_comment(&mut self) {
+        let (b, i) = (self.b, self.i);
+        let n = b.len();
+        let line = self.line;
+        let column = self.column(i);
+        let trailing = self.lexed.line_has_code(line);
+        let start = i + 2;
+        let (mut end, mut after) = (n, n);
+        let mut depth = 1u32;
+        let mut p = start;
+        while let Some(k) = memchr::memchr2(b'/', b'*', &b[p..]) {
+            let q = p + k;
+            if b[q] == b'/' {
+                if q + 1 < n && b[q + 1] == b'*' {
+                    depth += 1;
+                    p = q + 2;
+                } else {
+                    p = q + 1;
+                }
+            } else if q + 1 < n && b[q + 1] == b'/' {
+                depth -= 1;
+                if depth == 0 {
+                    end = q;
+                    after = q + 2;
                     break;
                 }
-                if chars[i] != '\n' {
-                    mark_code(&mut lexed, line);
-                }
-                bump!();
+                p = q + 2;
+            } else {
+                p = q + 1;
             }
-            continue;
         }
-        if c == '\'' {
-            // char literal or lifetime
-            if i + 2 < n && chars[i + 1] == '\\' {
-                bump!();
-                while i < n && chars[i] != '\'' && chars[i] != '\n' {
-                    if chars[i] == '\\' {
-                        bump!();
-                    }
-                    if i < n {
-                        bump!();
-                    }
-                }
-                if i < n && chars[i] == '\'' {
-                    bump!();
-                }
-                continue;
-            }
-            if i + 2 < n && chars[i + 2] == '\'' {
-                bump!();
-                bump!();
-                bump!();
-                continue;
-            }
-            bump!();
-            continue;
-        }
-        if is_ident_char(c) {
-            while i < n && is_ident_char(chars[i]) {
-                bump!();
-            }
-            continue;
-        }
-        bump!();
+        self.lines_through(start, end);
+        let end_column = self.column(after);
+        let raw = &self.text[start..end];
+        let doc = (raw.starts_with('*') && !raw.starts_with("**")) || raw.starts_with('!');
+        let body = raw.strip_prefix(['*', '!']).unwrap_or(raw);
+        self.lexed.comments.push(Comment {
+            line,
+            column,
+            end_line: self.line,
+            end_column,
+            text: body.to_string(),
+            block: true,
+            doc,
+            trailing,
+        });
+        self.i = after;
     }
-    lexed
+
+    /// A raw string whose body starts at `from`, closed by `"` and `hashes` `#`s (or the end).
+    /// Every line of the body that holds some char (the closing quote aside) is code.
+    fn raw_string(&mut self, from: usize, hashes: usize) {
+        let b = self.b;
+        let n = b.len();
+        let (mut close, mut after) = (n, n);
+        let mut p = from;
+        while let Some(k) = memchr::memchr(b'"', &b[p..]) {
+            let q = p + k;
+            if (1..=hashes).all(|h| q + h < n && b[q + h] == b'#') {
+                close = q;
+                after = q + 1 + hashes;
+                break;
+            }
+            p = q + 1;
+        }
+        self.mark_lines_through(from, close);
+        self.i = after;
+    }
+
+    /// A string whose body starts at `from`. Chars outside escapes mark their line as code; an
+    /// escape (`\` and the next char, maybe a line break) does not.
+    fn string(&mut self, from: usize) {
+        let b = self.b;
+        let n = b.len();
+        let mut i = from;
+        loop {
+            let Some(k) = memchr::memchr3(b'\\', b'"', b'\n', &b[i..]) else {
+                if i < n {
+                    mark(&mut self.lexed.has_code, self.line);
+                }
+                i = n;
+                break;
+            };
+            let q = i + k;
+            if q > i {
+                mark(&mut self.lexed.has_code, self.line);
+            }
+            match b[q] {
+                b'\\' => {
+                    i = q + 1;
+                    if i < n {
+                        if b[i] == b'\n' {
+                            self.newline_at(i);
+                        }
+                        i += utf8_len(b[i]);
+                    }
+                }
+                b'"' => {
+                    i = q + 1;
+                    break;
+                }
+                _ => {
+                    self.newline_at(q);
+                    i = q + 1;
+                }
+            }
+        }
+        self.i = i;
+    }
+
+    /// `'` at `i`: a char literal (`'x'`, or an escape `'\..'` up to a `'` or the line end) or a
+    /// lifetime / label (only the quote is skipped).
+    fn quote(&mut self, i: usize) {
+        let b = self.b;
+        let n = b.len();
+        if i + 2 < n && b[i + 1] == b'\\' {
+            let mut j = i + 1;
+            while j < n && b[j] != b'\'' && b[j] != b'\n' {
+                if b[j] == b'\\' {
+                    j += 1;
+                }
+                if j < n {
+                    if b[j] == b'\n' {
+                        self.newline_at(j);
+                    }
+                    j += utf8_len(b[j]);
+                }
+            }
+            if j < n && b[j] == b'\'' {
+                j += 1;
+            }
+            self.i = j;
+            return;
+        }
+        if i + 1 < n {
+            let w = utf8_len(b[i + 1]);
+            if i + 1 + w < n && b[i + 1 + w] == b'\'' {
+                if b[i + 1] == b'\n' {
+                    self.newline_at(i + 1);
+                }
+                self.i = i + 2 + w;
+                return;
+            }
+        }
+        self.i = i + 1;
+    }
+
+    /// An identifier (or number) run continuing at `from`.
+    fn ident(&mut self, from: usize) {
+        let b = self.b;
+        let n = b.len();
+        let mut i = from;
+        while i < n {
+            let c = b[i];
+            if c < 0x80 {
+                if !is_ascii_ident(c) {
+                    break;
+                }
+                i += 1;
+            } else {
+                let ch = self.char_at(i);
+                if !is_ident_char(ch) {
+                    break;
+                }
+                i += ch.len_utf8();
+            }
+        }
+        self.i = i;
+    }
+}
+
+/// The first byte from `from` on that [`Lexer::skip_code`] stops at: `\n`, `/`, `"` or `'`
+/// (`b.len()` if none), looking at 8 bytes at a time.
+fn find_stop(b: &[u8], from: usize) -> usize {
+    const LO: u64 = u64::from_ne_bytes([1; 8]);
+    const HI: u64 = LO << 7;
+    // High bit set in each zero byte of `v`, and maybe in bytes above one (borrows): the lowest
+    // bit set is exact.
+    fn zeros(v: u64) -> u64 {
+        v.wrapping_sub(LO) & !v & HI
+    }
+    let mut q = from;
+    while let Some(chunk) = b.get(q..q + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let hits = zeros(x ^ (LO * u64::from(b'\n')))
+            | zeros(x ^ (LO * u64::from(b'/')))
+            | zeros(x ^ (LO * u64::from(b'"')))
+            | zeros(x ^ (LO * u64::from(b'\'')));
+        if hits != 0 {
+            return q + (hits.trailing_zeros() / 8) as usize;
+        }
+        q += 8;
+    }
+    while q < b.len() && !matches!(b[q], b'\n' | b'/' | b'"' | b'\'') {
+        q += 1;
+    }
+    q
+}
+
+/// Set `v[line]`, growing `v` as needed.
+fn mark(v: &mut Vec<bool>, line: u32) {
+    let l = line as usize;
+    if l >= v.len() {
+        v.resize(l + 1, false);
+    }
+    v[l] = true;
+}
+
+/// Length of the UTF-8 char whose first byte is `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..=0x7f => 1,
+        0x80..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+fn is_ascii_ident(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphanumeric()
 }
 
 /// The comment block that starts right after the byte offset `from` (only whitespace before it),
@@ -390,6 +710,75 @@ mod tests {
         );
         assert!(l.line_has_code(3));
         assert!(!l.line_has_code(6));
+    }
+
+    #[test]
+    fn columns_count_chars_and_crlf_is_trimmed() {
+        let src = "é → x; // ü é\r\nfoo(); /* ☃ */\r\n";
+        let l = lex(src);
+        let got: Vec<_> = l
+            .comments
+            .iter()
+            .map(|c| (c.line, c.column, c.end_line, c.end_column, c.text.as_str()))
+            .collect();
+        assert_eq!(got, vec![(1, 8, 1, 15, " ü é"), (2, 8, 2, 15, " ☃ ")]);
+        assert!(l.comments.iter().all(|c| c.trailing && !c.doc));
+        assert_eq!(l.has_code.len(), 4);
+    }
+
+    #[test]
+    fn raw_strings_nested_and_doc_block_comments() {
+        let src = "let a = br##\"x \"# // no\"##; /* a /* b */ c */ y\n\
+                   let b = cr\"/* no\"; /** doc */\n/***/ /**/\n";
+        let l = lex(src);
+        let got: Vec<_> = l
+            .comments
+            .iter()
+            .map(|c| {
+                (
+                    c.line,
+                    c.end_line,
+                    c.text.as_str(),
+                    c.block,
+                    c.doc,
+                    c.trailing,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 1, " a /* b */ c ", true, false, true),
+                (2, 2, " doc ", true, true, true),
+                // `/***/` counts as a doc comment, `/**/` does not
+                (3, 3, "", true, true, false),
+                (3, 3, "", true, false, false),
+            ]
+        );
+        assert!(!l.line_has_code(3));
+    }
+
+    #[test]
+    fn string_lines_attributes_and_block_above() {
+        // Line 2 holds only an escape and the closing quote, line 6 only a raw string's closing
+        // quote: neither counts as code.
+        let src = "let s = [\"a\\\n\\n\"\n];\n  # ! [attr]\nr\"x\n\"\n";
+        let l = lex(src);
+        assert_eq!(
+            l.has_code,
+            [false, true, false, true, true, true, false, false]
+        );
+        assert_eq!(
+            l.attr_line,
+            [false, false, false, false, true, false, false, false]
+        );
+        assert!(l.comments.is_empty());
+
+        let src = "/* a\n b */\n// c\n#[x]\nfn f() {}\n";
+        let l = lex(src);
+        let above: Vec<_> = l.comment_block_above(5).iter().map(|c| c.line).collect();
+        assert_eq!(above, vec![1, 3]);
+        assert_eq!(l.own_line_comments(2).count(), 1);
     }
 
     #[test]
