@@ -7,6 +7,7 @@
 
 use syn::spanned::Spanned;
 
+use super::anchor;
 use super::extract::{ident_str, pat_ir, path_segs, ty_ref};
 use super::macros::{awaits_arguments, macro_name, parse_macro, MacroBody};
 use super::{Anchor, CallSite, Callee, Event, Expr, ScopeId};
@@ -92,9 +93,7 @@ impl Builder {
     }
 
     fn stmt(&mut self, s: &syn::Stmt) {
-        let sp = s.span();
-        self.anchors
-            .push((sp.start().line as u32, sp.end().line as u32));
+        self.anchors.push(anchor::stmt(s));
         match s {
             syn::Stmt::Local(l) => {
                 let init = l.init.as_ref().map(|i| {
@@ -335,9 +334,7 @@ impl Builder {
                     if let Some((_, g)) = &arm.guard {
                         self.expr(g);
                     }
-                    let sp = arm.span();
-                    self.anchors
-                        .push((sp.start().line as u32, sp.end().line as u32));
+                    self.anchors.push(anchor::arm(arm));
                     self.expr(&arm.body);
                     self.anchors.pop();
                     self.events.push(Event::Exit);

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
+use super::anchor;
 use super::macros::walk_macro;
 use super::*;
 
@@ -67,11 +67,6 @@ pub(crate) fn path_segs(p: &syn::Path) -> Vec<String> {
     }
     v.extend(p.segments.iter().map(|s| ident_str(&s.ident)));
     v
-}
-
-fn anchor_of(node: &impl Spanned) -> Anchor {
-    let s = node.span();
-    (s.start().line as u32, s.end().line as u32)
 }
 
 pub(crate) fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
@@ -546,7 +541,7 @@ impl Extractor {
         match item {
             syn::Item::Fn(f) => {
                 let test = is_test_fn(&f.attrs);
-                let line = anchor_of(item).0;
+                let line = anchor::item(item).0;
                 self.with_test(test, |ex| {
                     let (idx, body_scope) =
                         ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
@@ -595,10 +590,11 @@ impl Extractor {
                 }
                 self.visit_type(&i.self_ty);
                 for ii in &i.items {
-                    self.with_anchor(anchor_of(ii), |ex| match ii {
+                    let a = anchor::impl_item(ii);
+                    self.with_anchor(a, |ex| match ii {
                         syn::ImplItem::Fn(f) => {
                             let test = is_test_fn(&f.attrs);
-                            let line = anchor_of(ii).0;
+                            let line = a.0;
                             ex.with_test(test, |ex| {
                                 let (idx, body_scope) = ex.function(
                                     &f.sig,
@@ -625,10 +621,11 @@ impl Extractor {
                     self.visit_type_param_bound(b);
                 }
                 for ti in &t.items {
-                    self.with_anchor(anchor_of(ti), |ex| match ti {
+                    let a = anchor::trait_item(ti);
+                    self.with_anchor(a, |ex| match ti {
                         syn::TraitItem::Fn(f) => {
                             if let (Some(block), Some(tid)) = (&f.default, trait_item) {
-                                let line = anchor_of(ti).0;
+                                let line = a.0;
                                 let (idx, body_scope) = ex.function(
                                     &f.sig,
                                     Some(block),
@@ -762,7 +759,7 @@ impl<'ast> Visit<'ast> for Extractor {
             _ => &[],
         };
         let test = has_cfg_test(attrs);
-        let anchor = anchor_of(item);
+        let anchor = anchor::item(item);
         self.with_anchor(anchor, |ex| ex.with_test(test, |ex| ex.item_inner(item)));
     }
 
@@ -772,7 +769,7 @@ impl<'ast> Visit<'ast> for Extractor {
             self.visit_item(i);
             return;
         }
-        self.with_anchor(anchor_of(s), |ex| visit::visit_stmt(ex, s));
+        self.with_anchor(anchor::stmt(s), |ex| visit::visit_stmt(ex, s));
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {

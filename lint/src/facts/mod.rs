@@ -5,6 +5,7 @@
 //! a small body IR for the call graph, path occurrences, `unsafe` sites), then the tree is
 //! dropped. Nothing here resolves names: that is the index's job, across files.
 
+mod anchor;
 mod body;
 mod extract;
 pub mod macros;

@@ -1,9 +1,9 @@
 //! A lighter walk for files that only the undocumented-unsafe rule needs: records the `unsafe`
 //! sites with the same anchors as [`super::extract`], and nothing else (no scopes, items, bodies).
 
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
+use super::anchor;
 use super::macros::walk_macro;
 use super::{Anchor, FileFacts, UnsafeKind, UnsafeSite};
 use crate::diagnostic::Span;
@@ -24,11 +24,6 @@ pub fn extract_unsafe_only(file: &syn::File) -> FileFacts {
 struct UnsafeOnly {
     sites: Vec<UnsafeSite>,
     anchors: Vec<Anchor>,
-}
-
-fn anchor_of(node: &impl Spanned) -> Anchor {
-    let s = node.span();
-    (s.start().line as u32, s.end().line as u32)
 }
 
 impl UnsafeOnly {
@@ -53,7 +48,7 @@ impl UnsafeOnly {
 
 impl<'ast> Visit<'ast> for UnsafeOnly {
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        self.anchored(anchor_of(i), |v| {
+        self.anchored(anchor::item(i), |v| {
             if let syn::Item::Impl(imp) = i {
                 if let Some(u) = &imp.unsafety {
                     v.site(UnsafeKind::Impl, u.span, None);
@@ -64,11 +59,11 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
     }
 
     fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
-        self.anchored(anchor_of(i), |v| visit::visit_impl_item(v, i));
+        self.anchored(anchor::impl_item(i), |v| visit::visit_impl_item(v, i));
     }
 
     fn visit_trait_item(&mut self, i: &'ast syn::TraitItem) {
-        self.anchored(anchor_of(i), |v| visit::visit_trait_item(v, i));
+        self.anchored(anchor::trait_item(i), |v| visit::visit_trait_item(v, i));
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
@@ -76,7 +71,7 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
             self.visit_item(i);
             return;
         }
-        self.anchored(anchor_of(s), |v| visit::visit_stmt(v, s));
+        self.anchored(anchor::stmt(s), |v| visit::visit_stmt(v, s));
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
