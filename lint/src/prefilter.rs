@@ -189,23 +189,112 @@ fn utf8_len(b: u8) -> usize {
     }
 }
 
+/// Bytes where [`scan`] has to look: everything else (identifiers, numbers, whitespace, other
+/// punctuation) is stepped over without a look. `unsafe` keywords are found separately.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let bytes = *b"/\"'()[]{};";
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// Is the `"` at `q` the opening quote of a raw string (`r"`, `r#"`, `br"`, `cr##"`)? Returns
+/// its number of `#`s. The prefix must be a whole word: `xr"` is not one.
+fn raw_string_at(b: &[u8], q: usize) -> Option<usize> {
+    let mut j = q;
+    while j > 0 && b[j - 1] == b'#' {
+        j -= 1;
+    }
+    let hashes = q - j;
+    let mut w = j;
+    while w > 0 && is_ident_byte(b[w - 1]) {
+        w -= 1;
+    }
+    // `r#r"..."`: the raw identifier `r#r`, then a plain string.
+    (!in_raw_ident(b, w) && matches!(&b[w..j], b"r" | b"br" | b"cr")).then_some(hashes)
+}
+
+/// Does the word starting at `w` belong to a raw identifier (`r#word`)? Pairs `r#` chain from
+/// the left: in `r#r#word`, `r#r` is the raw identifier and `word` stands alone (what rustc's
+/// lexer does, and what this scan did when it read words one by one).
+fn in_raw_ident(b: &[u8], w: usize) -> bool {
+    let mut k = 0;
+    let mut at = w;
+    while at >= 2 && &b[at - 2..at] == b"r#" {
+        k += 1;
+        at -= 2;
+    }
+    // The first `r` ends a longer word (`xr#r#word`): that pair is no raw prefix.
+    if at > 0 && is_ident_byte(b[at - 1]) {
+        k -= 1;
+    }
+    k % 2 == 1
+}
+
 /// Lex `text` just enough to find `unsafe` tokens and check that it is lexically sound.
+///
+/// It jumps from one interesting byte to the next ([`SPECIAL`]: comments, literals,
+/// delimiters, `;`); `unsafe` words come from one substring search over the file and count when
+/// they lie in code between those jumps (not in a comment or literal, not part of a longer word,
+/// not the raw identifier `r#unsafe`). The results (`unsafe_tokens`, `item_ends`) are exact only
+/// when `lexically_ok`.
 pub fn scan(text: &str) -> Scan {
     let b = text.as_bytes();
     let n = b.len();
     let mut out = Scan::default();
     let mut stack: Vec<u8> = Vec::new();
+    let mut words = memmem::find_iter(b, b"unsafe").peekable();
     let mut i = 0usize;
+    // Start of the current stretch of code (bytes no comment or literal covers).
+    let mut code_from = 0usize;
     macro_rules! broken {
         () => {{
             out.lexically_ok = false;
             return out;
         }};
     }
-    while i < n {
+    loop {
+        while i < n && !SPECIAL[b[i] as usize] {
+            i += 1;
+        }
+        // `unsafe` words in the code stretch [code_from, i).
+        while let Some(&p) = words.peek() {
+            if p >= i {
+                break;
+            }
+            words.next();
+            let end = p + 6;
+            if p < code_from
+                || (p > 0 && is_ident_byte(b[p - 1]))
+                || (end < n && is_ident_byte(b[end]))
+                || in_raw_ident(b, p)
+            {
+                continue;
+            }
+            let next = match skip_trivia(b, end) {
+                Some(j) => j,
+                None => broken!(),
+            };
+            let after = if next < n && b[next] == b'{' {
+                After::Brace(next)
+            } else if b[next.min(n)..].starts_with(b"impl")
+                && (next + 4 >= n || !is_ident_byte(b[next + 4]))
+            {
+                After::Impl
+            } else {
+                After::Other
+            };
+            out.unsafe_tokens.push((p, after));
+        }
+        if i >= n {
+            break;
+        }
         let c = b[i];
         match c {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
             b'/' if i + 1 < n && b[i + 1] == b'/' => {
                 i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
             }
@@ -213,9 +302,30 @@ pub fn scan(text: &str) -> Scan {
                 Some(j) => i = j,
                 None => broken!(),
             },
-            b'"' => match skip_string(b, i) {
-                Some(j) => i = j,
-                None => broken!(),
+            b'"' => match raw_string_at(b, i) {
+                Some(hashes) => {
+                    // the closing `"` followed by `hashes` #'s
+                    let mut k = i + 1;
+                    let mut end = None;
+                    while let Some(q) = memchr::memchr(b'"', &b[k..]) {
+                        let q = k + q;
+                        if b.len() >= q + 1 + hashes
+                            && b[q + 1..q + 1 + hashes].iter().all(|&h| h == b'#')
+                        {
+                            end = Some(q + 1 + hashes);
+                            break;
+                        }
+                        k = q + 1;
+                    }
+                    match end {
+                        Some(e) => i = e,
+                        None => broken!(),
+                    }
+                }
+                None => match skip_string(b, i) {
+                    Some(j) => i = j,
+                    None => broken!(),
+                },
             },
             b'\'' => {
                 if i + 1 < n && b[i + 1] == b'\\' {
@@ -264,71 +374,15 @@ pub fn scan(text: &str) -> Scan {
                     }
                 }
             }
-            b';' if stack.is_empty() => {
+            b';' => {
                 i += 1;
-                out.item_ends.push(i);
-            }
-            _ if is_ident_byte(c) => {
-                let start = i;
-                while i < n && is_ident_byte(b[i]) {
-                    i += 1;
-                }
-                let word = &b[start..i];
-                // Raw strings (`r"`, `r#"`, `br"`, `cr#"`) and raw identifiers (`r#name`).
-                if matches!(word, b"r" | b"br" | b"cr") && i < n && (b[i] == b'"' || b[i] == b'#') {
-                    let mut j = i;
-                    while j < n && b[j] == b'#' {
-                        j += 1;
-                    }
-                    let hashes = j - i;
-                    if j < n && b[j] == b'"' {
-                        // find `"` followed by `hashes` #'s
-                        let mut k = j + 1;
-                        let mut end = None;
-                        while let Some(q) = memchr::memchr(b'"', &b[k..]) {
-                            let q = k + q;
-                            if b.len() >= q + 1 + hashes
-                                && b[q + 1..q + 1 + hashes].iter().all(|&h| h == b'#')
-                            {
-                                end = Some(q + 1 + hashes);
-                                break;
-                            }
-                            k = q + 1;
-                        }
-                        match end {
-                            Some(e) => i = e,
-                            None => broken!(),
-                        }
-                        continue;
-                    }
-                    if word == b"r" && hashes == 1 && j < n && is_ident_byte(b[j]) {
-                        // raw identifier: never a keyword
-                        i = j;
-                        while i < n && is_ident_byte(b[i]) {
-                            i += 1;
-                        }
-                        continue;
-                    }
-                }
-                if word == b"unsafe" {
-                    let next = match skip_trivia(b, i) {
-                        Some(j) => j,
-                        None => broken!(),
-                    };
-                    let after = if next < n && b[next] == b'{' {
-                        After::Brace(next)
-                    } else if b[next.min(n)..].starts_with(b"impl")
-                        && (next + 4 >= n || !is_ident_byte(b[next + 4]))
-                    {
-                        After::Impl
-                    } else {
-                        After::Other
-                    };
-                    out.unsafe_tokens.push((start, after));
+                if stack.is_empty() {
+                    out.item_ends.push(i);
                 }
             }
-            _ => i += 1,
+            _ => i += 1, // a `/` that starts no comment
         }
+        code_from = i;
     }
     out.lexically_ok = stack.is_empty();
     out
@@ -668,6 +722,37 @@ mod tests {
         let kinds: Vec<After> = s.unsafe_tokens.iter().map(|t| t.1).collect();
         assert!(matches!(kinds[0], After::Brace(_)));
         assert_eq!(&kinds[1..], &[After::Impl, After::Other, After::Other]);
+    }
+
+    #[test]
+    fn raw_identifiers_and_raw_strings() {
+        let offsets =
+            |src: &str| -> Vec<usize> { scan(src).unsafe_tokens.iter().map(|t| t.0).collect() };
+        assert_eq!(offsets("r#unsafe {}"), Vec::<usize>::new());
+        assert_eq!(
+            offsets("r#r#unsafe {}"),
+            vec![4],
+            "`r#r`, `#`, then the keyword"
+        );
+        assert_eq!(offsets("r#r#r#unsafe {}"), Vec::<usize>::new());
+        assert_eq!(
+            offsets("xr#r#unsafe {}"),
+            Vec::<usize>::new(),
+            "`xr`, `#`, `r#unsafe`"
+        );
+        let src = "let s = br##\"unsafe { \"# }\"##; unsafe {}";
+        assert_eq!(offsets(src), vec![src.rfind("unsafe").unwrap()]);
+        let src = "let s = r#r\"unsafe {\"; unsafe {}";
+        assert_eq!(
+            offsets(src),
+            vec![src.rfind("unsafe").unwrap()],
+            "`r#r` then a plain string"
+        );
+        assert_eq!(
+            offsets("a.unsafe_x(); xunsafe {} unsafe_ {}"),
+            Vec::<usize>::new()
+        );
+        assert!(!scan("let s = r#\"open;").lexically_ok);
     }
 
     #[test]
