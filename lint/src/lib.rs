@@ -196,7 +196,8 @@ fn process_file(
                 for site in &mut facts.unsafe_sites {
                     if let Some((l, c)) = site.open_brace {
                         let off = idx.offset(text, l, c) + 1;
-                        site.inside_comment = source::comment_right_after(text, off);
+                        site.inside_comment =
+                            rules::undocumented_unsafe::inside_comment(text, off);
                     }
                 }
             }

@@ -35,8 +35,9 @@
 
 use memchr::memmem;
 
-use crate::rules::undocumented_unsafe::{block_tag, safety_tag, Tag};
-use crate::source::{self, Comment, Lexed};
+use crate::facts::UnsafeKind;
+use crate::rules::undocumented_unsafe::{inside_comment, site_tags, Tag};
+use crate::source::{self, Lexed};
 
 /// How a file is processed.
 #[derive(
@@ -428,24 +429,15 @@ impl<'a> LineCols<'a> {
     }
 }
 
-/// Whether a site at (`line`, `col`) is documented by a check that needs no syntax tree.
+/// Whether a site at (`line`, `col`) is documented by a check that needs no syntax tree
+/// ([`site_tags`], the rule's own).
 fn documented(text: &str, lexed: &Lexed, line: u32, col: u32, brace: Option<usize>) -> bool {
-    if let Some(open) = brace {
-        if let Some(inside) = source::comment_right_after(text, open + 1) {
-            if safety_tag(&inside) == Tag::Explained {
-                return true;
-            }
-        }
-    }
-    let trailing: Vec<&Comment> = lexed
-        .comments
-        .iter()
-        .filter(|c| c.end_line == line && c.end_column <= col)
-        .collect();
-    if !trailing.is_empty() && block_tag(&trailing) == Tag::Explained {
-        return true;
-    }
-    block_tag(&lexed.comment_block_above(line)) == Tag::Explained
+    let inside = brace.and_then(|open| inside_comment(text, open + 1));
+    let kind = match brace {
+        Some(_) => UnsafeKind::Block,
+        None => UnsafeKind::Impl,
+    };
+    site_tags(lexed, inside.as_deref(), line, col, kind).contains(&Tag::Explained)
 }
 
 /// The `unsafe` block and impl tokens of `scan` whose `SAFETY:` comment the checks that need no

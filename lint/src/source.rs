@@ -105,18 +105,34 @@ impl Lexed {
             .filter(move |c| c.line <= line && line <= c.end_line && !c.trailing)
     }
 
-    /// The comment block directly above `line`: comment-only lines, with attribute lines allowed
-    /// between; a blank line or a code line ends it. Returned top to bottom.
-    pub fn comment_block_above(&self, line: u32) -> Vec<&Comment> {
+    /// The comment block above `line`, read the way clippy's `undocumented_unsafe_blocks` reads
+    /// it: comment-only lines, walking up over blank lines and attribute lines; a code line ends
+    /// it. With `trailing`, the first non-blank line above may also end in a comment after code
+    /// or an attribute (`let n = v.len(); // SAFETY: ..`): that comment is part of the block (and
+    /// a code line still ends it). Returned top to bottom.
+    pub fn comment_block_above(&self, line: u32, trailing: bool) -> Vec<&Comment> {
         let mut out: Vec<&Comment> = Vec::new();
+        let mut first = true;
         let mut l = line.saturating_sub(1);
         while l >= 1 {
+            let code = self.line_has_code(l);
+            if code && first && trailing {
+                // a comment ending this line after code (binary search: comments are sorted)
+                let lo = self.comments.partition_point(|c| c.end_line < l);
+                out.extend(
+                    self.comments[lo..]
+                        .iter()
+                        .take_while(|c| c.end_line == l)
+                        .filter(|c| c.trailing && c.line == l),
+                );
+            }
             if self.is_attr_line(l) {
+                first = false;
                 l -= 1;
                 continue;
             }
-            if self.line_has_code(l) {
-                // a block comment ending a code line (`/* .. */ code` is not a comment line)
+            if code {
+                // a code line (also `/* .. */ code`: not a comment line)
                 break;
             }
             // Every comment covering `l` starts at or above it, and the walk goes on above the
@@ -126,10 +142,11 @@ impl Lexed {
                 top = Some(top.map_or(c.line, |t| t.min(c.line)));
                 out.push(c);
             }
-            let Some(top) = top else {
-                break;
-            };
-            l = top.saturating_sub(1);
+            // a blank line: go on above it
+            l = top.unwrap_or(l).saturating_sub(1);
+            if top.is_some() {
+                first = false;
+            }
         }
         out.sort_by_key(|c| (c.line, c.column));
         out
@@ -655,32 +672,28 @@ fn is_ascii_ident(c: u8) -> bool {
     c == b'_' || c.is_ascii_alphanumeric()
 }
 
-/// The comment block that starts right after the byte offset `from` (only whitespace before it),
-/// joined; `None` when code comes first.
-pub fn comment_right_after(text: &str, from: usize) -> Option<String> {
-    let mut rest = text.get(from..)?;
-    let mut out = String::new();
+/// The comments that follow the byte offset `from` with only whitespace before each (the
+/// comments opening a block after its `{`), their texts without the markers, in order.
+pub fn comments_right_after(text: &str, from: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let Some(mut rest) = text.get(from..) else {
+        return out;
+    };
     loop {
         let trimmed = rest.trim_start();
         if let Some(r) = trimmed.strip_prefix("//") {
             let end = r.find('\n').unwrap_or(r.len());
-            out.push_str(&r[..end]);
-            out.push('\n');
+            out.push(&r[..end]);
             rest = &r[end..];
         } else if let Some(r) = trimmed.strip_prefix("/*") {
             let end = r.find("*/").unwrap_or(r.len());
-            out.push_str(&r[..end]);
-            out.push('\n');
+            out.push(&r[..end]);
             rest = r.get(end + 2..).unwrap_or("");
         } else {
             break;
         }
     }
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    out
 }
 
 fn is_ident_char(c: char) -> bool {
@@ -776,9 +789,33 @@ mod tests {
 
         let src = "/* a\n b */\n// c\n#[x]\nfn f() {}\n";
         let l = lex(src);
-        let above: Vec<_> = l.comment_block_above(5).iter().map(|c| c.line).collect();
+        let above: Vec<_> = l.comment_block_above(5, false).iter().map(|c| c.line).collect();
         assert_eq!(above, vec![1, 3]);
         assert_eq!(l.own_line_comments(2).count(), 1);
+    }
+
+    #[test]
+    fn block_above_skips_blank_lines_and_may_take_a_trailing_comment() {
+        let lines = |src: &str, line: u32, trailing: bool| -> Vec<u32> {
+            let l = lex(src);
+            l.comment_block_above(line, trailing)
+                .iter()
+                .map(|c| c.line)
+                .collect()
+        };
+        // blank lines between the comments and the line are passed over
+        assert_eq!(lines("// a\n\n// b\n\nx\n", 5, false), vec![1, 3]);
+        // a code line ends the block
+        assert_eq!(lines("// a\ny();\n\nx\n", 4, false), Vec::<u32>::new());
+        // a trailing comment counts only on the first non-blank line above, and only if asked
+        let src = "// a\ny(); // b\n\nx\n";
+        assert_eq!(lines(src, 4, true), vec![2]);
+        assert_eq!(lines(src, 4, false), Vec::<u32>::new());
+        assert_eq!(lines("z(); // a\n// b\nx\n", 3, true), vec![2]);
+        // after an attribute too, and the walk goes on above the attribute
+        assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, true), vec![1, 2]);
+        // a comment before code on that line is not trailing
+        assert_eq!(lines("/* a */ y();\nx\n", 2, true), Vec::<u32>::new());
     }
 
     #[test]

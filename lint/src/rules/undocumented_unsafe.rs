@@ -9,7 +9,7 @@
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::facts::UnsafeKind;
-use crate::source::Comment;
+use crate::source::{Comment, Lexed};
 
 pub const META: RuleMeta = RuleMeta {
     id: "undocumented-unsafe",
@@ -51,26 +51,61 @@ pub(crate) fn block_tag(comments: &[&Comment]) -> Tag {
     safety_tag(&joined)
 }
 
+/// The comment that opens an `unsafe` block (comments right after its `{`, `after_brace` the
+/// byte offset past it), joined, when the first of them carries the tag: clippy reads only the
+/// first comment inside the block, so `// Allocate ..` then `// SAFETY: ..` does not count.
+pub(crate) fn inside_comment(text: &str, after_brace: usize) -> Option<String> {
+    let comments = crate::source::comments_right_after(text, after_brace);
+    let first = comments.first()?;
+    (safety_tag(first) != Tag::None).then(|| comments.join("\n"))
+}
+
+/// The tags of the comments the rule reads for a site apart from the one above its statement:
+/// the comment opening the block (`inside`, see [`inside_comment`]), a comment before the keyword
+/// on its line with no code before it (`/* SAFETY: .. */ unsafe {`; not `let v = /* .. */ unsafe`),
+/// and the comment block above the keyword's line ([`Lexed::comment_block_above`]: blank and
+/// attribute lines passed over; for a block, also a comment ending the line above after code).
+/// These need no syntax tree: the prefilter skips a file when they explain every site.
+pub(crate) fn site_tags(
+    lexed: &Lexed,
+    inside: Option<&str>,
+    line: u32,
+    column: u32,
+    kind: UnsafeKind,
+) -> Vec<Tag> {
+    let mut tags = Vec::new();
+    if let Some(inside) = inside {
+        tags.push(safety_tag(inside));
+    }
+    let lo = lexed.comments.partition_point(|c| c.end_line < line);
+    let before: Vec<&Comment> = lexed.comments[lo..]
+        .iter()
+        .take_while(|c| c.end_line == line)
+        .filter(|c| c.end_column <= column && !c.trailing)
+        .collect();
+    if !before.is_empty() {
+        tags.push(block_tag(&before));
+    }
+    let trailing = kind == UnsafeKind::Block;
+    tags.push(block_tag(&lexed.comment_block_above(line, trailing)));
+    tags
+}
+
 pub fn check(cx: &Context, sink: &mut Sink) {
     for file in cx.index.files {
         let lexed = &file.lexed;
         for site in &file.facts.unsafe_sites {
-            let mut tags = Vec::new();
-            if let Some(inside) = &site.inside_comment {
-                tags.push(safety_tag(inside));
-            }
-            let trailing: Vec<&Comment> = lexed
-                .comments
-                .iter()
-                .filter(|c| c.end_line == site.span.line && c.end_column <= site.span.column)
-                .collect();
-            if !trailing.is_empty() {
-                tags.push(block_tag(&trailing));
-            }
-            tags.push(block_tag(&lexed.comment_block_above(site.span.line)));
+            let mut tags = site_tags(
+                lexed,
+                site.inside_comment.as_deref(),
+                site.span.line,
+                site.span.column,
+                site.kind,
+            );
             if let Some(&(start, _)) = site.anchors.first() {
                 if start != site.span.line {
-                    tags.push(block_tag(&lexed.comment_block_above(start)));
+                    let trailing = site.kind == UnsafeKind::Block;
+                    tags.push(block_tag(&lexed.comment_block_above(start, trailing)));
                 }
             }
             if tags.contains(&Tag::Explained) {
