@@ -29,7 +29,7 @@ use crate::source::Lexed;
 use crate::suppress::Directive;
 
 /// Bump when the layout of anything cached changes (facts types included).
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 const MAGIC: &[u8; 8] = b"CLNTFCT1";
 const PACK: &str = "facts.bin";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\

@@ -196,8 +196,7 @@ fn process_file(
                 for site in &mut facts.unsafe_sites {
                     if let Some((l, c)) = site.open_brace {
                         let off = idx.offset(text, l, c) + 1;
-                        site.inside_comment =
-                            rules::undocumented_unsafe::inside_comment(text, off);
+                        site.inside_comment = rules::undocumented_unsafe::inside_comment(text, off);
                     }
                 }
             }

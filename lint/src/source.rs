@@ -789,7 +789,11 @@ mod tests {
 
         let src = "/* a\n b */\n// c\n#[x]\nfn f() {}\n";
         let l = lex(src);
-        let above: Vec<_> = l.comment_block_above(5, false).iter().map(|c| c.line).collect();
+        let above: Vec<_> = l
+            .comment_block_above(5, false)
+            .iter()
+            .map(|c| c.line)
+            .collect();
         assert_eq!(above, vec![1, 3]);
         assert_eq!(l.own_line_comments(2).count(), 1);
     }

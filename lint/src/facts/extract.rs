@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use syn::visit::{self, Visit};
 
 use super::anchor;
+use super::climb::{climb_stops, Climb, Climbing};
 use super::macros::walk_macro;
 use super::*;
 
@@ -21,6 +22,7 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
         facts: FileFacts::default(),
         scope: 0,
         anchors: Vec::new(),
+        climb: Climb::Closed,
         in_test: false,
         opts,
         item_ids: HashMap::new(),
@@ -45,6 +47,8 @@ struct Extractor {
     facts: FileFacts,
     scope: ScopeId,
     anchors: Vec<Anchor>,
+    /// Whether an `unsafe` block here may be explained above the innermost anchor.
+    climb: Climb,
     in_test: bool,
     opts: ExtractOptions,
     /// syn item → registered item (items are registered before their scope is walked).
@@ -231,6 +235,12 @@ impl<'ast> Visit<'ast> for BodyItems<'ast> {
     }
 }
 
+impl Climbing for Extractor {
+    fn climb_mut(&mut self) -> &mut Climb {
+        &mut self.climb
+    }
+}
+
 impl Extractor {
     fn add_item(&mut self, scope: ScopeId, name: String, kind: ItemKind, span: Span) -> ItemId {
         let id = self.facts.items.len() as ItemId;
@@ -413,6 +423,11 @@ impl Extractor {
         r
     }
 
+    /// [`Self::with_anchor`], with the climb state the anchored node sets.
+    fn with_anchor_climb<R>(&mut self, a: Anchor, c: Climb, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.with_anchor(a, |ex| ex.climbing(c, f))
+    }
+
     fn anchors_innermost_first(&self) -> Vec<Anchor> {
         self.anchors.iter().rev().copied().collect()
     }
@@ -493,6 +508,7 @@ impl Extractor {
         kind: UnsafeKind,
         kw: proc_macro2::Span,
         open: Option<proc_macro2::Span>,
+        stmt_comment: bool,
     ) {
         let open_brace = open.map(|o| {
             let s = o.start();
@@ -504,6 +520,7 @@ impl Extractor {
             span: Span::from_pm2(kw),
             open_brace,
             anchors,
+            stmt_comment,
             inside_comment: None,
         });
     }
@@ -515,7 +532,8 @@ impl Extractor {
             } else {
                 UnsafeKind::Block
             };
-            ex.unsafe_site(kind, t.keyword, t.open_brace);
+            // Found in tokens: no tree to climb.
+            ex.unsafe_site(kind, t.keyword, t.open_brace, false);
         });
     }
 
@@ -570,7 +588,7 @@ impl Extractor {
             }
             syn::Item::Impl(i) => {
                 if let Some(u) = &i.unsafety {
-                    self.unsafe_site(UnsafeKind::Impl, u.span, None);
+                    self.unsafe_site(UnsafeKind::Impl, u.span, None, true);
                 }
                 let impl_idx = self.facts.impls.len() as ImplIdx;
                 let generics = generics_of(&i.generics);
@@ -591,7 +609,7 @@ impl Extractor {
                 self.visit_type(&i.self_ty);
                 for ii in &i.items {
                     let a = anchor::impl_item(ii);
-                    self.with_anchor(a, |ex| match ii {
+                    self.with_anchor_climb(a, Climb::impl_item(ii), |ex| match ii {
                         syn::ImplItem::Fn(f) => {
                             let test = is_test_fn(&f.attrs);
                             let line = a.0;
@@ -622,7 +640,7 @@ impl Extractor {
                 }
                 for ti in &t.items {
                     let a = anchor::trait_item(ti);
-                    self.with_anchor(a, |ex| match ti {
+                    self.with_anchor_climb(a, Climb::trait_item(ti), |ex| match ti {
                         syn::TraitItem::Fn(f) => {
                             if let (Some(block), Some(tid)) = (&f.default, trait_item) {
                                 let line = a.0;
@@ -760,7 +778,9 @@ impl<'ast> Visit<'ast> for Extractor {
         };
         let test = has_cfg_test(attrs);
         let anchor = anchor::item(item);
-        self.with_anchor(anchor, |ex| ex.with_test(test, |ex| ex.item_inner(item)));
+        self.with_anchor_climb(anchor, Climb::item(item), |ex| {
+            ex.with_test(test, |ex| ex.item_inner(item))
+        });
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
@@ -769,14 +789,18 @@ impl<'ast> Visit<'ast> for Extractor {
             self.visit_item(i);
             return;
         }
-        self.with_anchor(anchor::stmt(s), |ex| visit::visit_stmt(ex, s));
+        self.with_anchor_climb(anchor::stmt(s), Climb::stmt(s), |ex| {
+            visit::visit_stmt(ex, s)
+        });
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        let stmt_comment = self.climb == Climb::Open;
         self.unsafe_site(
             UnsafeKind::Block,
             e.unsafe_token.span,
             Some(e.block.brace_token.span.open()),
+            stmt_comment,
         );
         visit::visit_expr_unsafe(self, e);
     }
@@ -805,4 +829,6 @@ impl<'ast> Visit<'ast> for Extractor {
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         visit::visit_impl_item_fn(self, f);
     }
+
+    climb_stops!('ast);
 }

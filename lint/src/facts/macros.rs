@@ -10,6 +10,8 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Pat, Stmt, Token};
 
+use super::climb::{Climb, Climbing};
+
 /// One arm of a `select!`.
 pub struct SelectArm {
     /// `None` for the `else => ..` arm.
@@ -162,8 +164,17 @@ pub fn scan_unsafe_tokens(tokens: &TokenStream, out: &mut Vec<TokenUnsafe>) {
 }
 
 /// Walk a macro invocation with a syntax visitor: what parses is visited like any other code;
-/// for what does not, `on_unsafe` gets the `unsafe` sites found in the raw tokens.
-pub fn walk_macro<V>(v: &mut V, mac: &syn::Macro, mut on_unsafe: impl FnMut(&mut V, TokenUnsafe))
+/// for what does not, `on_unsafe` gets the `unsafe` sites found in the raw tokens. A macro body
+/// ends the climb to the enclosing statement ([`Climb::Closed`]; statements inside it open their
+/// own).
+pub(crate) fn walk_macro<V>(v: &mut V, mac: &syn::Macro, on_unsafe: impl FnMut(&mut V, TokenUnsafe))
+where
+    V: for<'x> syn::visit::Visit<'x> + Climbing,
+{
+    v.climbing(Climb::Closed, |v| walk_macro_body(v, mac, on_unsafe));
+}
+
+fn walk_macro_body<V>(v: &mut V, mac: &syn::Macro, mut on_unsafe: impl FnMut(&mut V, TokenUnsafe))
 where
     V: for<'x> syn::visit::Visit<'x>,
 {

@@ -7,6 +7,7 @@
 
 mod anchor;
 mod body;
+mod climb;
 mod extract;
 pub mod macros;
 mod unsafe_only;
@@ -234,6 +235,11 @@ pub struct UnsafeSite {
     /// Where the block's `{` is (line, 1-based column), to look for a comment just inside it.
     pub open_brace: Option<(u32, u32)>,
     pub anchors: Vec<Anchor>,
+    /// A comment above the innermost anchor (its start line) counts for this site: an `unsafe impl`,
+    /// or a block that clippy's parent climb reaches the enclosing statement, `const` or `static`
+    /// from through expressions only (not from a struct-literal field, a match arm, the condition
+    /// of an `if`/`while` statement, a macro argument, ...; see `climb.rs`).
+    pub stmt_comment: bool,
     /// The comment block that opens the block (`unsafe { // SAFETY: .. }`), filled in by the pipeline.
     pub inside_comment: Option<String>,
 }

@@ -4,6 +4,7 @@
 use syn::visit::{self, Visit};
 
 use super::anchor;
+use super::climb::{climb_stops, Climb, Climbing};
 use super::macros::walk_macro;
 use super::{Anchor, FileFacts, UnsafeKind, UnsafeSite};
 use crate::diagnostic::Span;
@@ -12,6 +13,7 @@ pub fn extract_unsafe_only(file: &syn::File) -> FileFacts {
     let mut v = UnsafeOnly {
         sites: Vec::new(),
         anchors: Vec::new(),
+        climb: Climb::Closed,
     };
     for item in &file.items {
         v.visit_item(item);
@@ -24,10 +26,23 @@ pub fn extract_unsafe_only(file: &syn::File) -> FileFacts {
 struct UnsafeOnly {
     sites: Vec<UnsafeSite>,
     anchors: Vec<Anchor>,
+    climb: Climb,
+}
+
+impl Climbing for UnsafeOnly {
+    fn climb_mut(&mut self) -> &mut Climb {
+        &mut self.climb
+    }
 }
 
 impl UnsafeOnly {
-    fn site(&mut self, kind: UnsafeKind, kw: proc_macro2::Span, open: Option<proc_macro2::Span>) {
+    fn site(
+        &mut self,
+        kind: UnsafeKind,
+        kw: proc_macro2::Span,
+        open: Option<proc_macro2::Span>,
+        stmt_comment: bool,
+    ) {
         let open_brace = open.map(|o| (o.start().line as u32, o.start().column as u32 + 1));
         let anchors = self.anchors.iter().rev().copied().collect();
         self.sites.push(UnsafeSite {
@@ -35,23 +50,24 @@ impl UnsafeOnly {
             span: Span::from_pm2(kw),
             open_brace,
             anchors,
+            stmt_comment,
             inside_comment: None,
         });
     }
 
-    fn anchored(&mut self, a: Anchor, f: impl FnOnce(&mut Self)) {
+    fn anchored(&mut self, a: Anchor, c: Climb, f: impl FnOnce(&mut Self)) {
         self.anchors.push(a);
-        f(self);
+        self.climbing(c, f);
         self.anchors.pop();
     }
 }
 
 impl<'ast> Visit<'ast> for UnsafeOnly {
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        self.anchored(anchor::item(i), |v| {
+        self.anchored(anchor::item(i), Climb::item(i), |v| {
             if let syn::Item::Impl(imp) = i {
                 if let Some(u) = &imp.unsafety {
-                    v.site(UnsafeKind::Impl, u.span, None);
+                    v.site(UnsafeKind::Impl, u.span, None, true);
                 }
             }
             visit::visit_item(v, i);
@@ -59,11 +75,15 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
     }
 
     fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
-        self.anchored(anchor::impl_item(i), |v| visit::visit_impl_item(v, i));
+        self.anchored(anchor::impl_item(i), Climb::impl_item(i), |v| {
+            visit::visit_impl_item(v, i)
+        });
     }
 
     fn visit_trait_item(&mut self, i: &'ast syn::TraitItem) {
-        self.anchored(anchor::trait_item(i), |v| visit::visit_trait_item(v, i));
+        self.anchored(anchor::trait_item(i), Climb::trait_item(i), |v| {
+            visit::visit_trait_item(v, i)
+        });
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
@@ -71,14 +91,16 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
             self.visit_item(i);
             return;
         }
-        self.anchored(anchor::stmt(s), |v| visit::visit_stmt(v, s));
+        self.anchored(anchor::stmt(s), Climb::stmt(s), |v| visit::visit_stmt(v, s));
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        let stmt_comment = self.climb == Climb::Open;
         self.site(
             UnsafeKind::Block,
             e.unsafe_token.span,
             Some(e.block.brace_token.span.open()),
+            stmt_comment,
         );
         visit::visit_expr_unsafe(self, e);
     }
@@ -92,7 +114,10 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
             } else {
                 UnsafeKind::Block
             };
-            v.site(kind, t.keyword, t.open_brace);
+            // Found in tokens: no tree to climb.
+            v.site(kind, t.keyword, t.open_brace, false);
         });
     }
+
+    climb_stops!('ast);
 }

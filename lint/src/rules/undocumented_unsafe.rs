@@ -103,7 +103,7 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                 site.kind,
             );
             if let Some(&(start, _)) = site.anchors.first() {
-                if start != site.span.line {
+                if start != site.span.line && site.stmt_comment {
                     let trailing = site.kind == UnsafeKind::Block;
                     tags.push(block_tag(&lexed.comment_block_above(start, trailing)));
                 }
@@ -132,9 +132,13 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                     site.span,
                     format!("{what} without a `// SAFETY:` comment"),
                 )
-                .with_note(
-                    "add `// SAFETY: <why this is sound>` on the line above the statement or item",
-                )
+                .with_note(if site.stmt_comment {
+                    "add `// SAFETY: <why this is sound>` on the line above the statement or item"
+                } else {
+                    // a struct field, match arm, condition or macro argument: clippy reads only
+                    // the comment at the block itself there
+                    "add `// SAFETY: <why this is sound>` on the line right above the `unsafe` block"
+                })
             };
             d.span.end_line = d.span.line;
             d.span.end_column = d.span.column + "unsafe".len() as u32;
