@@ -13,7 +13,9 @@
 //!   comment block above its line) can never be reported, because the rule reports a site only
 //!   when *none* of its checks finds an explained tag. A file whose candidates are all documented
 //!   that way needs no parse for this rule; any other file with a candidate is parsed
-//!   ([`Mode::Unsafe`]), and keeps only its `unsafe` sites.
+//!   ([`Mode::Unsafe`]), and keeps only its `unsafe` sites. Of such a file only the top-level
+//!   items that hold a candidate are parsed: [`unsafe_items_text`] blanks the others, keeping
+//!   every position.
 //! * **banned-type** resolves names across files. A finding's resolved name is the ban's last
 //!   segment or an alias of it (a renaming `use` or a `type` alias), so only files containing one
 //!   of those words (*triggers*) can hold one. Resolving a path walks module structure (`mod`
@@ -31,7 +33,7 @@
 //! * **parse-error**: a file that is not parsed cannot report a grammar error. [`scan`] checks
 //!   every file lexically (balanced delimiters, terminated literals and comments); a file that
 //!   fails it is parsed, and reports what a full run reports. A grammar error in a lexically
-//!   sound file that needs no facts is only reported by `--no-prefilter`.
+//!   sound file that needs no facts, or in a blanked item, is only reported by `--no-prefilter`.
 
 use memchr::memmem;
 
@@ -238,7 +240,7 @@ fn in_raw_ident(b: &[u8], w: usize) -> bool {
 
 /// Lex `text` just enough to find `unsafe` tokens and check that it is lexically sound.
 ///
-/// It jumps from one interesting byte to the next ([`SPECIAL`]: comments, literals,
+/// It jumps from one interesting byte to the next (`SPECIAL`: comments, literals,
 /// delimiters, `;`); `unsafe` words come from one substring search over the file and count when
 /// they lie in code between those jumps (not in a comment or literal, not part of a longer word,
 /// not the raw identifier `r#unsafe`). The results (`unsafe_tokens`, `item_ends`) are exact only
