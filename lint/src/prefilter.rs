@@ -39,7 +39,7 @@ use memchr::memmem;
 
 use crate::facts::UnsafeKind;
 use crate::rules::undocumented_unsafe::{inside_comment, site_tags, Tag};
-use crate::source::{self, Lexed};
+use crate::source::{self, utf8_len, Lexed};
 
 /// How a file is processed.
 #[derive(
@@ -180,16 +180,6 @@ fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
         }
     }
     None
-}
-
-/// Length in bytes of the UTF-8 character starting with `b`.
-fn utf8_len(b: u8) -> usize {
-    match b {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
 }
 
 /// Bytes where [`scan`] has to look: everything else (identifiers, numbers, whitespace, other

@@ -659,7 +659,7 @@ fn mark(v: &mut Vec<bool>, line: u32) {
 }
 
 /// Length of the UTF-8 char whose first byte is `lead`.
-fn utf8_len(lead: u8) -> usize {
+pub(crate) fn utf8_len(lead: u8) -> usize {
     match lead {
         0..=0x7f => 1,
         0x80..=0xdf => 2,

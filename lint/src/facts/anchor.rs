@@ -86,12 +86,7 @@ pub(crate) fn try_item(i: &Item) -> Option<Anchor> {
                 .unwrap_or(x.impl_token.span),
             x.brace_token.span.close(),
         ),
-        Item::Macro(x) => (
-            outer_attr(&x.attrs).or_else(|| path_first(&x.mac.path))?,
-            x.semi_token
-                .map(|t| t.spans[0])
-                .unwrap_or_else(|| delim_close(&x.mac.delimiter)),
-        ),
+        Item::Macro(x) => macro_item(&x.attrs, &x.mac, &x.semi_token)?,
         Item::Mod(x) => (
             lead(&x.attrs, &x.vis)
                 .or(x.unsafety.map(|t| t.span))
@@ -162,15 +157,23 @@ pub(crate) fn try_impl_item(i: &ImplItem) -> Option<Anchor> {
                 .unwrap_or(x.type_token.span),
             x.semi_token.spans[0],
         ),
-        ImplItem::Macro(x) => (
-            outer_attr(&x.attrs).or_else(|| path_first(&x.mac.path))?,
-            x.semi_token
-                .map(|t| t.spans[0])
-                .unwrap_or_else(|| delim_close(&x.mac.delimiter)),
-        ),
+        ImplItem::Macro(x) => macro_item(&x.attrs, &x.mac, &x.semi_token)?,
         _ => return None,
     };
     Some(lines(first, last))
+}
+
+/// First and last token of a macro invocation in item position (`m! { .. }`, `m!(..);`).
+fn macro_item(
+    attrs: &[syn::Attribute],
+    mac: &syn::Macro,
+    semi: &Option<syn::Token![;]>,
+) -> Option<(Span, Span)> {
+    let first = outer_attr(attrs).or_else(|| path_first(&mac.path))?;
+    let last = semi
+        .map(|t| t.spans[0])
+        .unwrap_or_else(|| delim_close(&mac.delimiter));
+    Some((first, last))
 }
 
 pub(crate) fn try_trait_item(i: &TraitItem) -> Option<Anchor> {
@@ -191,12 +194,7 @@ pub(crate) fn try_trait_item(i: &TraitItem) -> Option<Anchor> {
             outer_attr(&x.attrs).unwrap_or(x.type_token.span),
             x.semi_token.spans[0],
         ),
-        TraitItem::Macro(x) => (
-            outer_attr(&x.attrs).or_else(|| path_first(&x.mac.path))?,
-            x.semi_token
-                .map(|t| t.spans[0])
-                .unwrap_or_else(|| delim_close(&x.mac.delimiter)),
-        ),
+        TraitItem::Macro(x) => macro_item(&x.attrs, &x.mac, &x.semi_token)?,
         _ => return None,
     };
     Some(lines(first, last))
