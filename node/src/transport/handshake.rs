@@ -29,7 +29,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -211,12 +213,100 @@ pub fn decode_peer_list(payload: &[u8]) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The gateway-handshake task. See the module docs.
-pub struct GatewayHandshake<S: Socket> {
+/// What the two tasks do differently. The loop around it, with the retries and the
+/// shutdown, is [`Task::run`]; the tasks themselves are [`GatewayHandshake`] and
+/// [`NatTraversal`].
+trait Protocol<S: Socket>: Send + Sized + 'static {
+    /// The probe an attempt sends first and again every `retry_interval`.
+    const PROBE: PacketKind;
+    /// What the task logs when an attempt starts.
+    const STARTING: &'static str;
+    /// The counter of attempts that ran out of time.
+    fn failed(metrics: &Metrics) -> &AtomicU64;
+    /// A datagram the listener routed to this task.
+    fn on_packet(
+        &mut self,
+        ctx: &PeerContext<S>,
+        attempts: &mut Attempts,
+        inbound: Inbound,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// A handshake task: the shared state, the two inboxes and the protocol.
+struct Task<S: Socket, P> {
     ctx: PeerContext<S>,
     attempts: Attempts,
     packets: mpsc::Receiver<Inbound>,
     commands: mpsc::Receiver<Connect>,
+    protocol: P,
+}
+
+impl<S: Socket, P: Protocol<S>> Task<S, P> {
+    /// Runs until node shutdown: starts attempts on command, hands datagrams to the
+    /// protocol, and every `retry_interval` fails expired attempts and re-probes the rest.
+    async fn run(mut self) {
+        let mut shutdown: watch::Receiver<bool> = self.ctx.shutdown.clone();
+        let mut tick = tokio::time::interval(self.attempts.config.retry_interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() { break; }
+                }
+                Some(command) = self.commands.recv() => self.on_connect(command).await,
+                Some(inbound) = self.packets.recv() => {
+                    self.protocol.on_packet(&self.ctx, &mut self.attempts, inbound).await;
+                }
+                _ = tick.tick() => {
+                    let (expired, retry) = self.attempts.expire(Instant::now());
+                    for _ in 0..expired {
+                        Metrics::inc(P::failed(&self.ctx.metrics));
+                    }
+                    for (addr, conn_id) in retry {
+                        send_control(&self.ctx, P::PROBE, conn_id, Vec::new(), addr).await;
+                    }
+                }
+            }
+        }
+        for (_, pending) in self.attempts.pending.drain() {
+            pending.finish(Err(HandshakeError::NodeStopped));
+        }
+    }
+
+    async fn on_connect(&mut self, command: Connect) {
+        if self.ctx.state.is_established(command.addr) {
+            if let Some(reply) = command.reply {
+                let _ = reply.send(Ok(()));
+            }
+            return;
+        }
+        let addr = command.addr;
+        if let Some(conn_id) = self.attempts.start(command) {
+            info!(peer = %addr, conn_id, "{}", P::STARTING);
+            send_control(&self.ctx, P::PROBE, conn_id, Vec::new(), addr).await;
+        }
+    }
+}
+
+/// Sends one control packet on the node's socket.
+async fn send_control<S: Socket>(
+    ctx: &PeerContext<S>,
+    kind: PacketKind,
+    conn_id: u64,
+    payload: Vec<u8>,
+    to: SocketAddr,
+) {
+    ctx.send_packet(&Packet::control(kind, conn_id, 0, payload), to)
+        .await;
+}
+
+/// The gateway-handshake task. See the module docs.
+pub struct GatewayHandshake<S: Socket> {
+    task: Task<S, Gateway>,
+}
+
+/// The gateway handshake's side of [`Protocol`]: introduced peers go to `nat`.
+struct Gateway {
     nat: mpsc::Sender<Connect>,
 }
 
@@ -231,107 +321,73 @@ impl<S: Socket> GatewayHandshake<S> {
     ) -> GatewayHandshake<S> {
         let seed = seed_from(ctx.socket.local_addr().ok(), 0x6a7e);
         GatewayHandshake {
-            ctx,
-            attempts: Attempts::new(config, seed),
-            packets,
-            commands,
-            nat,
+            task: Task {
+                ctx,
+                attempts: Attempts::new(config, seed),
+                packets,
+                commands,
+                protocol: Gateway { nat },
+            },
         }
     }
 
     /// Runs until node shutdown.
-    pub async fn run(mut self) {
-        let mut shutdown: watch::Receiver<bool> = self.ctx.shutdown.clone();
-        let mut tick = tokio::time::interval(self.attempts.config.retry_interval);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() { break; }
-                }
-                Some(command) = self.commands.recv() => self.on_connect(command).await,
-                Some(inbound) = self.packets.recv() => self.on_packet(inbound).await,
-                _ = tick.tick() => {
-                    let (expired, retry) = self.attempts.expire(Instant::now());
-                    for _ in 0..expired {
-                        Metrics::inc(&self.ctx.metrics.handshakes_failed);
-                    }
-                    for (addr, conn_id) in retry {
-                        self.send_control(PacketKind::Hello, conn_id, Vec::new(), addr).await;
-                    }
-                }
-            }
-        }
-        for (_, pending) in self.attempts.pending.drain() {
-            pending.finish(Err(HandshakeError::NodeStopped));
-        }
+    pub async fn run(self) {
+        self.task.run().await;
+    }
+}
+
+impl<S: Socket> Protocol<S> for Gateway {
+    const PROBE: PacketKind = PacketKind::Hello;
+    const STARTING: &'static str = "joining through gateway";
+
+    fn failed(metrics: &Metrics) -> &AtomicU64 {
+        &metrics.handshakes_failed
     }
 
-    async fn send_control(&self, kind: PacketKind, conn_id: u64, payload: Vec<u8>, to: SocketAddr) {
-        self.ctx
-            .send_packet(&Packet::control(kind, conn_id, 0, payload), to)
-            .await;
-    }
-
-    async fn on_connect(&mut self, command: Connect) {
-        if self.ctx.state.is_established(command.addr) {
-            if let Some(reply) = command.reply {
-                let _ = reply.send(Ok(()));
-            }
-            return;
-        }
-        let addr = command.addr;
-        if let Some(conn_id) = self.attempts.start(command) {
-            info!(gateway = %addr, conn_id, "joining through gateway");
-            self.send_control(PacketKind::Hello, conn_id, Vec::new(), addr)
-                .await;
-        }
-    }
-
-    async fn on_packet(&mut self, Inbound { from, packet }: Inbound) {
+    async fn on_packet(
+        &mut self,
+        ctx: &PeerContext<S>,
+        attempts: &mut Attempts,
+        Inbound { from, packet }: Inbound,
+    ) {
         let conn_id = packet.header.conn_id;
         match packet.kind() {
             PacketKind::Hello => {
-                let known = self.ctx.state.get(from).map(|h| h.conn_id);
+                let known = ctx.state.get(from).map(|h| h.conn_id);
                 if known != Some(conn_id) {
-                    self.ctx.establish(from, conn_id);
-                    Metrics::inc(&self.ctx.metrics.handshakes_completed);
+                    ctx.establish(from, conn_id);
+                    Metrics::inc(&ctx.metrics.handshakes_completed);
                 } else {
                     debug!(peer = %from, "duplicate Hello; answering again");
                 }
-                let others: Vec<SocketAddr> = self
-                    .ctx
+                let others: Vec<SocketAddr> = ctx
                     .state
                     .peers()
                     .into_iter()
                     .map(|(a, _)| a)
                     .filter(|a| *a != from)
                     .collect();
-                self.send_control(
-                    PacketKind::Welcome,
-                    conn_id,
-                    encode_peer_list(&others),
-                    from,
-                )
-                .await;
+                let list = encode_peer_list(&others);
+                send_control(ctx, PacketKind::Welcome, conn_id, list, from).await;
             }
             PacketKind::Welcome => {
-                let matches = self.attempts.pending.get(&from).map(|p| p.conn_id) == Some(conn_id);
+                let matches = attempts.pending.get(&from).map(|p| p.conn_id) == Some(conn_id);
                 if !matches {
                     debug!(peer = %from, "unexpected Welcome ignored");
                     return;
                 }
-                if let Some(pending) = self.attempts.pending.remove(&from) {
-                    self.ctx.establish(from, conn_id);
-                    Metrics::inc(&self.ctx.metrics.handshakes_completed);
+                if let Some(pending) = attempts.pending.remove(&from) {
+                    ctx.establish(from, conn_id);
+                    Metrics::inc(&ctx.metrics.handshakes_completed);
                     pending.finish(Ok(()));
                 }
-                if !self.attempts.config.punch_introduced_peers {
+                if !attempts.config.punch_introduced_peers {
                     return;
                 }
-                let me = self.ctx.socket.local_addr().ok();
+                let me = ctx.socket.local_addr().ok();
                 for peer in decode_peer_list(&packet.payload) {
-                    if Some(peer) == me || self.ctx.state.is_established(peer) {
+                    if Some(peer) == me || ctx.state.is_established(peer) {
                         continue;
                     }
                     if self
@@ -353,11 +409,11 @@ impl<S: Socket> GatewayHandshake<S> {
 
 /// The NAT-traversal task. See the module docs.
 pub struct NatTraversal<S: Socket> {
-    ctx: PeerContext<S>,
-    attempts: Attempts,
-    packets: mpsc::Receiver<Inbound>,
-    commands: mpsc::Receiver<Connect>,
+    task: Task<S, Nat>,
 }
+
+/// NAT traversal's side of [`Protocol`].
+struct Nat;
 
 impl<S: Socket> NatTraversal<S> {
     /// A task punching holes on request and answering punches.
@@ -369,88 +425,69 @@ impl<S: Socket> NatTraversal<S> {
     ) -> NatTraversal<S> {
         let seed = seed_from(ctx.socket.local_addr().ok(), 0x9a7);
         NatTraversal {
-            ctx,
-            attempts: Attempts::new(config, seed),
-            packets,
-            commands,
+            task: Task {
+                ctx,
+                attempts: Attempts::new(config, seed),
+                packets,
+                commands,
+                protocol: Nat,
+            },
         }
     }
 
     /// Runs until node shutdown.
-    pub async fn run(mut self) {
-        let mut shutdown: watch::Receiver<bool> = self.ctx.shutdown.clone();
-        let mut tick = tokio::time::interval(self.attempts.config.retry_interval);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() { break; }
-                }
-                Some(command) = self.commands.recv() => self.on_connect(command).await,
-                Some(inbound) = self.packets.recv() => self.on_packet(inbound).await,
-                _ = tick.tick() => {
-                    let (expired, retry) = self.attempts.expire(Instant::now());
-                    for _ in 0..expired {
-                        Metrics::inc(&self.ctx.metrics.nat_traversals_failed);
-                    }
-                    for (addr, conn_id) in retry {
-                        self.send_control(PacketKind::Punch, conn_id, addr).await;
-                    }
-                }
-            }
-        }
-        for (_, pending) in self.attempts.pending.drain() {
-            pending.finish(Err(HandshakeError::NodeStopped));
-        }
+    pub async fn run(self) {
+        self.task.run().await;
     }
+}
 
-    async fn send_control(&self, kind: PacketKind, conn_id: u64, to: SocketAddr) {
-        self.ctx
-            .send_packet(&Packet::control(kind, conn_id, 0, Vec::new()), to)
-            .await;
-    }
-
-    async fn on_connect(&mut self, command: Connect) {
-        if self.ctx.state.is_established(command.addr) {
-            if let Some(reply) = command.reply {
-                let _ = reply.send(Ok(()));
-            }
-            return;
-        }
-        let addr = command.addr;
-        if let Some(conn_id) = self.attempts.start(command) {
-            info!(peer = %addr, conn_id, "starting NAT traversal");
-            self.send_control(PacketKind::Punch, conn_id, addr).await;
-        }
-    }
-
-    fn complete(&mut self, from: SocketAddr, conn_id: u64) {
-        self.ctx.establish(from, conn_id);
-        Metrics::inc(&self.ctx.metrics.nat_traversals_completed);
-        if let Some(pending) = self.attempts.pending.remove(&from) {
+impl Nat {
+    fn complete<S: Socket>(
+        ctx: &PeerContext<S>,
+        attempts: &mut Attempts,
+        from: SocketAddr,
+        conn_id: u64,
+    ) {
+        ctx.establish(from, conn_id);
+        Metrics::inc(&ctx.metrics.nat_traversals_completed);
+        if let Some(pending) = attempts.pending.remove(&from) {
             pending.finish(Ok(()));
         }
     }
+}
 
-    async fn on_packet(&mut self, Inbound { from, packet }: Inbound) {
+impl<S: Socket> Protocol<S> for Nat {
+    const PROBE: PacketKind = PacketKind::Punch;
+    const STARTING: &'static str = "starting NAT traversal";
+
+    fn failed(metrics: &Metrics) -> &AtomicU64 {
+        &metrics.nat_traversals_failed
+    }
+
+    async fn on_packet(
+        &mut self,
+        ctx: &PeerContext<S>,
+        attempts: &mut Attempts,
+        Inbound { from, packet }: Inbound,
+    ) {
         let conn_id = packet.header.conn_id;
-        let ours = self.attempts.pending.get(&from).map(|p| p.conn_id);
+        let ours = attempts.pending.get(&from).map(|p| p.conn_id);
         match packet.kind() {
             PacketKind::Punch => {
-                let known = self.ctx.state.get(from).map(|h| h.conn_id);
+                let known = ctx.state.get(from).map(|h| h.conn_id);
                 if known == Some(conn_id) {
                     // Our PunchAck was lost; answer again.
                 } else if matches!(ours, Some(mine) if mine < conn_id) {
                     // Simultaneous open: our smaller id wins; the peer adopts it on our Punch.
                     return;
                 } else {
-                    self.complete(from, conn_id);
+                    Nat::complete(ctx, attempts, from, conn_id);
                 }
-                self.send_control(PacketKind::PunchAck, conn_id, from).await;
+                send_control(ctx, PacketKind::PunchAck, conn_id, Vec::new(), from).await;
             }
             PacketKind::PunchAck => {
                 if ours == Some(conn_id) {
-                    self.complete(from, conn_id);
+                    Nat::complete(ctx, attempts, from, conn_id);
                 } else {
                     debug!(peer = %from, "unexpected PunchAck ignored");
                 }
