@@ -106,27 +106,31 @@ impl Lexed {
     }
 
     /// The comment block above `line`, read the way clippy's `undocumented_unsafe_blocks` reads
-    /// it: comment-only lines, walking up over blank lines and attribute lines; a code line ends
-    /// it. With `trailing`, the first non-blank line above may also end in a comment after code
-    /// or an attribute (`let n = v.len(); // SAFETY: ..`): that comment is part of the block (and
-    /// a code line still ends it). Returned top to bottom.
+    /// it: comment-only lines, walking up over blank lines and lines that are only an attribute;
+    /// a code line (or an attribute with a comment after it) ends it. With `trailing`, the first
+    /// non-blank line above may also end in a comment after code or an attribute
+    /// (`let n = v.len(); // SAFETY: ..`): that comment is part of the block. Returned top to
+    /// bottom.
     pub fn comment_block_above(&self, line: u32, trailing: bool) -> Vec<&Comment> {
         let mut out: Vec<&Comment> = Vec::new();
         let mut first = true;
         let mut l = line.saturating_sub(1);
         while l >= 1 {
             let code = self.line_has_code(l);
+            // comments ending this line after code (binary search: comments are sorted)
+            let lo = self.comments.partition_point(|c| c.end_line < l);
+            let mut after_code = self.comments[lo..]
+                .iter()
+                .take_while(|c| c.end_line == l)
+                .filter(|c| c.trailing && c.line == l)
+                .peekable();
+            let has_after_code = code && after_code.peek().is_some();
             if code && first && trailing {
-                // a comment ending this line after code (binary search: comments are sorted)
-                let lo = self.comments.partition_point(|c| c.end_line < l);
-                out.extend(
-                    self.comments[lo..]
-                        .iter()
-                        .take_while(|c| c.end_line == l)
-                        .filter(|c| c.trailing && c.line == l),
-                );
+                out.extend(after_code);
             }
-            if self.is_attr_line(l) {
+            // Only a line that is nothing but an attribute is passed over: like clippy, an
+            // attribute with a comment after it (`#[allow(x)] // why`) ends the block.
+            if self.is_attr_line(l) && !has_after_code {
                 first = false;
                 l -= 1;
                 continue;
@@ -816,8 +820,11 @@ mod tests {
         assert_eq!(lines(src, 4, true), vec![2]);
         assert_eq!(lines(src, 4, false), Vec::<u32>::new());
         assert_eq!(lines("z(); // a\n// b\nx\n", 3, true), vec![2]);
-        // after an attribute too, and the walk goes on above the attribute
-        assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, true), vec![1, 2]);
+        // after an attribute too; such an attribute line ends the block
+        assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, true), vec![2]);
+        assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, false), Vec::<u32>::new());
+        // a line that is only an attribute is passed over
+        assert_eq!(lines("// a\n#[cfg(x)]\nx\n", 3, false), vec![1]);
         // a comment before code on that line is not trailing
         assert_eq!(lines("/* a */ y();\nx\n", 2, true), Vec::<u32>::new());
     }

@@ -91,6 +91,18 @@ pub(crate) fn site_tags(
     tags
 }
 
+/// The line where a statement or item that starts on `start` (its first outer attribute or doc
+/// comment) has its first code after them: clippy reads the comment block above that line,
+/// passing over the attribute lines, so a `// SAFETY:` between the doc comment and `pub const`
+/// counts. Not below `site_line`.
+fn keyword_line(lexed: &Lexed, start: u32, site_line: u32) -> u32 {
+    let mut l = start;
+    while l < site_line && (lexed.is_attr_line(l) || !lexed.line_has_code(l)) {
+        l += 1;
+    }
+    l
+}
+
 pub fn check(cx: &Context, sink: &mut Sink) {
     for file in cx.index.files {
         let lexed = &file.lexed;
@@ -103,9 +115,10 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                 site.kind,
             );
             if let Some(&(start, _)) = site.anchors.first() {
-                if start != site.span.line && site.stmt_comment {
+                let keyword = keyword_line(lexed, start, site.span.line);
+                if keyword != site.span.line && site.stmt_comment {
                     let trailing = site.kind == UnsafeKind::Block;
-                    tags.push(block_tag(&lexed.comment_block_above(start, trailing)));
+                    tags.push(block_tag(&lexed.comment_block_above(keyword, trailing)));
                 }
             }
             if tags.contains(&Tag::Explained) {
