@@ -822,7 +822,10 @@ mod tests {
         assert_eq!(lines("z(); // a\n// b\nx\n", 3, true), vec![2]);
         // after an attribute too; such an attribute line ends the block
         assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, true), vec![2]);
-        assert_eq!(lines("// a\n#[cfg(x)] // b\nx\n", 3, false), Vec::<u32>::new());
+        assert_eq!(
+            lines("// a\n#[cfg(x)] // b\nx\n", 3, false),
+            Vec::<u32>::new()
+        );
         // a line that is only an attribute is passed over
         assert_eq!(lines("// a\n#[cfg(x)]\nx\n", 3, false), vec![1]);
         // a comment before code on that line is not trailing
