@@ -92,6 +92,14 @@ impl Lexed {
         self.attr_line.get(line as usize).copied().unwrap_or(false)
     }
 
+    /// The comments that end on `line`, in order (binary search: comments are sorted).
+    pub fn comments_ending_on(&self, line: u32) -> impl Iterator<Item = &Comment> {
+        let lo = self.comments.partition_point(|c| c.end_line < line);
+        self.comments[lo..]
+            .iter()
+            .take_while(move |c| c.end_line == line)
+    }
+
     /// Comments that cover `line` and start their line (not trailing code).
     ///
     /// `comments` are in source order and do not overlap (as [`lex`] makes them), so both their
@@ -117,11 +125,9 @@ impl Lexed {
         let mut l = line.saturating_sub(1);
         while l >= 1 {
             let code = self.line_has_code(l);
-            // comments ending this line after code (binary search: comments are sorted)
-            let lo = self.comments.partition_point(|c| c.end_line < l);
-            let mut after_code = self.comments[lo..]
-                .iter()
-                .take_while(|c| c.end_line == l)
+            // comments ending this line after code
+            let mut after_code = self
+                .comments_ending_on(l)
                 .filter(|c| c.trailing && c.line == l)
                 .peekable();
             let has_after_code = code && after_code.peek().is_some();

@@ -77,10 +77,8 @@ pub(crate) fn site_tags(
     if let Some(inside) = inside {
         tags.push(safety_tag(inside));
     }
-    let lo = lexed.comments.partition_point(|c| c.end_line < line);
-    let before: Vec<&Comment> = lexed.comments[lo..]
-        .iter()
-        .take_while(|c| c.end_line == line)
+    let before: Vec<&Comment> = lexed
+        .comments_ending_on(line)
         .filter(|c| c.end_column <= column && !c.trailing)
         .collect();
     if !before.is_empty() {
