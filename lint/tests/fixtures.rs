@@ -92,7 +92,7 @@ fn main() {
         std::process::exit(101);
     }
     let bless = std::env::var_os("UPDATE_EXPECT").is_some();
-    let trials = cases
+    let mut trials: Vec<Trial> = cases
         .into_iter()
         .map(|case| {
             Trial::test(case.name.clone(), move || {
@@ -100,6 +100,7 @@ fn main() {
             })
         })
         .collect();
+    trials.extend(self_checks());
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -459,7 +460,7 @@ fn moved_columns(old: &str, new: &str) -> Vec<String> {
     out
 }
 
-/// A short line diff (LCS) of two texts, for failure messages.
+/// A line diff (LCS) of two texts with three lines of context, for failure messages.
 fn diff(want: &str, got: &str) -> String {
     let a: Vec<&str> = want.lines().collect();
     let b: Vec<&str> = got.lines().collect();
@@ -474,19 +475,37 @@ fn diff(want: &str, got: &str) -> String {
             };
         }
     }
-    let mut out = String::from("--- expected.txt\n+++ actual\n");
+    let mut ops: Vec<(char, &str)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
+            ops.push((' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
         } else {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near = |k: usize| {
+        ops[k.saturating_sub(3)..(k + 4).min(ops.len())]
+            .iter()
+            .any(|(c, _)| *c != ' ')
+    };
+    let mut out = String::from("--- expected.txt\n+++ actual\n");
+    let mut skipped = false;
+    for (k, (c, line)) in ops.iter().enumerate() {
+        if near(k) {
+            if skipped {
+                out.push_str("  ...\n");
+                skipped = false;
+            }
+            out.push_str(&format!("{c} {line}\n"));
+        } else {
+            skipped = true;
         }
     }
     out
@@ -605,4 +624,162 @@ fn check_case(case: &Case, bless: bool) -> Result<(), String> {
     } else {
         Err(failures.join("\n"))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Self-checks of the harness (trials named `harness/...`): the checks above must be able to fail.
+
+fn self_checks() -> Vec<Trial> {
+    vec![
+        Trial::test("harness/strip-markers", || {
+            strip_markers_check().map_err(Failed::from)
+        }),
+        Trial::test("harness/bad-markers-are-errors", || {
+            bad_markers_check().map_err(Failed::from)
+        }),
+        Trial::test("harness/bless-guard-sees-moved-columns", || {
+            moved_columns_check().map_err(Failed::from)
+        }),
+        Trial::test(
+            "harness/wrong-marker-fails-and-bless-writes-nothing",
+            || synthetic_case_check().map_err(Failed::from),
+        ),
+    ]
+}
+
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+fn strip_markers_check() -> Result<(), String> {
+    let known = rules::ids();
+    let text = "let a = 1; //~ banned-type\n\tb(); \t//~^ parse-error banned-type\r\nc //~ parse-error\n//~^^ unused-suppression";
+    let (stripped, locs) = strip_markers("src/x.rs", text, &known)?;
+    ensure(stripped == "let a = 1;\n\tb();\r\nc\n", || {
+        format!("stripped: {stripped:?}")
+    })?;
+    let l = |line, rule: &str| ("src/x.rs".to_string(), line, rule.to_string());
+    let want = vec![
+        l(1, "banned-type"),
+        l(1, "parse-error"),
+        l(1, "banned-type"),
+        l(3, "parse-error"),
+        l(2, "unused-suppression"),
+    ];
+    ensure(locs == want, || format!("locations: {locs:?}"))
+}
+
+fn bad_markers_check() -> Result<(), String> {
+    let known = rules::ids();
+    for bad in [
+        "x //~banned-type\n",
+        "x //~\n",
+        "x //~^ \n",
+        "x //~ banned_type\n",
+        "x //~ ERROR banned-type\n",
+        "x //~^ banned-type\n",
+    ] {
+        ensure(strip_markers("src/x.rs", bad, &known).is_err(), || {
+            format!("{bad:?} was accepted")
+        })?;
+    }
+    Ok(())
+}
+
+fn moved_columns_check() -> Result<(), String> {
+    let old =
+        "src/a.rs:3:5: error[banned-type]\n  = m\nsrc/a.rs:7:1: warning[unused-suppression]\n";
+    let same = "src/a.rs:3:5: error[banned-type]\n  = other message\n  | frame\nsrc/a.rs:7:1: warning[unused-suppression]\n";
+    ensure(moved_columns(old, same).is_empty(), || {
+        "a message change was seen as a move".into()
+    })?;
+    let added = "src/a.rs:3:5: error[banned-type]\nsrc/a.rs:4:2: error[banned-type]\n";
+    ensure(moved_columns(old, added).is_empty(), || {
+        "a new or dropped key was seen as a move".into()
+    })?;
+    for moved in [
+        "src/a.rs:3:6: error[banned-type]\nsrc/a.rs:7:1: warning[unused-suppression]\n",
+        "src/a.rs:3:5: error[banned-type]\nsrc/a.rs:7:1: error[unused-suppression]\n",
+    ] {
+        ensure(!moved_columns(old, moved).is_empty(), || {
+            format!("not seen as a move: {moved:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// A throwaway case linted end to end: bless fills a new expected.txt; a marker on the wrong
+/// line, of the wrong rule or missing fails, and bless then writes nothing; a hand-moved column
+/// fails and bless refuses it; a changed message fails and bless restores it.
+fn synthetic_case_check() -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = tmp.path().join("undocumented-unsafe/pos-synthetic");
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    let case = Case {
+        name: "undocumented-unsafe/pos-synthetic".into(),
+        group: "undocumented-unsafe".into(),
+        dir: dir.clone(),
+    };
+    let src = dir.join("src/lib.rs");
+    let exp = dir.join(EXPECTED_TXT);
+    let write = |text: &str| std::fs::write(&src, text).map_err(|e| e.to_string());
+    let read_exp = || std::fs::read_to_string(&exp).unwrap_or_default();
+    let good = "pub fn f(p: *const u8) -> u8 {\n    unsafe { *p } //~ undocumented-unsafe\n}\n";
+    write(good)?;
+    let e = check_case(&case, false).err().unwrap_or_default();
+    ensure(e.contains("no expected.txt"), || {
+        format!("no expected.txt: {e}")
+    })?;
+    check_case(&case, true)?;
+    let blessed = read_exp();
+    ensure(
+        blessed.starts_with("src/lib.rs:2:5: error[undocumented-unsafe]\n")
+            && blessed.contains("  |  2 │     unsafe { *p }\n")
+            && !blessed.contains("//~"),
+        || format!("blessed:\n{blessed}"),
+    )?;
+    check_case(&case, false)?;
+    for wrong in [
+        "pub fn f(p: *const u8) -> u8 { //~ undocumented-unsafe\n    unsafe { *p }\n}\n",
+        "pub fn f(p: *const u8) -> u8 {\n    unsafe { *p } //~ banned-type\n}\n",
+        "pub fn f(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n",
+        "pub fn f(p: *const u8) -> u8 {\n    unsafe { *p } //~ undocumented-unsafe undocumented-unsafe\n}\n",
+    ] {
+        write(wrong)?;
+        std::fs::write(&exp, "").map_err(|e| e.to_string())?;
+        for bless in [false, true] {
+            let e = check_case(&case, bless).err().unwrap_or_default();
+            ensure(e.contains("differ from the `//~` markers"), || {
+                format!("{wrong:?} (bless {bless}): {e}")
+            })?;
+            ensure(read_exp().is_empty(), || {
+                format!("{wrong:?}: bless wrote expected.txt")
+            })?;
+        }
+    }
+    write(good)?;
+    let moved = blessed.replacen("src/lib.rs:2:5:", "src/lib.rs:2:6:", 1);
+    std::fs::write(&exp, &moved).map_err(|e| e.to_string())?;
+    let e = check_case(&case, false).err().unwrap_or_default();
+    ensure(e.contains("expected.txt differs"), || {
+        format!("moved column: {e}")
+    })?;
+    let e = check_case(&case, true).err().unwrap_or_default();
+    ensure(e.contains("bless refused") && read_exp() == moved, || {
+        format!("moved column, bless: {e}")
+    })?;
+    let reworded = blessed.replacen("  = `unsafe` block", "  = an `unsafe` block", 1);
+    ensure(reworded != blessed, || "message line not found".into())?;
+    std::fs::write(&exp, &reworded).map_err(|e| e.to_string())?;
+    ensure(check_case(&case, false).is_err(), || {
+        "a changed message passed".into()
+    })?;
+    check_case(&case, true)?;
+    ensure(read_exp() == blessed, || {
+        "bless did not restore the message".into()
+    })
 }
