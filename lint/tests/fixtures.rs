@@ -2,8 +2,9 @@
 //! `<group>/<case>`, so `cargo test -p cargo-channel-lint --test fixtures -- NAME` runs the cases
 //! whose name contains NAME (`--exact` for one), in parallel like ordinary tests.
 //!
-//! A case's expected locations are marked in its sources (`//~ RULE` on the finding's line, see
-//! docs/fixtures.md). A trial copies the case to a temporary folder with every marker stripped
+//! A case's expected locations are marked in its sources (`//~ RULE` on the finding's line; a
+//! location in a file that cannot hold a marker goes in an `expected-locations` sidecar), see
+//! docs/fixtures.md. A trial copies the case to a temporary folder with every marker stripped
 //! (each line keeps every byte before its marker, so no line or column moves), lints the copy
 //! and checks, in order:
 //! 1. the multiset of (file, line, rule) reported equals the one marked;
