@@ -5,16 +5,23 @@
 //! `recv_from(` call — commented out for review (an entry point that matches nothing is an
 //! error, and a guess may be wrong). Guessing is a light syn walk; like the lint, it never
 //! builds or runs the code.
+//!
+//! Files are parsed like the lint parses them ([`crate::parse::parse_file`], with recovery, on
+//! the pipeline's large-stack threads), and test code is skipped by the lint's own rule
+//! ([`crate::semantics::cfg`]): `tests/` and `benches/` folders (and `examples/`, no listener
+//! lives there), `#![cfg(test)]` files, and items that are test code.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
+use rayon::prelude::*;
 use syn::visit::Visit;
 
-use crate::cli::{absolute, find_root};
 use crate::rules;
+use crate::semantics::cfg::{cfg_of, cfg_test_only, has_test_attr, is_test_path};
+use crate::workspace::{absolute, find_root};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -123,12 +130,9 @@ impl<'ast> Visit<'ast> for LoopFinder {
     fn visit_item_impl(&mut self, _: &'ast syn::ItemImpl) {}
 }
 
+/// Test code by the lint's rule: test-only `#[cfg]`, or a test-harness attribute.
 fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        let cfg_test = a.path().is_ident("cfg")
-            && matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string().contains("test"));
-        cfg_test || a.path().segments.last().is_some_and(|s| s.ident == "test")
-    })
+    has_test_attr(attrs) || cfg_test_only(&cfg_of(attrs))
 }
 
 fn type_name(ty: &syn::Type) -> Option<String> {
@@ -208,38 +212,44 @@ impl<'ast> Visit<'ast> for FileWalk<'_> {
 }
 
 /// The functions under `root` that look like listener loops, sorted by path and line.
-pub fn guess_entry_points(root: &Path) -> Vec<Candidate> {
+pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
     let policy = channel_lint_policy::defaults(root);
     let found = crate::discover::discover(&[root.to_path_buf()], &policy);
-    let mut out = Vec::new();
-    for file in &found.files {
-        let rel = crate::rel_path(root, file);
-        let is_test_dir = rel
-            .split('/')
-            .rev()
-            .skip(1)
-            .any(|c| c == "tests" || c == "benches" || c == "examples");
-        if is_test_dir {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        if !text.contains("recv_from") {
-            continue;
-        }
-        let Ok(ast) = syn::parse_file(&text) else {
-            continue;
-        };
-        let mut w = FileWalk {
-            rel: &rel,
-            owner: Vec::new(),
-            out: Vec::new(),
-        };
-        w.visit_file(&ast);
-        out.extend(w.out);
-    }
-    out
+    let pool = crate::parser_pool(None).map_err(|e| format!("error: {e}"))?;
+    let per_file: Vec<Vec<Candidate>> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .map(|file| {
+                let rel = crate::rel_path(root, file);
+                let in_examples = rel.split('/').rev().skip(1).any(|c| c == "examples");
+                if in_examples || is_test_path(&rel) {
+                    return Vec::new();
+                }
+                let Ok(text) = std::fs::read_to_string(file) else {
+                    return Vec::new();
+                };
+                if !text.contains("recv_from") {
+                    return Vec::new();
+                }
+                // The tree is walked and dropped here, on the large stack.
+                let (Some(ast), _) = crate::parse::parse_file(&text) else {
+                    return Vec::new();
+                };
+                if is_cfg_test(&ast.attrs) {
+                    return Vec::new();
+                }
+                let mut w = FileWalk {
+                    rel: &rel,
+                    owner: Vec::new(),
+                    out: Vec::new(),
+                };
+                w.visit_file(&ast);
+                w.out
+            })
+            .collect()
+    });
+    Ok(per_file.into_iter().flatten().collect())
 }
 
 fn toml_str(s: &str) -> String {
@@ -364,7 +374,7 @@ fn run(cli: &InitCli, bin_name: &str) -> Result<(), String> {
             target.display()
         ));
     }
-    let candidates = guess_entry_points(&root);
+    let candidates = guess_entry_points(&root)?;
     let text = starter_policy(&candidates, bin_name);
     // What we write must load: check it with the real policy parser.
     channel_lint_policy::parse_str(&text, "channel-lint.toml", &root, &rules::ids())
@@ -422,7 +432,7 @@ mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
 "#,
         )
         .unwrap();
-        let c = guess_entry_points(dir.path());
+        let c = guess_entry_points(dir.path()).unwrap();
         let names: Vec<&str> = c.iter().map(|c| c.pattern.as_str()).collect();
         assert_eq!(names, ["Listener::listen", "serve", "select_loop"]);
         assert_eq!(c[0].path, "src/lib.rs");

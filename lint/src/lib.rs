@@ -21,8 +21,10 @@ pub mod parse;
 pub mod prefilter;
 pub mod report;
 pub mod rules;
+pub mod semantics;
 pub mod source;
 pub mod suppress;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -137,13 +139,6 @@ fn read_source(path: &Path, rel: &str) -> Result<String, Box<Diagnostic>> {
             format!("file is not valid UTF-8 (invalid byte at offset {at})"),
         ))
     })
-}
-
-fn is_test_path(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    parts[..parts.len().saturating_sub(1)]
-        .iter()
-        .any(|c| *c == "tests" || *c == "benches")
 }
 
 /// The per-file stage for a file that is parsed: syn parse, facts, comments and directives.
@@ -626,7 +621,7 @@ fn stage_files(
         .into_iter()
         .map(|s| {
             let mut data = FileData {
-                is_test_path: is_test_path(&s.rel),
+                is_test_path: semantics::cfg::is_test_path(&s.rel),
                 rel: s.rel,
                 abs: s.path,
                 facts: facts::FileFacts::empty(),
@@ -648,6 +643,16 @@ fn stage_files(
             Processed { data, problem }
         })
         .collect()
+}
+
+/// The worker threads files are parsed and walked on (syn and the walkers recurse once per
+/// nesting level: [`STACK_SIZE`]); `jobs`: None for one per core.
+pub(crate) fn parser_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .stack_size(STACK_SIZE)
+        .build()
+        .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))
 }
 
 /// Run the whole pipeline with the default [`Tuning`]: every file parsed, no cache (what the
@@ -678,11 +683,7 @@ pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
         .collect();
     lap("discover", &mut outcome);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .stack_size(STACK_SIZE)
-        .build()
-        .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))?;
+    let pool = parser_pool(opts.jobs)?;
     let processed = stage_files(opts, tuning, &found, &pool, &mut outcome, &mut lap);
 
     let mut sink = Sink::default();

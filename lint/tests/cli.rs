@@ -156,3 +156,37 @@ fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
     );
     assert_eq!(v["summary"]["files"], 3);
 }
+
+/// `init` parses like the lint (recovery, large-stack threads): a 5,000-deep nested expression
+/// in a file it reads (it mentions `recv_from`) must not overflow the stack. Run as a
+/// subprocess, so a crash fails this test instead of the harness.
+#[test]
+fn init_survives_a_5000_deep_nested_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"deep\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let depth = 5000;
+    let deep = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        format!(
+            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["channel-lint", "init"], dir.path());
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let text = std::fs::read_to_string(dir.path().join("channel-lint.toml")).unwrap();
+    // The file was parsed and walked: its listener loop is the one guess.
+    assert!(
+        text.contains("    # \"serve\",  # src/lib.rs:1\n"),
+        "{text}"
+    );
+    // The lint itself reads the same file without crashing.
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert!(code == 0 || code == 1, "stdout:\n{out}\nstderr:\n{err}");
+}

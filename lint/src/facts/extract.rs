@@ -6,8 +6,9 @@ use syn::visit::{self, Visit};
 
 use super::anchor;
 use super::climb::{climb_stops, Climb, Climbing};
-use super::macros::walk_macro;
+use super::unsafe_only::{unsafe_visits, UnsafeCollector};
 use super::*;
+use crate::semantics::cfg::{cfg_of, cfg_test_only, has_test_attr};
 
 /// What to collect beyond the always-collected index facts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +35,11 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
         items: Vec::new(),
         uses: Vec::new(),
     });
-    ex.facts.file_is_test = has_cfg_test(&file.attrs);
+    let file_cfg = cfg_of(&file.attrs);
+    ex.facts.file_is_test = cfg_test_only(&file_cfg);
+    if !file_cfg.is_empty() {
+        ex.facts.cfgs.push((CfgNode::File, file_cfg));
+    }
     ex.in_test = ex.facts.file_is_test;
     ex.register_items(0, file.items.iter());
     for item in &file.items {
@@ -71,31 +76,6 @@ pub(crate) fn path_segs(p: &syn::Path) -> Vec<String> {
     }
     v.extend(p.segments.iter().map(|s| ident_str(&s.ident)));
     v
-}
-
-pub(crate) fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        if !a.path().is_ident("cfg") {
-            return false;
-        }
-        let toks = match &a.meta {
-            syn::Meta::List(l) => l.tokens.to_string(),
-            _ => return false,
-        };
-        let words: Vec<&str> = toks
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .collect();
-        words.contains(&"test") && !words.contains(&"not")
-    })
-}
-
-pub(crate) fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "test" || s.ident == "rstest" || s.ident == "bench")
-    })
 }
 
 pub(crate) fn ty_ref(ty: &syn::Type, scope: ScopeId) -> TyRef {
@@ -238,6 +218,41 @@ impl<'ast> Visit<'ast> for BodyItems<'ast> {
 impl Climbing for Extractor {
     fn climb_mut(&mut self) -> &mut Climb {
         &mut self.climb
+    }
+}
+
+impl UnsafeCollector for Extractor {
+    fn anchors_mut(&mut self) -> &mut Vec<Anchor> {
+        &mut self.anchors
+    }
+    fn anchors(&self) -> &[Anchor] {
+        &self.anchors
+    }
+    fn sites_mut(&mut self) -> &mut Vec<UnsafeSite> {
+        &mut self.facts.unsafe_sites
+    }
+}
+
+/// An item's attributes, and whether today's test-code rule reads its `#[cfg]` (not for
+/// `union`, `extern crate`, `extern { .. }`, trait aliases: kept as it was).
+fn item_attrs(item: &syn::Item) -> (&[syn::Attribute], bool) {
+    match item {
+        syn::Item::Fn(f) => (&f.attrs, true),
+        syn::Item::Mod(m) => (&m.attrs, true),
+        syn::Item::Impl(i) => (&i.attrs, true),
+        syn::Item::Struct(s) => (&s.attrs, true),
+        syn::Item::Enum(e) => (&e.attrs, true),
+        syn::Item::Use(u) => (&u.attrs, true),
+        syn::Item::Const(c) => (&c.attrs, true),
+        syn::Item::Static(s) => (&s.attrs, true),
+        syn::Item::Trait(t) => (&t.attrs, true),
+        syn::Item::Type(t) => (&t.attrs, true),
+        syn::Item::Macro(m) => (&m.attrs, true),
+        syn::Item::Union(u) => (&u.attrs, false),
+        syn::Item::ExternCrate(e) => (&e.attrs, false),
+        syn::Item::ForeignMod(f) => (&f.attrs, false),
+        syn::Item::TraitAlias(t) => (&t.attrs, false),
+        _ => (&[], false),
     }
 }
 
@@ -416,18 +431,6 @@ impl Extractor {
         }
     }
 
-    fn with_anchor<R>(&mut self, a: Anchor, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.anchors.push(a);
-        let r = f(self);
-        self.anchors.pop();
-        r
-    }
-
-    /// [`Self::with_anchor`], with the climb state the anchored node sets.
-    fn with_anchor_climb<R>(&mut self, a: Anchor, c: Climb, f: impl FnOnce(&mut Self) -> R) -> R {
-        self.with_anchor(a, |ex| ex.climbing(c, f))
-    }
-
     fn anchors_innermost_first(&self) -> Vec<Anchor> {
         self.anchors.iter().rev().copied().collect()
     }
@@ -503,38 +506,11 @@ impl Extractor {
         r
     }
 
-    fn unsafe_site(
-        &mut self,
-        kind: UnsafeKind,
-        kw: proc_macro2::Span,
-        open: Option<proc_macro2::Span>,
-        stmt_comment: bool,
-    ) {
-        let open_brace = open.map(|o| {
-            let s = o.start();
-            (s.line as u32, s.column as u32 + 1)
-        });
-        let anchors = self.anchors_innermost_first();
-        self.facts.unsafe_sites.push(UnsafeSite {
-            kind,
-            span: Span::from_pm2(kw),
-            open_brace,
-            anchors,
-            stmt_comment,
-            inside_comment: None,
-        });
-    }
-
-    fn macro_body(&mut self, mac: &syn::Macro) {
-        walk_macro(self, mac, |ex, t| {
-            let kind = if t.is_impl {
-                UnsafeKind::Impl
-            } else {
-                UnsafeKind::Block
-            };
-            // Found in tokens: no tree to climb.
-            ex.unsafe_site(kind, t.keyword, t.open_brace, false);
-        });
+    /// Record the `#[cfg]` conditions of a node that has some.
+    fn record_cfg(&mut self, node: CfgNode, cfg: crate::semantics::cfg::Cfg) {
+        if !cfg.is_empty() {
+            self.facts.cfgs.push((node, cfg));
+        }
     }
 
     fn record_path(&mut self, path: Vec<String>, span: Span, is_use: bool) {
@@ -558,7 +534,7 @@ impl Extractor {
     fn item_inner(&mut self, item: &syn::Item) {
         match item {
             syn::Item::Fn(f) => {
-                let test = is_test_fn(&f.attrs);
+                let test = has_test_attr(&f.attrs);
                 let line = anchor::item(item).0;
                 self.with_test(test, |ex| {
                     let (idx, body_scope) =
@@ -587,9 +563,7 @@ impl Extractor {
                 }
             }
             syn::Item::Impl(i) => {
-                if let Some(u) = &i.unsafety {
-                    self.unsafe_site(UnsafeKind::Impl, u.span, None, true);
-                }
+                self.unsafe_impl(i);
                 let impl_idx = self.facts.impls.len() as ImplIdx;
                 let generics = generics_of(&i.generics);
                 self.facts.impls.push(ImplFacts {
@@ -609,9 +583,10 @@ impl Extractor {
                 self.visit_type(&i.self_ty);
                 for ii in &i.items {
                     let a = anchor::impl_item(ii);
-                    self.with_anchor_climb(a, Climb::impl_item(ii), |ex| match ii {
+                    self.anchored(a, Climb::impl_item(ii), |ex| match ii {
                         syn::ImplItem::Fn(f) => {
-                            let test = is_test_fn(&f.attrs);
+                            // Today's rule: a method's own `#[cfg]` does not make it test code.
+                            let test = has_test_attr(&f.attrs);
                             let line = a.0;
                             ex.with_test(test, |ex| {
                                 let (idx, body_scope) = ex.function(
@@ -622,11 +597,12 @@ impl Extractor {
                                     &generics,
                                 );
                                 ex.facts.impls[impl_idx as usize].methods.push(idx);
+                                ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
                                 ex.visit_signature(&f.sig);
                                 ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
                             });
                         }
-                        syn::ImplItem::Macro(m) => ex.macro_body(&m.mac),
+                        syn::ImplItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
                         other => visit::visit_impl_item(ex, other),
                     });
                 }
@@ -640,7 +616,7 @@ impl Extractor {
                 }
                 for ti in &t.items {
                     let a = anchor::trait_item(ti);
-                    self.with_anchor_climb(a, Climb::trait_item(ti), |ex| match ti {
+                    self.anchored(a, Climb::trait_item(ti), |ex| match ti {
                         syn::TraitItem::Fn(f) => {
                             if let (Some(block), Some(tid)) = (&f.default, trait_item) {
                                 let line = a.0;
@@ -651,6 +627,7 @@ impl Extractor {
                                     line,
                                     &generics,
                                 );
+                                ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
                                 if let ItemKind::Trait { methods } =
                                     &mut ex.facts.items[tid as usize].kind
                                 {
@@ -665,7 +642,7 @@ impl Extractor {
                                 ex.visit_signature(&f.sig);
                             }
                         }
-                        syn::TraitItem::Macro(m) => ex.macro_body(&m.mac),
+                        syn::TraitItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
                         other => visit::visit_trait_item(ex, other),
                     });
                 }
@@ -689,7 +666,7 @@ impl Extractor {
                 for a in &m.attrs {
                     self.visit_attribute(a);
                 }
-                self.macro_body(&m.mac);
+                self.unsafe_in_macro(&m.mac);
             }
             other => visit::visit_item(self, other),
         }
@@ -762,47 +739,26 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
 
 impl<'ast> Visit<'ast> for Extractor {
     fn visit_item(&mut self, item: &'ast syn::Item) {
-        let attrs: &[syn::Attribute] = match item {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            syn::Item::Impl(i) => &i.attrs,
-            syn::Item::Struct(s) => &s.attrs,
-            syn::Item::Enum(e) => &e.attrs,
-            syn::Item::Use(u) => &u.attrs,
-            syn::Item::Const(c) => &c.attrs,
-            syn::Item::Static(s) => &s.attrs,
-            syn::Item::Trait(t) => &t.attrs,
-            syn::Item::Type(t) => &t.attrs,
-            syn::Item::Macro(m) => &m.attrs,
-            _ => &[],
-        };
-        let test = has_cfg_test(attrs);
+        let (attrs, reads_cfg) = item_attrs(item);
+        let cfg = cfg_of(attrs);
+        let test = reads_cfg && cfg_test_only(&cfg);
+        if !cfg.is_empty() {
+            let node = match item {
+                // `item_inner` pushes the impl next.
+                syn::Item::Impl(_) => Some(CfgNode::Impl(self.facts.impls.len() as ImplIdx)),
+                _ => self
+                    .item_ids
+                    .get(&(item as *const _))
+                    .map(|&id| CfgNode::Item(id)),
+            };
+            if let Some(node) = node {
+                self.record_cfg(node, cfg);
+            }
+        }
         let anchor = anchor::item(item);
-        self.with_anchor_climb(anchor, Climb::item(item), |ex| {
+        self.anchored(anchor, Climb::item(item), |ex| {
             ex.with_test(test, |ex| ex.item_inner(item))
         });
-    }
-
-    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
-        if let syn::Stmt::Item(i) = s {
-            // Already registered in the body scope; `visit_item` pushes its own anchor.
-            self.visit_item(i);
-            return;
-        }
-        self.with_anchor_climb(anchor::stmt(s), Climb::stmt(s), |ex| {
-            visit::visit_stmt(ex, s)
-        });
-    }
-
-    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
-        let stmt_comment = self.climb == Climb::Open;
-        self.unsafe_site(
-            UnsafeKind::Block,
-            e.unsafe_token.span,
-            Some(e.block.brace_token.span.open()),
-            stmt_comment,
-        );
-        visit::visit_expr_unsafe(self, e);
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
@@ -818,10 +774,6 @@ impl<'ast> Visit<'ast> for Extractor {
         visit::visit_path(self, p);
     }
 
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        self.macro_body(mac);
-    }
-
     fn visit_attribute(&mut self, _a: &'ast syn::Attribute) {
         // Attribute paths and arguments are not code paths.
     }
@@ -830,5 +782,6 @@ impl<'ast> Visit<'ast> for Extractor {
         visit::visit_impl_item_fn(self, f);
     }
 
+    unsafe_visits!('ast);
     climb_stops!('ast);
 }

@@ -41,6 +41,21 @@ pub struct FileFacts {
     pub mod_decls: Vec<ModDecl>,
     /// The whole file is test code (`#![cfg(test)]`).
     pub file_is_test: bool,
+    /// The `#[cfg]` conditions of the nodes that have some, in walk order (`in_test` and
+    /// `file_is_test` are computed from them, see `semantics::cfg::cfg_test_only`).
+    pub cfgs: Vec<(CfgNode, crate::semantics::cfg::Cfg)>,
+}
+
+/// A node whose `#[cfg]` conditions [`FileFacts::cfgs`] records: the file (`#![cfg(..)]`), a
+/// registered item (inline modules and free functions included), an impl block, or a method
+/// (impl or trait default). `use` items and other unregistered items are not recorded; their
+/// test-code status is in the `in_test` of what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CfgNode {
+    File,
+    Item(ItemId),
+    Impl(ImplIdx),
+    Fn(FnIdx),
 }
 
 impl FileFacts {

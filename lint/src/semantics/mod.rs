@@ -1,0 +1,3 @@
+//! The semantic model of the code that every rule, the driver and `init` share.
+
+pub mod cfg;
