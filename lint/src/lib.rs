@@ -21,6 +21,7 @@ pub mod parse;
 pub mod prefilter;
 pub mod report;
 pub mod rules;
+pub mod semantics;
 pub mod source;
 pub mod suppress;
 

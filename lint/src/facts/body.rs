@@ -9,22 +9,13 @@ use syn::spanned::Spanned;
 
 use super::anchor;
 use super::extract::{ident_str, pat_ir, path_segs, ty_ref};
-use super::macros::{awaits_arguments, macro_name, parse_macro, MacroBody};
+use super::macros::{macro_name, parse_macro, MacroBody};
 use super::{Anchor, CallSite, Callee, Event, Expr, ScopeId};
 use crate::diagnostic::Span;
-
-/// Method or function names whose arguments run on another task or thread.
-pub fn is_spawn_name(name: &str) -> bool {
-    matches!(
-        name,
-        "spawn"
-            | "spawn_local"
-            | "spawn_blocking"
-            | "spawn_on"
-            | "spawn_local_on"
-            | "spawn_blocking_on"
-    )
-}
+use crate::semantics::known::{
+    awaits_collection, is_spawn_name, macro_awaits_arguments as awaits_arguments,
+    takes_element_closure,
+};
 
 pub fn build(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Vec<Event> {
     let mut b = Builder {
@@ -44,43 +35,6 @@ struct Builder {
     /// Inside the arguments of an awaited `join_all(..)`-like call: the futures that closures
     /// return (`peers.iter().map(|p| p.tx.send(m.clone()))`) are awaited too.
     await_tails: bool,
-}
-
-/// Iterator and `Option` adapters whose closure receives an element of the receiver.
-fn takes_element_closure(name: &str) -> bool {
-    matches!(
-        name,
-        "map"
-            | "for_each"
-            | "filter"
-            | "filter_map"
-            | "flat_map"
-            | "any"
-            | "all"
-            | "find"
-            | "find_map"
-            | "position"
-            | "inspect"
-            | "take_while"
-            | "skip_while"
-            | "map_while"
-            | "try_for_each"
-            | "and_then"
-            | "is_some_and"
-            | "is_none_or"
-            | "then"
-            | "partition"
-            | "max_by_key"
-            | "min_by_key"
-    )
-}
-
-/// Functions that await every future of the collection they are given.
-fn awaits_collection(name: &str) -> bool {
-    matches!(
-        name,
-        "join_all" | "try_join_all" | "select_all" | "select_ok"
-    )
 }
 
 impl Builder {

@@ -9,11 +9,9 @@
 //! by default, plus the policy's `[[channel-type]]`s) with the chain that reaches it.
 //! Page: `docs/rules/listener-send-await.md` (`--explain listener-send-await`).
 //!
-//! Modules: [`types`] (what an expression is known to be), [`graph`] (per-function summaries:
-//! edges, sends, unresolved calls), and this file (entry points, the search, findings, `--explain-path`).
-
-mod graph;
-mod types;
+//! The knowledge of the code this rule uses lives in [`crate::semantics`] (types, the call
+//! graph, the table of known channel types); this file holds only the rule: entry points, the
+//! search over the call graph, findings and `--explain-path`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -22,7 +20,9 @@ use channel_lint_policy::{Level, PolicyError};
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
 use crate::index::{GFn, Index};
-use graph::{default_channels, Analyzer, ChannelSpec};
+use crate::semantics::callgraph::Analyzer;
+use crate::semantics::known::{default_channels, ChannelSpec};
+use crate::semantics::qualname::QualName;
 
 pub const META: RuleMeta = RuleMeta {
     id: "listener-send-await",
@@ -47,10 +47,7 @@ fn channels(cx: &Context) -> Vec<ChannelSpec> {
 }
 
 fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
-    if pattern.first().is_some_and(|s| s == "crate") {
-        return qualified.len() == pattern.len() && qualified[1..] == pattern[1..];
-    }
-    qualified.ends_with(pattern)
+    QualName::local(qualified).ends_with(pattern)
 }
 
 /// The entry points: from the policy (each must match something) and from source markers.

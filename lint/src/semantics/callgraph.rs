@@ -4,43 +4,16 @@
 
 use std::collections::HashMap;
 
-use super::types::{
-    self, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, self_type_of, std_method,
-    unwrap_try, Lower, Ty,
+use super::known::{ChannelSpec, QUIET_METHODS};
+use super::qualname::QualName;
+use super::ty::{
+    self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, self_type_of,
+    std_method, unwrap_try, Lower, Ty,
 };
 use crate::diagnostic::Span;
 use crate::facts::{Anchor, Callee, Event, Expr, ItemKind, TyRef};
 use crate::index::resolve::TypeKey;
 use crate::index::{FileId, GFn, Index, Res};
-
-/// A channel type and the methods of it that wait for capacity.
-#[derive(Debug, Clone)]
-pub struct ChannelSpec {
-    /// `tokio::sync::mpsc::Sender`, or a workspace path (`crate::x::FastSender`).
-    pub path: Vec<String>,
-    pub methods: Vec<String>,
-}
-
-pub fn default_channels() -> Vec<ChannelSpec> {
-    let spec = |p: &str, m: &[&str]| ChannelSpec {
-        path: p.split("::").map(str::to_string).collect(),
-        methods: m.iter().map(|s| s.to_string()).collect(),
-    };
-    vec![
-        spec(
-            "tokio::sync::mpsc::Sender",
-            &["send", "reserve", "reserve_many"],
-        ),
-        spec(
-            "tokio::sync::mpsc::bounded::Sender",
-            &["send", "reserve", "reserve_many"],
-        ),
-        spec("async_channel::Sender", &["send"]),
-        spec("flume::Sender", &["send_async"]),
-        spec("futures::channel::mpsc::Sender", &["send"]),
-        spec("futures_channel::mpsc::Sender", &["send"]),
-    ]
-}
 
 #[derive(Debug, Clone)]
 pub struct SendSite {
@@ -58,108 +31,6 @@ pub struct FnSummary {
     /// Call site → why it could not be resolved.
     pub unresolved: Vec<(Span, String)>,
 }
-
-/// Method names so common on std/library types that an unknown receiver is not worth listing.
-const QUIET_METHODS: &[&str] = &[
-    "clone",
-    "unwrap",
-    "expect",
-    "into",
-    "to_string",
-    "to_owned",
-    "len",
-    "is_empty",
-    "push",
-    "insert",
-    "get",
-    "as_ref",
-    "map",
-    "and_then",
-    "ok",
-    "err",
-    "is_some",
-    "is_none",
-    "is_ok",
-    "is_err",
-    "iter",
-    "collect",
-    "as_str",
-    "as_slice",
-    "unwrap_or",
-    "unwrap_or_else",
-    "unwrap_or_default",
-    "map_err",
-    "contains",
-    "extend",
-    "fmt",
-    "eq",
-    "cmp",
-    "min",
-    "max",
-    "elapsed",
-    "now",
-    "lock",
-    "read",
-    "write",
-    "borrow",
-    "borrow_mut",
-    "take",
-    "remove",
-    "as_mut",
-    "ok_or",
-    "ok_or_else",
-    "context",
-    "with_context",
-    "checked_add",
-    "checked_sub",
-    "saturating_sub",
-    "saturating_add",
-    "wrapping_add",
-    "to_vec",
-    "from",
-    "parse",
-    "entry",
-    "or_insert",
-    "or_default",
-    "drain",
-    "retain",
-    "sort",
-    "pop",
-    "values",
-    "keys",
-    "next",
-    "filter",
-    "enumerate",
-    "zip",
-    "chain",
-    "rev",
-    "any",
-    "all",
-    "find",
-    "count",
-    "sum",
-    "copied",
-    "cloned",
-    "first",
-    "last",
-    "split",
-    "trim",
-    "starts_with",
-    "ends_with",
-    "await",
-    "as_bytes",
-    "join",
-    "recv",
-    "try_recv",
-    "try_send",
-    "send_to",
-    "recv_from",
-    "elapsed",
-    "duration_since",
-    "fetch_add",
-    "load",
-    "store",
-];
 
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
@@ -316,7 +187,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
     }
 
     /// Is `ty` a channel whose `method` waits for capacity? Returns the channel's display name.
-    fn blocking_channel(&self, ty: &Ty, method: &str) -> Option<String> {
+    pub fn blocking_channel(&self, ty: &Ty, method: &str) -> Option<String> {
         let Ty::Adt { key, .. } = peel(ty.clone()) else {
             return None;
         };
@@ -331,17 +202,13 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                 (q, disp.join("::"))
             }
         };
-        let local = matches!(key, TypeKey::Local(_));
+        let name = match key {
+            TypeKey::Local(_) => QualName::local(&full),
+            TypeKey::External(_) => QualName::external(&full),
+        };
         self.channels
             .iter()
-            .find(|c| {
-                c.methods.iter().any(|m| m == method)
-                    && (c.path == full
-                        || (local
-                            && c.path.first().is_some_and(|s| s == "crate")
-                            && c.path[1..] == full[1..])
-                        || (local && full.ends_with(&c.path)))
-            })
+            .find(|c| c.methods.iter().any(|m| m == method) && name.is_type(&c.path))
             .map(|_| display)
     }
 }

@@ -1,0 +1,224 @@
+//! The one table of external APIs the analysis knows by name: channel types and the methods of
+//! them that wait for capacity, the functions that run their argument on another task or thread
+//! (spawners), the functions and macros that await the futures they are given, the iterator and
+//! `Option` adapters whose closure receives an element of the receiver, and the std method names
+//! too common to be worth listing as unresolved.
+//!
+//! Everything here is a name match on what the source writes; nothing is compiled or guessed.
+//! Rules and the call graph read these tables; the facts of a file only use
+//! [`is_spawn_name`] to mark a call as a [`Spawn`](crate::facts::ExprKind) node.
+
+/// A channel type and the methods of it that wait for capacity.
+#[derive(Debug, Clone)]
+pub struct ChannelSpec {
+    /// `tokio::sync::mpsc::Sender`, or a workspace path (`crate::x::FastSender`).
+    pub path: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+pub fn default_channels() -> Vec<ChannelSpec> {
+    let spec = |p: &str, m: &[&str]| ChannelSpec {
+        path: p.split("::").map(str::to_string).collect(),
+        methods: m.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        spec(
+            "tokio::sync::mpsc::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
+        spec(
+            "tokio::sync::mpsc::bounded::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
+        spec("async_channel::Sender", &["send"]),
+        spec("flume::Sender", &["send_async"]),
+        spec("futures::channel::mpsc::Sender", &["send"]),
+        spec("futures_channel::mpsc::Sender", &["send"]),
+    ]
+}
+
+/// Method or function names whose arguments run on another task or thread.
+pub fn is_spawn_name(name: &str) -> bool {
+    matches!(
+        name,
+        "spawn"
+            | "spawn_local"
+            | "spawn_blocking"
+            | "spawn_on"
+            | "spawn_local_on"
+            | "spawn_blocking_on"
+    )
+}
+
+/// Iterator and `Option` adapters whose closure receives an element of the receiver.
+pub fn takes_element_closure(name: &str) -> bool {
+    matches!(
+        name,
+        "map"
+            | "for_each"
+            | "filter"
+            | "filter_map"
+            | "flat_map"
+            | "any"
+            | "all"
+            | "find"
+            | "find_map"
+            | "position"
+            | "inspect"
+            | "take_while"
+            | "skip_while"
+            | "map_while"
+            | "try_for_each"
+            | "and_then"
+            | "is_some_and"
+            | "is_none_or"
+            | "then"
+            | "partition"
+            | "max_by_key"
+            | "min_by_key"
+    )
+}
+
+/// Functions that await every future of the collection they are given.
+pub fn awaits_collection(name: &str) -> bool {
+    matches!(
+        name,
+        "join_all" | "try_join_all" | "select_all" | "select_ok"
+    )
+}
+
+/// Macros whose expression arguments are futures polled (awaited) by the macro itself.
+pub fn macro_awaits_arguments(name: &str) -> bool {
+    matches!(name, "join" | "try_join" | "join_all")
+}
+
+/// Method names so common on std/library types that an unknown receiver is not worth listing.
+pub const QUIET_METHODS: &[&str] = &[
+    "clone",
+    "unwrap",
+    "expect",
+    "into",
+    "to_string",
+    "to_owned",
+    "len",
+    "is_empty",
+    "push",
+    "insert",
+    "get",
+    "as_ref",
+    "map",
+    "and_then",
+    "ok",
+    "err",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "iter",
+    "collect",
+    "as_str",
+    "as_slice",
+    "unwrap_or",
+    "unwrap_or_else",
+    "unwrap_or_default",
+    "map_err",
+    "contains",
+    "extend",
+    "fmt",
+    "eq",
+    "cmp",
+    "min",
+    "max",
+    "elapsed",
+    "now",
+    "lock",
+    "read",
+    "write",
+    "borrow",
+    "borrow_mut",
+    "take",
+    "remove",
+    "as_mut",
+    "ok_or",
+    "ok_or_else",
+    "context",
+    "with_context",
+    "checked_add",
+    "checked_sub",
+    "saturating_sub",
+    "saturating_add",
+    "wrapping_add",
+    "to_vec",
+    "from",
+    "parse",
+    "entry",
+    "or_insert",
+    "or_default",
+    "drain",
+    "retain",
+    "sort",
+    "pop",
+    "values",
+    "keys",
+    "next",
+    "filter",
+    "enumerate",
+    "zip",
+    "chain",
+    "rev",
+    "any",
+    "all",
+    "find",
+    "count",
+    "sum",
+    "copied",
+    "cloned",
+    "first",
+    "last",
+    "split",
+    "trim",
+    "starts_with",
+    "ends_with",
+    "await",
+    "as_bytes",
+    "join",
+    "recv",
+    "try_recv",
+    "try_send",
+    "send_to",
+    "recv_from",
+    "elapsed",
+    "duration_since",
+    "fetch_add",
+    "load",
+    "store",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawners_and_awaiters_are_told_apart() {
+        assert!(is_spawn_name("spawn_blocking"));
+        assert!(!is_spawn_name("spawned"));
+        assert!(awaits_collection("join_all"));
+        assert!(!awaits_collection("join"));
+        assert!(macro_awaits_arguments("join"));
+        assert!(!macro_awaits_arguments("select"));
+        assert!(takes_element_closure("for_each"));
+        assert!(!takes_element_closure("spawn"));
+    }
+
+    #[test]
+    fn default_channels_name_their_waiting_methods() {
+        let c = default_channels();
+        let tokio = c
+            .iter()
+            .find(|c| c.path.join("::") == "tokio::sync::mpsc::Sender")
+            .expect("tokio mpsc is a default channel");
+        assert!(tokio.methods.iter().any(|m| m == "reserve"));
+        assert!(!tokio.methods.iter().any(|m| m == "try_send"));
+        assert!(QUIET_METHODS.contains(&"clone"));
+    }
+}
