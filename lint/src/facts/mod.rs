@@ -18,10 +18,52 @@ pub use unsafe_only::extract_unsafe_only;
 use crate::diagnostic::Span;
 use serde::{Deserialize, Serialize};
 
-pub type ScopeId = u32;
-pub type ItemId = u32;
-pub type FnIdx = u32;
-pub type ImplIdx = u32;
+/// Ids local to one file's facts: indexes into its `scopes`, `items`, `fns` and `impls`.
+/// The workspace-wide ids (`crate::index::{FileId, FnId, ..}`) pair them with a file.
+macro_rules! local_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The id of the element at `i` (ids are dense indexes).
+            pub fn new(i: usize) -> Self {
+                $name(i as u32)
+            }
+
+            /// The index of the element this id names.
+            pub fn idx(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+local_id!(
+    /// A scope of a file: [`ScopeId::ROOT`] is the file's module.
+    ScopeId
+);
+local_id!(
+    /// An item of a file (`FileFacts::items`).
+    ItemId
+);
+local_id!(
+    /// A function of a file (`FileFacts::fns`).
+    FnIdx
+);
+local_id!(
+    /// An impl block of a file (`FileFacts::impls`).
+    ImplIdx
+);
+
+impl ScopeId {
+    /// The file's own module.
+    pub const ROOT: ScopeId = ScopeId(0);
+}
 
 /// (start line, end line) of an enclosing statement or item.
 pub type Anchor = (u32, u32);
@@ -110,7 +152,8 @@ pub enum ItemKind {
         methods: Vec<(String, Option<FnIdx>)>,
     },
     TypeAlias(TyRef),
-    Fn(FnIdx),
+    /// `None` until the function's facts are recorded (and for a `fn` whose body is not walked).
+    Fn(Option<FnIdx>),
     /// An inline module (its scope) or a `mod x;` declaration (None: the file is found by the index).
     Mod(Option<ScopeId>),
     Const(TyRef),
@@ -165,7 +208,7 @@ pub enum TyRef {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModDecl {
     pub name: String,
-    /// The scope holding the declaration (0 for the file's module, or an inline module).
+    /// The scope holding the declaration (the file's module, or an inline module).
     pub scope: ScopeId,
     /// `#[path = ".."]`.
     pub path_attr: Option<String>,

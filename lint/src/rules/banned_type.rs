@@ -9,7 +9,7 @@ use channel_lint_policy::TestsMode;
 
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::index::Res;
+use crate::index::{FileId, GScope, Res};
 use crate::semantics::qualname::QualName;
 
 pub const META: RuleMeta = RuleMeta {
@@ -42,7 +42,7 @@ pub fn check(cx: &Context, sink: &mut Sink) {
             if candidates.is_empty() {
                 continue;
             }
-            let scope = (fid as u32, occ.scope);
+            let scope = GScope::new(FileId::new(fid), occ.scope);
             let hit = (1..=occ.path.len()).find_map(|k| {
                 let res = if occ.is_use {
                     cx.index.resolve_use(scope, &occ.path[..k])
@@ -53,7 +53,10 @@ pub fn check(cx: &Context, sink: &mut Sink) {
                     Res::External(p) => (vec![p], false),
                     Res::Ambiguous(ps) => (ps, false),
                     Res::Item(it) => {
-                        let mut q = cx.index.module_info_of(it.0, cx.index.item(it).scope).path;
+                        let mut q = cx
+                            .index
+                            .module_info_of(it.file, cx.index.item(it).scope)
+                            .path;
                         q.push(cx.index.item(it).name.clone());
                         (vec![q], true)
                     }

@@ -11,9 +11,10 @@ use super::ty::{
     std_method, unwrap_try, Lower, Ty,
 };
 use crate::diagnostic::Span;
+use crate::facts::ScopeId;
 use crate::facts::{Anchor, Callee, Event, Expr, ItemKind, TyRef};
 use crate::index::resolve::TypeKey;
-use crate::index::{FileId, GFn, Index, Res};
+use crate::index::{FileId, FnId, GImpl, GItem, GScope, Index, Res};
 
 #[derive(Debug, Clone)]
 pub struct SendSite {
@@ -26,7 +27,7 @@ pub struct SendSite {
 #[derive(Debug, Clone, Default)]
 pub struct FnSummary {
     /// Call site → functions it may call.
-    pub edges: Vec<(Span, Vec<GFn>)>,
+    pub edges: Vec<(Span, Vec<FnId>)>,
     pub sends: Vec<SendSite>,
     /// Call site → why it could not be resolved.
     pub unresolved: Vec<(Span, String)>,
@@ -35,7 +36,7 @@ pub struct FnSummary {
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
     pub channels: Vec<ChannelSpec>,
-    cache: HashMap<GFn, std::rc::Rc<FnSummary>>,
+    cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
@@ -47,7 +48,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         }
     }
 
-    pub fn summary(&mut self, f: GFn) -> std::rc::Rc<FnSummary> {
+    pub fn summary(&mut self, f: FnId) -> std::rc::Rc<FnSummary> {
         if let Some(s) = self.cache.get(&f) {
             return s.clone();
         }
@@ -56,14 +57,14 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         s
     }
 
-    fn analyze(&self, f: GFn) -> FnSummary {
+    fn analyze(&self, f: FnId) -> FnSummary {
         let index = self.index;
         let facts = index.fn_facts(f);
         let self_ty = self_type_of(index, f);
-        let subst = generic_subst(index, f.0, facts.scope, &facts.generics);
+        let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
         let mut cx = FnCx {
             an: self,
-            fid: f.0,
+            fid: f.file,
             scope: facts.body_scope,
             self_ty,
             subst,
@@ -97,7 +98,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
     }
 
     /// Methods named `name` that a value of type `ty` may dispatch to; `None` if the type is unknown.
-    pub fn method_targets(&self, ty: &Ty, name: &str) -> Option<Vec<GFn>> {
+    pub fn method_targets(&self, ty: &Ty, name: &str) -> Option<Vec<FnId>> {
         let index = self.index;
         match peel(ty.clone()) {
             Ty::Adt {
@@ -111,8 +112,8 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                     .unwrap_or(&[]);
                 let mut out = self.methods_named(impls, name);
                 let mut traits = Vec::new();
-                for &(file, ii) in impls {
-                    let imp = &index.files[file as usize].facts.impls[ii as usize];
+                for &GImpl { file, idx } in impls {
+                    let imp = &index.files[file.idx()].facts.impls[idx.idx()];
                     if let Some(tp) = &imp.trait_path {
                         if let Some(TypeKey::Local(t)) =
                             index.resolve_trait_key(file, imp.scope, tp)
@@ -145,34 +146,34 @@ impl<'i, 'a> Analyzer<'i, 'a> {
     }
 
     /// The methods called `name` in these impl blocks.
-    fn methods_named(&self, impls: &[(FileId, u32)], name: &str) -> Vec<GFn> {
+    fn methods_named(&self, impls: &[GImpl], name: &str) -> Vec<FnId> {
         let index = self.index;
         let mut out = Vec::new();
-        for &(file, ii) in impls {
-            let imp = &index.files[file as usize].facts.impls[ii as usize];
+        for &GImpl { file, idx } in impls {
+            let imp = &index.files[file.idx()].facts.impls[idx.idx()];
             out.extend(
                 imp.methods
                     .iter()
-                    .filter(|&&m| index.fn_facts((file, m)).name == name)
-                    .map(|&m| (file, m)),
+                    .filter(|&&m| index.fn_facts(FnId::new(file, m)).name == name)
+                    .map(|&m| FnId::new(file, m)),
             );
         }
         out
     }
 
-    fn trait_default(&self, t: (FileId, u32), name: &str) -> Option<GFn> {
+    fn trait_default(&self, t: GItem, name: &str) -> Option<FnId> {
         match &self.index.item(t).kind {
             ItemKind::Trait { methods } => methods
                 .iter()
                 .find(|m| m.0 == name)
                 .and_then(|m| m.1)
-                .map(|i| (t.0, i)),
+                .map(|i| FnId::new(t.file, i)),
             _ => None,
         }
     }
 
     /// Every implementation of trait method `name` in the workspace (plus the default body).
-    pub fn trait_impl_methods(&self, t: (FileId, u32), name: &str) -> Vec<GFn> {
+    pub fn trait_impl_methods(&self, t: GItem, name: &str) -> Vec<FnId> {
         let impls = self
             .index
             .impls_by_trait
@@ -195,7 +196,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
             TypeKey::Local(it) => {
                 let item = self.index.item(*it);
-                let mut q = self.index.module_info_of(it.0, item.scope).path;
+                let mut q = self.index.module_info_of(it.file, item.scope).path;
                 q.push(item.name.clone());
                 let mut disp = q.clone();
                 disp[0] = "crate".into();
@@ -216,7 +217,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 struct FnCx<'c, 'i, 'a> {
     an: &'c Analyzer<'i, 'a>,
     fid: FileId,
-    scope: u32,
+    scope: ScopeId,
     self_ty: Option<Ty>,
     subst: Vec<(String, Ty)>,
     env: Vec<Vec<(String, Ty)>>,
@@ -263,7 +264,7 @@ impl FnCx<'_, '_, '_> {
         })
     }
 
-    fn ret_of(&self, f: GFn, self_ty: Option<&Ty>) -> Ty {
+    fn ret_of(&self, f: FnId, self_ty: Option<&Ty>) -> Ty {
         let index = self.an.index;
         let facts = index.fn_facts(f);
         let Some(ret) = &facts.ret else {
@@ -271,13 +272,13 @@ impl FnCx<'_, '_, '_> {
         };
         let own_self = self_type_of(index, f);
         let self_ty = self_ty.cloned().or(own_self);
-        let subst = generic_subst(index, f.0, facts.scope, &facts.generics);
+        let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
         Lower {
             index,
             self_ty: self_ty.as_ref(),
             subst,
         }
-        .lower(f.0, ret)
+        .lower(f.file, ret)
     }
 
     fn eval(&self, e: &Expr) -> Ty {
@@ -298,14 +299,17 @@ impl FnCx<'_, '_, '_> {
                         return t;
                     }
                 }
-                match self.index().resolve_path((self.fid, self.scope), p, false) {
+                match self
+                    .index()
+                    .resolve_path(GScope::new(self.fid, self.scope), p, false)
+                {
                     Some(Res::Item(it)) => match &self.index().item(it).kind {
                         ItemKind::Const(t) | ItemKind::Static(t) => Lower {
                             index: self.an.index,
                             self_ty: None,
                             subst: vec![],
                         }
-                        .lower(it.0, t),
+                        .lower(it.file, t),
                         ItemKind::Struct { .. } => Ty::Adt {
                             key: TypeKey::Local(it),
                             args: vec![],
@@ -328,19 +332,23 @@ impl FnCx<'_, '_, '_> {
             Expr::Index(b) => elem(&self.eval_d(b, depth + 1)),
             Expr::Ref(b) => self.eval_d(b, depth + 1),
             Expr::Try(b) => unwrap_try(&self.eval_d(b, depth + 1)),
-            Expr::StructLit(p) => match self.index().resolve_path((self.fid, self.scope), p, false)
-            {
-                Some(Res::Item(it)) => Ty::Adt {
-                    key: TypeKey::Local(it),
-                    args: vec![],
-                },
-                Some(Res::Variant(en, _)) => Ty::Adt {
-                    key: TypeKey::Local(en),
-                    args: vec![],
-                },
-                Some(Res::SelfType(_)) => self.self_ty.clone().unwrap_or(Ty::Unknown),
-                _ => Ty::Unknown,
-            },
+            Expr::StructLit(p) => {
+                match self
+                    .index()
+                    .resolve_path(GScope::new(self.fid, self.scope), p, false)
+                {
+                    Some(Res::Item(it)) => Ty::Adt {
+                        key: TypeKey::Local(it),
+                        args: vec![],
+                    },
+                    Some(Res::Variant(en, _)) => Ty::Adt {
+                        key: TypeKey::Local(en),
+                        args: vec![],
+                    },
+                    Some(Res::SelfType(_)) => self.self_ty.clone().unwrap_or(Ty::Unknown),
+                    _ => Ty::Unknown,
+                }
+            }
             Expr::Tuple(es) => Ty::Tuple(es.iter().map(|x| self.eval_d(x, depth + 1)).collect()),
             Expr::IterElem(b) => iter_elem(&self.eval_d(b, depth + 1)),
             Expr::Unknown => Ty::Unknown,
@@ -370,7 +378,7 @@ impl FnCx<'_, '_, '_> {
 
     fn call_ret(&self, path: &[String], args: &[Expr], depth: usize) -> Ty {
         let index = self.an.index;
-        match index.resolve_path((self.fid, self.scope), path, false) {
+        match index.resolve_path(GScope::new(self.fid, self.scope), path, false) {
             Some(Res::Item(it)) => match index.fn_of_item(it) {
                 Some(f) => self.ret_of(f, None),
                 None => match index.item(it).kind {
@@ -451,7 +459,7 @@ impl FnCx<'_, '_, '_> {
             }
             Callee::Path { path, qself } => {
                 let index = self.an.index;
-                let resolved = index.resolve_path((self.fid, self.scope), path, false);
+                let resolved = index.resolve_path(GScope::new(self.fid, self.scope), path, false);
                 // `Sender::send(&tx, x).await`: the method called through its type's path.
                 if let (true, Some(Res::External(p))) = (cs.awaited, &resolved) {
                     if let Some((method, ty_path)) = p.split_last() {
@@ -466,7 +474,7 @@ impl FnCx<'_, '_, '_> {
                         }
                     }
                 }
-                let targets: Option<Vec<GFn>> = match resolved {
+                let targets: Option<Vec<FnId>> = match resolved {
                     Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
                     Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
                         ItemKind::Trait { .. } => match qself {

@@ -6,9 +6,10 @@
 //! list of well-known constructors (`mpsc::channel`, `Arc::new`, `Some`, `Type::new`). Anything
 //! else is [`Ty::Unknown`], and calls on it are recorded as unresolved, never guessed.
 
+use crate::facts::ScopeId;
 use crate::facts::{FnOwner, Generic, ItemKind, Pat, TyRef};
 use crate::index::resolve::TypeKey;
-use crate::index::{FileId, GFn, Index, Res};
+use crate::index::{FileId, FnId, GItem, GScope, Index, Res};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -318,9 +319,12 @@ impl Lower<'_, '_> {
                     .iter()
                     .map(|a| self.lower_d(fid, a, depth + 1))
                     .collect();
-                match self.index.resolve_path((fid, *scope), path, false) {
+                match self
+                    .index
+                    .resolve_path(GScope::new(fid, *scope), path, false)
+                {
                     Some(Res::Item(it)) => match &self.index.item(it).kind {
-                        ItemKind::TypeAlias(target) => self.lower_d(it.0, target, depth + 1),
+                        ItemKind::TypeAlias(target) => self.lower_d(it.file, target, depth + 1),
                         ItemKind::Struct { .. }
                         | ItemKind::Enum { .. }
                         | ItemKind::Union { .. } => Ty::Adt {
@@ -363,7 +367,7 @@ impl Lower<'_, '_> {
 pub fn generic_subst(
     index: &Index,
     fid: FileId,
-    scope: u32,
+    scope: ScopeId,
     generics: &[Generic],
 ) -> Vec<(String, Ty)> {
     generics
@@ -380,22 +384,22 @@ pub fn generic_subst(
 }
 
 /// The self type of a method (from its impl), or the trait (for default bodies).
-pub fn self_type_of(index: &Index, f: GFn) -> Option<Ty> {
+pub fn self_type_of(index: &Index, f: FnId) -> Option<Ty> {
     let facts = index.fn_facts(f);
-    let file = &index.files[f.0 as usize].facts;
+    let file = &index.files[f.file.idx()].facts;
     match facts.owner {
         FnOwner::Free => None,
         FnOwner::Impl(i) => {
-            let imp = &file.impls[i as usize];
-            let subst = generic_subst(index, f.0, imp.scope, &imp.generics);
+            let imp = &file.impls[i.idx()];
+            let subst = generic_subst(index, f.file, imp.scope, &imp.generics);
             let l = Lower {
                 index,
                 self_ty: None,
                 subst,
             };
-            Some(l.lower(f.0, &imp.self_ty))
+            Some(l.lower(f.file, &imp.self_ty))
         }
-        FnOwner::Trait(t) => Some(Ty::Traits(vec![TypeKey::Local((f.0, t))])),
+        FnOwner::Trait(t) => Some(Ty::Traits(vec![TypeKey::Local(GItem::new(f.file, t))])),
     }
 }
 
@@ -424,7 +428,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
                         self_ty: Some(&base),
                         subst,
                     }
-                    .lower(it.0, &f.ty)
+                    .lower(it.file, &f.ty)
                 }
                 None => Ty::Unknown,
             },
@@ -434,7 +438,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
                     self_ty: Some(&base),
                     subst: vec![],
                 }
-                .lower(it.0, &f.ty),
+                .lower(it.file, &f.ty),
                 None => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -447,7 +451,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
 pub fn bind_pat(
     index: &Index,
     fid: FileId,
-    scope: u32,
+    scope: ScopeId,
     self_ty: Option<&Ty>,
     pat: &Pat,
     ty: Ty,
@@ -469,7 +473,7 @@ pub fn bind_pat(
         Pat::TupleStruct { path, elems } => {
             let last = path.last().map(String::as_str).unwrap_or("");
             let ty = peel(ty);
-            let resolved = index.resolve_path((fid, scope), path, false);
+            let resolved = index.resolve_path(GScope::new(fid, scope), path, false);
             let fields: Vec<Ty> = match (&resolved, last) {
                 (Some(Res::Variant(e, v)), _) => variant_field_tys(index, *e, *v, &ty, None),
                 (Some(Res::Item(it)), _)
@@ -522,7 +526,7 @@ pub fn bind_pat(
         }
         Pat::Struct { path, fields } => {
             let ty = peel(ty);
-            let resolved = index.resolve_path((fid, scope), path, false);
+            let resolved = index.resolve_path(GScope::new(fid, scope), path, false);
             for (name, p) in fields {
                 let t = match &resolved {
                     Some(Res::Variant(e, v)) => variant_field_tys(index, *e, *v, &ty, Some(name))
@@ -567,13 +571,7 @@ pub fn bind_pat(
 }
 
 /// Field types of an enum variant (all, or the one named `only`).
-fn variant_field_tys(
-    index: &Index,
-    e: (FileId, u32),
-    v: u32,
-    value: &Ty,
-    only: Option<&str>,
-) -> Vec<Ty> {
+fn variant_field_tys(index: &Index, e: GItem, v: u32, value: &Ty, only: Option<&str>) -> Vec<Ty> {
     let ItemKind::Enum { variants, generics } = &index.item(e).kind else {
         return vec![];
     };
@@ -604,6 +602,6 @@ fn variant_field_tys(
     var.fields
         .iter()
         .filter(|f| only.is_none_or(|n| f.name == n))
-        .map(|f| l.lower(e.0, &f.ty))
+        .map(|f| l.lower(e.file, &f.ty))
         .collect()
 }

@@ -19,7 +19,8 @@ use channel_lint_policy::{Level, PolicyError};
 
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
-use crate::index::{GFn, Index};
+use crate::facts::FnIdx;
+use crate::index::{FileId, FnId, Index};
 use crate::semantics::callgraph::Analyzer;
 use crate::semantics::known::{default_channels, ChannelSpec};
 use crate::semantics::qualname::QualName;
@@ -51,15 +52,15 @@ fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
 }
 
 /// The entry points: from the policy (each must match something) and from source markers.
-fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
+fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
     let index = cx.index;
     let mut out = Vec::new();
-    let all: Vec<(GFn, Vec<String>)> = index
+    let all: Vec<(FnId, Vec<String>)> = index
         .all_fns()
         .map(|f| (f, index.qualified_fn_name(f)))
         .collect();
     for ep in &cx.policy.policy.listener.entry_points {
-        let hits: Vec<GFn> = all
+        let hits: Vec<FnId> = all
             .iter()
             .filter(|(_, q)| suffix_match(q, &ep.segments))
             .map(|(f, _)| *f)
@@ -80,7 +81,7 @@ fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
         }
         for (i, f) in file.facts.fns.iter().enumerate() {
             if lines.contains(&f.item_line) || lines.contains(&f.span.line) {
-                out.push((fid as u32, i as u32));
+                out.push(FnId::new(FileId::new(fid), FnIdx::new(i)));
             }
         }
     }
@@ -90,9 +91,9 @@ fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
 }
 
 /// Breadth-first search from the entries: each reached function with the (caller, call site) it was first reached from.
-type Preds = HashMap<GFn, Option<(GFn, Span)>>;
+type Preds = HashMap<FnId, Option<(FnId, Span)>>;
 
-fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
+fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
     let mut preds: Preds = HashMap::new();
     let mut order = Vec::new();
     let mut queue = VecDeque::new();
@@ -117,7 +118,7 @@ fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
 }
 
 /// Entry first: (function, the call site in the previous step that calls it).
-fn chain(preds: &Preds, f: GFn) -> Vec<(GFn, Option<Span>)> {
+fn chain(preds: &Preds, f: FnId) -> Vec<(FnId, Option<Span>)> {
     let mut out = vec![(f, None)];
     let mut cur = f;
     while let Some(Some((p, site))) = preds.get(&cur) {
@@ -131,11 +132,11 @@ fn chain(preds: &Preds, f: GFn) -> Vec<(GFn, Option<Span>)> {
     out
 }
 
-fn short_name(index: &Index, f: GFn) -> String {
+fn short_name(index: &Index, f: FnId) -> String {
     index.fn_facts(f).name.clone()
 }
 
-fn display_name(index: &Index, f: GFn) -> String {
+fn display_name(index: &Index, f: FnId) -> String {
     let mut q = index.qualified_fn_name(f);
     if !q.is_empty() {
         q[0] = "crate".into();
@@ -161,7 +162,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         }
         let steps = chain(&preds, f);
         let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
-        let file = &index.files[f.0 as usize];
+        let file = &index.files[f.file.idx()];
         for send in &s.sends {
             let mut d = Diagnostic::new(
                 META.id,
@@ -178,14 +179,14 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
             d.notes.push(format!(
                 "listener entry point `{}` ({}:{})",
                 display_name(index, entry),
-                index.files[entry.0 as usize].rel,
+                index.files[entry.file.idx()].rel,
                 index.fn_facts(entry).span.line
             ));
             for w in steps.windows(2) {
                 let (caller, site) = w[0];
                 let callee = w[1].0;
                 if let Some(site) = site {
-                    let rel = &index.files[caller.0 as usize].rel;
+                    let rel = &index.files[caller.file.idx()].rel;
                     d.notes.push(format!(
                         "`{}` calls `{}` at {}:{}:{}",
                         short_name(index, caller),
@@ -235,7 +236,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
             out,
             "  {} ({}:{})",
             display_name(index, e),
-            index.files[e.0 as usize].rel,
+            index.files[e.file.idx()].rel,
             index.fn_facts(e).span.line
         );
     }
@@ -243,7 +244,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn with `// channel-lint: listener-entry`");
     }
     let _ = writeln!(out);
-    let matches: Vec<GFn> = index
+    let matches: Vec<FnId> = index
         .all_fns()
         .filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern))
         .collect();
@@ -252,7 +253,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     }
     for f in matches {
         let name = display_name(index, f);
-        let rel = &index.files[f.0 as usize].rel;
+        let rel = &index.files[f.file.idx()].rel;
         if preds.contains_key(&f) {
             let _ = writeln!(
                 out,
@@ -263,7 +264,9 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 let at = match site {
                     Some(s) => format!(
                         ", calls the next step at {}:{}:{}",
-                        index.files[g.0 as usize].rel, s.line, s.column
+                        index.files[g.file.idx()].rel,
+                        s.line,
+                        s.column
                     ),
                     None => String::new(),
                 };
@@ -275,7 +278,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 "`{name}` ({rel}:{}) is not reached from any listener entry point.",
                 index.fn_facts(f).span.line
             );
-            let callers: Vec<(GFn, Span)> = index
+            let callers: Vec<(FnId, Span)> = index
                 .all_fns()
                 .flat_map(|g| {
                     let s = an.summary(g);
@@ -297,7 +300,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                     out,
                     "  called by {} at {}:{}:{} (itself not reached)",
                     display_name(index, g),
-                    index.files[g.0 as usize].rel,
+                    index.files[g.file.idx()].rel,
                     site.line,
                     site.column
                 );
@@ -310,7 +313,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         for (site, why) in &an.summary(f).unresolved {
             unresolved.push(format!(
                 "  {}:{}:{} in `{}`: {}",
-                index.files[f.0 as usize].rel,
+                index.files[f.file.idx()].rel,
                 site.line,
                 site.column,
                 short_name(index, f),
