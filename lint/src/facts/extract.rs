@@ -470,6 +470,21 @@ impl Extractor {
             Some(b) => super::body::build(b, body_scope, &self.anchors),
             None => Vec::new(),
         };
+        let arena = match block {
+            Some(b) => super::body::lower(b, body_scope, &self.anchors),
+            None => Body::default(),
+        };
+        if std::env::var_os("CHANNEL_LINT_IR_CHECK").is_some() {
+            let replayed = crate::semantics::walk::replay_events(&arena);
+            if format!("{replayed:?}") != format!("{body:?}") {
+                panic!(
+                    "IR mismatch in fn {} at line {}:\nold {body:#?}\nnew {replayed:#?}",
+                    sig.ident,
+                    sig.ident.span().start().line
+                );
+            }
+        }
+        self.facts.bodies.push(arena);
         let idx = FnIdx::new(self.facts.fns.len());
         self.facts.fns.push(FnFacts {
             name: ident_str(&sig.ident),
@@ -480,6 +495,7 @@ impl Extractor {
             has_self,
             params,
             ret,
+            is_async: sig.asyncness.is_some(),
             body,
             span: Span::from_pm2(sig.ident.span()),
             item_line,

@@ -9,9 +9,12 @@
 //! - [`qualname`]: the one qualified-path type (matching a resolved path against a pattern);
 //! - [`known`]: the one table of external APIs known by name;
 //! - [`ty`]: [`ty::Ty`], what an expression is known to be, and the lowering of written types;
+//! - [`walk`]: the order a body runs in, as the call graph models it (awaited calls, closures
+//!   and async blocks run in place, spawned work off the path);
 //! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily.
 
 pub mod callgraph;
 pub mod known;
 pub mod qualname;
 pub mod ty;
+pub mod walk;
