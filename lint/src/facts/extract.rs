@@ -467,24 +467,10 @@ impl Extractor {
             syn::ReturnType::Default => None,
         };
         let body = match block {
-            Some(b) => super::body::build(b, body_scope, &self.anchors),
-            None => Vec::new(),
-        };
-        let arena = match block {
             Some(b) => super::body::lower(b, body_scope, &self.anchors),
             None => Body::default(),
         };
-        if std::env::var_os("CHANNEL_LINT_IR_CHECK").is_some() {
-            let replayed = crate::semantics::walk::replay_events(&arena);
-            if format!("{replayed:?}") != format!("{body:?}") {
-                panic!(
-                    "IR mismatch in fn {} at line {}:\nold {body:#?}\nnew {replayed:#?}",
-                    sig.ident,
-                    sig.ident.span().start().line
-                );
-            }
-        }
-        self.facts.bodies.push(arena);
+        self.facts.bodies.push(body);
         let idx = FnIdx::new(self.facts.fns.len());
         self.facts.fns.push(FnFacts {
             name: ident_str(&sig.ident),
@@ -496,7 +482,6 @@ impl Extractor {
             params,
             ret,
             is_async: sig.asyncness.is_some(),
-            body,
             span: Span::from_pm2(sig.ident.span()),
             item_line,
             in_test: self.in_test,

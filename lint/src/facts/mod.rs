@@ -239,7 +239,6 @@ pub struct FnFacts {
     pub params: Vec<(Pat, TyRef)>,
     pub ret: Option<TyRef>,
     pub is_async: bool,
-    pub body: Vec<Event>,
     /// The name token.
     pub span: Span,
     /// First line of the item, attributes included (for `// channel-lint: listener-entry`).
@@ -309,61 +308,6 @@ pub enum Pat {
     /// `&pat`, `ref`, `x @ pat`: look through.
     Ref(Box<Pat>),
     Other,
-}
-
-/// The small expression language the call-graph analysis evaluates types in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Expr {
-    Path(Vec<String>),
-    Field(Box<Expr>, String),
-    Method(Box<Expr>, String, Vec<Expr>),
-    Call(Vec<String>, Vec<Expr>),
-    Index(Box<Expr>),
-    /// `&e`, `*e`, `(e)`, `e?`, `e.await`: looked through (with unwrapping of `?`).
-    Ref(Box<Expr>),
-    Try(Box<Expr>),
-    /// `Path { .. }`.
-    StructLit(Vec<String>),
-    Tuple(Vec<Expr>),
-    /// The element type of iterating `e` (`for x in e`).
-    IterElem(Box<Expr>),
-    /// `async { .. }`, closures, literals, anything else.
-    Unknown,
-}
-
-/// One step of a function body, in evaluation order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Event {
-    /// A lexical scope opens/closes (blocks, match arms, closures).
-    Enter,
-    Exit,
-    /// Bind names of `pat` (typed by `ty` if given, else by `init`).
-    Let {
-        pat: Pat,
-        ty: Option<TyRef>,
-        init: Option<Expr>,
-    },
-    Call(CallSite),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CallSite {
-    pub callee: Callee,
-    pub awaited: bool,
-    /// The method name, or the last segment of the path.
-    pub span: Span,
-    pub anchors: Vec<Anchor>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Callee {
-    /// `a::b::f(..)`, with the explicit `<T as Trait>` self type if any.
-    Path {
-        path: Vec<String>,
-        qself: Option<TyRef>,
-    },
-    /// `recv.name(..)`.
-    Method { recv: Expr, name: String },
 }
 
 local_id!(

@@ -1,49 +1,140 @@
-//! The call graph: each function body replayed once with a type environment, giving its
-//! outgoing edges (calls that run as part of it), its awaited channel sends, and the calls it
-//! could not resolve. Summaries are computed lazily, only for functions the search reaches.
+//! The call graph: each function body walked once ([`crate::semantics::walk`]) with a type
+//! environment, giving for every call its site, where it runs ([`EdgeKind`]), what the call is
+//! made on (the receiver's inferred type, or the resolved path) and what it may call: the
+//! functions (an edge), nothing in the workspace, or unresolved with a reason. Summaries are
+//! computed lazily, only for functions a search reaches.
+//!
+//! Nothing here knows a rule: a rule picks the edge kinds it follows and reads the calls it
+//! cares about (a channel send, a blocking call) off [`FnSummary::calls`].
 
 use std::collections::HashMap;
 
-use super::known::{ChannelSpec, QUIET_METHODS};
-use super::qualname::QualName;
 use super::ty::{
-    self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, self_type_of,
-    std_method, unwrap_try, Lower, Ty,
+    self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, peel_ref,
+    self_type_of, std_method, unwrap_try, Lower, Ty,
 };
+use super::walk::{walk_body, BodyVisitor, Init, Place};
 use crate::diagnostic::Span;
-use crate::facts::ScopeId;
-use crate::facts::{Anchor, Callee, Event, Expr, ItemKind, TyRef};
+use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, ItemKind, Pat, ScopeId, TyRef};
 use crate::index::resolve::TypeKey;
 use crate::index::{FileId, FnId, GImpl, GItem, GScope, Index, Res};
 
-#[derive(Debug, Clone)]
-pub struct SendSite {
-    pub span: Span,
-    pub anchors: Vec<Anchor>,
-    pub channel: String,
-    pub method: String,
+/// Where a call runs relative to the function it is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// A plain call, run as part of the caller.
+    Inline,
+    /// A call whose value is awaited where it is written (`.await`, a `select!`/`join!` future).
+    Awaited,
+    /// Inside a closure written in the caller (today: assumed to run in place).
+    InClosure,
+    /// Inside an async block written in the caller (today: assumed to be awaited in place).
+    InAsyncBlock,
+    /// Inside the future or closure handed to a spawner: not on the caller's path.
+    Spawned,
 }
 
+impl EdgeKind {
+    fn of(awaited: bool, place: Place) -> EdgeKind {
+        if place.spawned {
+            EdgeKind::Spawned
+        } else if place.closures > 0 {
+            EdgeKind::InClosure
+        } else if place.async_blocks > 0 {
+            EdgeKind::InAsyncBlock
+        } else if awaited {
+            EdgeKind::Awaited
+        } else {
+            EdgeKind::Inline
+        }
+    }
+
+    /// Runs as part of the caller under today's model (everything but spawned work).
+    pub fn runs_in_caller(self) -> bool {
+        self != EdgeKind::Spawned
+    }
+}
+
+/// What a call is made on.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// `recv.method(..)`: the receiver's inferred type.
+    Method { recv: Ty },
+    /// `a::b::f(..)`: what the path resolved to.
+    Path { resolved: Option<Res> },
+}
+
+/// Why a call has no known target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    /// `.m(..)` on a receiver of unknown type.
+    UnknownReceiver,
+    /// `f(..)` where `f` is a local: a closure or function value.
+    CallsAValue,
+    /// A path that resolves to no known function.
+    UnknownPath,
+}
+
+/// What a call may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Workspace functions it may call; `dispatch`: through a trait (every impl is a candidate).
+    Fns {
+        targets: Vec<FnId>,
+        dispatch: bool,
+    },
+    /// Resolved, but to nothing in the workspace (std, a dependency, a struct constructor).
+    External,
+    Unresolved(Unresolved),
+}
+
+/// One call of a function body.
+#[derive(Debug, Clone)]
+pub struct CallFact {
+    /// The call node ([`ExprKind::MethodCall`] or [`ExprKind::Call`]).
+    pub call: ExprId,
+    /// The method name, or the last segment of the path.
+    pub site: Span,
+    pub awaited: bool,
+    pub kind: EdgeKind,
+    pub subject: Subject,
+    pub resolution: Resolution,
+}
+
+impl CallFact {
+    /// The workspace functions it may call (empty unless resolved to some).
+    pub fn targets(&self) -> &[FnId] {
+        match &self.resolution {
+            Resolution::Fns { targets, .. } => targets,
+            _ => &[],
+        }
+    }
+}
+
+/// Every call of a function, in evaluation order (the side table of the body's calls).
 #[derive(Debug, Clone, Default)]
 pub struct FnSummary {
-    /// Call site → functions it may call.
-    pub edges: Vec<(Span, Vec<FnId>)>,
-    pub sends: Vec<SendSite>,
-    /// Call site → why it could not be resolved.
-    pub unresolved: Vec<(Span, String)>,
+    pub calls: Vec<CallFact>,
+}
+
+impl FnSummary {
+    /// The calls with workspace targets, of the given kinds.
+    pub fn edges(&self, follow: fn(EdgeKind) -> bool) -> impl Iterator<Item = &CallFact> {
+        self.calls
+            .iter()
+            .filter(move |c| follow(c.kind) && !c.targets().is_empty())
+    }
 }
 
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
-    pub channels: Vec<ChannelSpec>,
     cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
-    pub fn new(index: &'i Index<'a>, channels: Vec<ChannelSpec>) -> Self {
+    pub fn new(index: &'i Index<'a>) -> Self {
         Analyzer {
             index,
-            channels,
             cache: HashMap::new(),
         }
     }
@@ -55,6 +146,11 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         let s = std::rc::Rc::new(self.analyze(f));
         self.cache.insert(f, s.clone());
         s
+    }
+
+    /// The body of a function.
+    pub fn body(&self, f: FnId) -> &'i Body {
+        &self.index.files[f.file.idx()].facts.bodies[f.idx.idx()]
     }
 
     fn analyze(&self, f: FnId) -> FnSummary {
@@ -73,27 +169,9 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         };
         for (pat, ty) in &facts.params {
             let t = cx.lower(ty);
-            cx.bind(pat, t);
+            cx.bind_ty(pat, t);
         }
-        for ev in &facts.body {
-            match ev {
-                Event::Enter => cx.env.push(Vec::new()),
-                Event::Exit => {
-                    if cx.env.len() > 1 {
-                        cx.env.pop();
-                    }
-                }
-                Event::Let { pat, ty, init } => {
-                    let t = match (ty, init) {
-                        (Some(ty), _) => cx.lower(ty),
-                        (None, Some(e)) => cx.eval(e),
-                        (None, None) => Ty::Unknown,
-                    };
-                    cx.bind(pat, t);
-                }
-                Event::Call(cs) => cx.call(cs),
-            }
-        }
+        walk_body(self.body(f), &mut cx);
         cx.out
     }
 
@@ -186,32 +264,6 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         }
         out
     }
-
-    /// Is `ty` a channel whose `method` waits for capacity? Returns the channel's display name.
-    pub fn blocking_channel(&self, ty: &Ty, method: &str) -> Option<String> {
-        let Ty::Adt { key, .. } = peel(ty.clone()) else {
-            return None;
-        };
-        let (full, display): (Vec<String>, String) = match &key {
-            TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
-            TypeKey::Local(it) => {
-                let item = self.index.item(*it);
-                let mut q = self.index.module_info_of(it.file, item.scope).path;
-                q.push(item.name.clone());
-                let mut disp = q.clone();
-                disp[0] = "crate".into();
-                (q, disp.join("::"))
-            }
-        };
-        let name = match key {
-            TypeKey::Local(_) => QualName::local(&full),
-            TypeKey::External(_) => QualName::external(&full),
-        };
-        self.channels
-            .iter()
-            .find(|c| c.methods.iter().any(|m| m == method) && name.is_type(&c.path))
-            .map(|_| display)
-    }
 }
 
 struct FnCx<'c, 'i, 'a> {
@@ -222,6 +274,75 @@ struct FnCx<'c, 'i, 'a> {
     subst: Vec<(String, Ty)>,
     env: Vec<Vec<(String, Ty)>>,
     out: FnSummary,
+}
+
+impl BodyVisitor for FnCx<'_, '_, '_> {
+    const WANTS_SPAWNED: bool = true;
+
+    fn enter(&mut self, _: &Body) {
+        self.env.push(Vec::new());
+    }
+
+    fn exit(&mut self, _: &Body) {
+        if self.env.len() > 1 {
+            self.env.pop();
+        }
+    }
+
+    fn bind(&mut self, body: &Body, pat: &Pat, ty: Option<&TyRef>, init: Init) {
+        let t = match (ty, init) {
+            (Some(ty), _) => self.lower(ty),
+            (None, Init::Expr(e)) => self.eval(body, e),
+            // As the element of `IterElem(e)` evaluated at depth 0.
+            (None, Init::IterElem(e)) => iter_elem(&self.eval_d(body, e, 1)),
+            (None, Init::None) => Ty::Unknown,
+        };
+        self.bind_ty(pat, t);
+    }
+
+    fn call(&mut self, body: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+        let kind = EdgeKind::of(awaited, place);
+        let fact = match &body.expr(call).kind {
+            ExprKind::MethodCall {
+                recv, method, span, ..
+            } => {
+                let rt = self.eval(body, *recv);
+                let resolution = match self.an.method_targets(&rt, method) {
+                    Some(t) if !t.is_empty() => Resolution::Fns {
+                        dispatch: matches!(peel_ref(&rt), Ty::Traits(_)),
+                        targets: t,
+                    },
+                    Some(_) => Resolution::External,
+                    None => Resolution::Unresolved(Unresolved::UnknownReceiver),
+                };
+                CallFact {
+                    call,
+                    site: *span,
+                    awaited,
+                    kind,
+                    subject: Subject::Method { recv: rt },
+                    resolution,
+                }
+            }
+            ExprKind::Call {
+                callee: CallTarget::Path { path, qself },
+                span,
+                ..
+            } => {
+                let (resolved, resolution) = self.path_call(path, qself.as_ref());
+                CallFact {
+                    call,
+                    site: *span,
+                    awaited,
+                    kind,
+                    subject: Subject::Path { resolved },
+                    resolution,
+                }
+            }
+            _ => return,
+        };
+        self.out.calls.push(fact);
+    }
 }
 
 impl FnCx<'_, '_, '_> {
@@ -238,7 +359,7 @@ impl FnCx<'_, '_, '_> {
         .lower(self.fid, t)
     }
 
-    fn bind(&mut self, pat: &crate::facts::Pat, ty: Ty) {
+    fn bind_ty(&mut self, pat: &Pat, ty: Ty) {
         let mut out = Vec::new();
         bind_pat(
             self.an.index,
@@ -281,16 +402,30 @@ impl FnCx<'_, '_, '_> {
         .lower(f.file, ret)
     }
 
-    fn eval(&self, e: &Expr) -> Ty {
-        self.eval_d(e, 0)
+    fn eval(&self, body: &Body, e: ExprId) -> Ty {
+        self.eval_d(body, e, 0)
     }
 
-    fn eval_d(&self, e: &Expr, depth: usize) -> Ty {
+    /// The type of an expression, from the environment as it is now. Parentheses, `.await` and
+    /// spawn wrappers are looked through without counting towards the depth.
+    fn eval_d(&self, body: &Body, e: ExprId, depth: usize) -> Ty {
         if depth > 64 {
             return Ty::Unknown;
         }
-        match e {
-            Expr::Path(p) => {
+        match &body.expr(e).kind {
+            ExprKind::Await { base: x, .. } | ExprKind::Paren(x) => self.eval_d(body, *x, depth),
+            ExprKind::Spawn { call } => match &body.expr(*call).kind {
+                ExprKind::MethodCall { recv, method, .. } => {
+                    let rt = self.eval_d(body, *recv, depth + 1);
+                    self.method_ret(&rt, method)
+                }
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                } => self.call_ret(body, path, &[], depth),
+                _ => Ty::Unknown,
+            },
+            ExprKind::Path(p) => {
                 if p.len() == 1 {
                     if p[0] == "self" {
                         return self.self_ty.clone().unwrap_or(Ty::Unknown);
@@ -323,16 +458,22 @@ impl FnCx<'_, '_, '_> {
                     _ => Ty::Unknown,
                 }
             }
-            Expr::Field(b, name) => field_ty(self.an.index, &self.eval_d(b, depth + 1), name),
-            Expr::Method(r, name, args) => {
-                let rt = self.eval_d(r, depth + 1);
-                self.method_ret(&rt, name, args, depth)
+            ExprKind::Field { base, name } => {
+                field_ty(self.an.index, &self.eval_d(body, *base, depth + 1), name)
             }
-            Expr::Call(path, args) => self.call_ret(path, args, depth),
-            Expr::Index(b) => elem(&self.eval_d(b, depth + 1)),
-            Expr::Ref(b) => self.eval_d(b, depth + 1),
-            Expr::Try(b) => unwrap_try(&self.eval_d(b, depth + 1)),
-            Expr::StructLit(p) => {
+            ExprKind::MethodCall { recv, method, .. } => {
+                let rt = self.eval_d(body, *recv, depth + 1);
+                self.method_ret(&rt, method)
+            }
+            ExprKind::Call {
+                callee: CallTarget::Path { path, .. },
+                args,
+                ..
+            } => self.call_ret(body, path, args, depth),
+            ExprKind::Index { base, .. } => elem(&self.eval_d(body, *base, depth + 1)),
+            ExprKind::Ref(x) | ExprKind::Deref(x) => self.eval_d(body, *x, depth + 1),
+            ExprKind::Try(x) => unwrap_try(&self.eval_d(body, *x, depth + 1)),
+            ExprKind::StructLit { path: p, .. } => {
                 match self
                     .index()
                     .resolve_path(GScope::new(self.fid, self.scope), p, false)
@@ -349,13 +490,16 @@ impl FnCx<'_, '_, '_> {
                     _ => Ty::Unknown,
                 }
             }
-            Expr::Tuple(es) => Ty::Tuple(es.iter().map(|x| self.eval_d(x, depth + 1)).collect()),
-            Expr::IterElem(b) => iter_elem(&self.eval_d(b, depth + 1)),
-            Expr::Unknown => Ty::Unknown,
+            ExprKind::Tuple(es) => Ty::Tuple(
+                es.iter()
+                    .map(|x| self.eval_d(body, *x, depth + 1))
+                    .collect(),
+            ),
+            _ => Ty::Unknown,
         }
     }
 
-    fn method_ret(&self, recv: &Ty, name: &str, _args: &[Expr], _depth: usize) -> Ty {
+    fn method_ret(&self, recv: &Ty, name: &str) -> Ty {
         let peeled = peel(recv.clone());
         if matches!(
             peeled,
@@ -376,7 +520,7 @@ impl FnCx<'_, '_, '_> {
         std_method(&peeled, name).unwrap_or(Ty::Unknown)
     }
 
-    fn call_ret(&self, path: &[String], args: &[Expr], depth: usize) -> Ty {
+    fn call_ret(&self, body: &Body, path: &[String], args: &[ExprId], depth: usize) -> Ty {
         let index = self.an.index;
         match index.resolve_path(GScope::new(self.fid, self.scope), path, false) {
             Some(Res::Item(it)) => match index.fn_of_item(it) {
@@ -422,7 +566,7 @@ impl FnCx<'_, '_, '_> {
             },
             Some(Res::External(p)) => types::external_call(&p, || {
                 args.first()
-                    .map(|a| self.eval_d(a, depth + 1))
+                    .map(|a| self.eval_d(body, *a, depth + 1))
                     .unwrap_or(Ty::Unknown)
             })
             .unwrap_or(Ty::Unknown),
@@ -430,96 +574,88 @@ impl FnCx<'_, '_, '_> {
         }
     }
 
-    fn call(&mut self, cs: &crate::facts::CallSite) {
-        match &cs.callee {
-            Callee::Method { recv, name } => {
-                let rt = self.eval(recv);
-                if cs.awaited {
-                    if let Some(channel) = self.an.blocking_channel(&rt, name) {
-                        self.out.sends.push(SendSite {
-                            span: cs.span,
-                            anchors: cs.anchors.clone(),
-                            channel,
-                            method: name.clone(),
-                        });
-                    }
-                }
-                match self.an.method_targets(&rt, name) {
-                    Some(t) if !t.is_empty() => self.out.edges.push((cs.span, t)),
-                    Some(_) => {}
-                    None => {
-                        if !QUIET_METHODS.contains(&name.as_str()) {
-                            self.out.unresolved.push((
-                                cs.span,
-                                format!("`.{name}(..)`: the receiver's type is not known"),
-                            ));
-                        }
-                    }
-                }
-            }
-            Callee::Path { path, qself } => {
-                let index = self.an.index;
-                let resolved = index.resolve_path(GScope::new(self.fid, self.scope), path, false);
-                // `Sender::send(&tx, x).await`: the method called through its type's path.
-                if let (true, Some(Res::External(p))) = (cs.awaited, &resolved) {
-                    if let Some((method, ty_path)) = p.split_last() {
-                        let ty = types::ext(&ty_path.join("::"), vec![]);
-                        if let Some(channel) = self.an.blocking_channel(&ty, method) {
-                            self.out.sends.push(SendSite {
-                                span: cs.span,
-                                anchors: cs.anchors.clone(),
-                                channel,
-                                method: method.clone(),
-                            });
-                        }
-                    }
-                }
-                let targets: Option<Vec<FnId>> = match resolved {
-                    Some(Res::Item(it)) => Some(index.fn_of_item(it).into_iter().collect()),
-                    Some(Res::Assoc(it, name)) => Some(match index.item(it).kind {
-                        ItemKind::Trait { .. } => match qself {
-                            Some(q) => {
-                                let qt = self.lower(q);
-                                self.an
-                                    .method_targets(&qt, &name)
-                                    .unwrap_or_else(|| self.an.trait_impl_methods(it, &name))
+    /// Resolve a call of a path: what the path is, and what the call may reach.
+    fn path_call(&self, path: &[String], qself: Option<&TyRef>) -> (Option<Res>, Resolution) {
+        let index = self.an.index;
+        let resolved = index.resolve_path(GScope::new(self.fid, self.scope), path, false);
+        let mut dispatch = false;
+        let targets: Option<Vec<FnId>> = match &resolved {
+            Some(Res::Item(it)) => Some(index.fn_of_item(*it).into_iter().collect()),
+            Some(Res::Assoc(it, name)) => Some(match index.item(*it).kind {
+                ItemKind::Trait { .. } => match qself {
+                    Some(q) => {
+                        let qt = self.lower(q);
+                        match self.an.method_targets(&qt, name) {
+                            Some(t) => t,
+                            None => {
+                                dispatch = true;
+                                self.an.trait_impl_methods(*it, name)
                             }
-                            None => self.an.trait_impl_methods(it, &name),
-                        },
-                        _ => self
-                            .an
-                            .method_targets(
-                                &Ty::Adt {
-                                    key: TypeKey::Local(it),
-                                    args: vec![],
-                                },
-                                &name,
-                            )
-                            .unwrap_or_default(),
-                    }),
-                    Some(Res::SelfType(Some(name))) => match &self.self_ty {
-                        Some(st) => self.an.method_targets(st, &name),
-                        None => None,
-                    },
-                    Some(_) => Some(Vec::new()),
-                    None => None,
-                };
-                match targets {
-                    Some(t) if !t.is_empty() => self.out.edges.push((cs.span, t)),
-                    Some(_) => {}
-                    None => {
-                        let what = if path.len() == 1 && self.var(&path[0]).is_some() {
-                            format!("`{}(..)` calls a closure or function value", path[0])
-                        } else {
-                            format!(
-                                "`{}(..)` does not resolve to a known function",
-                                path.join("::")
-                            )
-                        };
-                        self.out.unresolved.push((cs.span, what));
+                        }
                     }
-                }
+                    None => {
+                        dispatch = true;
+                        self.an.trait_impl_methods(*it, name)
+                    }
+                },
+                _ => self
+                    .an
+                    .method_targets(
+                        &Ty::Adt {
+                            key: TypeKey::Local(*it),
+                            args: vec![],
+                        },
+                        name,
+                    )
+                    .unwrap_or_default(),
+            }),
+            Some(Res::SelfType(Some(name))) => match &self.self_ty {
+                Some(st) => self.an.method_targets(st, name),
+                None => None,
+            },
+            Some(_) => Some(Vec::new()),
+            None => None,
+        };
+        let resolution = match targets {
+            Some(t) if !t.is_empty() => Resolution::Fns {
+                targets: t,
+                dispatch,
+            },
+            Some(_) => Resolution::External,
+            None if path.len() == 1 && self.var(&path[0]).is_some() => {
+                Resolution::Unresolved(Unresolved::CallsAValue)
             }
+            None => Resolution::Unresolved(Unresolved::UnknownPath),
+        };
+        (resolved, resolution)
+    }
+}
+
+impl Unresolved {
+    /// Why the call `call` of `body` is not followed, in words (`None`: not an unresolved call).
+    pub fn describe(self, body: &Body, call: ExprId) -> String {
+        match (&body.expr(call).kind, self) {
+            (ExprKind::MethodCall { method, .. }, _) => {
+                format!("`.{method}(..)`: the receiver's type is not known")
+            }
+            (
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                },
+                Unresolved::CallsAValue,
+            ) => format!("`{}(..)` calls a closure or function value", path[0]),
+            (
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                },
+                _,
+            ) => format!(
+                "`{}(..)` does not resolve to a known function",
+                path.join("::")
+            ),
+            _ => String::from("a call that is not followed"),
         }
     }
 }

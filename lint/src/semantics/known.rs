@@ -8,6 +8,11 @@
 //! Rules and the call graph read these tables; the facts of a file only use
 //! [`is_spawn_name`] to mark a call as a [`Spawn`](crate::facts::ExprKind) node.
 
+use crate::index::resolve::TypeKey;
+use crate::index::Index;
+use crate::semantics::qualname::QualName;
+use crate::semantics::ty::{peel_ref, Ty};
+
 /// A channel type and the methods of it that wait for capacity.
 #[derive(Debug, Clone)]
 pub struct ChannelSpec {
@@ -35,6 +40,44 @@ pub fn default_channels() -> Vec<ChannelSpec> {
         spec("futures::channel::mpsc::Sender", &["send"]),
         spec("futures_channel::mpsc::Sender", &["send"]),
     ]
+}
+
+/// Is `ty` a channel whose `method` waits for capacity? Returns the channel's display name
+/// (`crate::` first for a workspace type).
+pub fn waiting_channel_method(
+    index: &Index,
+    channels: &[ChannelSpec],
+    ty: &Ty,
+    method: &str,
+) -> Option<String> {
+    let Ty::Adt { key, .. } = peel_ref(ty) else {
+        return None;
+    };
+    if !channels
+        .iter()
+        .any(|c| c.methods.iter().any(|m| m == method))
+    {
+        return None;
+    }
+    let (full, display): (Vec<String>, String) = match key {
+        TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
+        TypeKey::Local(it) => {
+            let item = index.item(*it);
+            let mut q = index.module_info_of(it.file, item.scope).path;
+            q.push(item.name.clone());
+            let mut disp = q.clone();
+            disp[0] = "crate".into();
+            (q, disp.join("::"))
+        }
+    };
+    let name = match key {
+        TypeKey::Local(_) => QualName::local(&full),
+        TypeKey::External(_) => QualName::external(&full),
+    };
+    channels
+        .iter()
+        .find(|c| c.methods.iter().any(|m| m == method) && name.is_type(&c.path))
+        .map(|_| display)
 }
 
 /// Method or function names whose arguments run on another task or thread.

@@ -103,6 +103,21 @@ pub fn peel(mut ty: Ty) -> Ty {
     ty
 }
 
+/// [`peel`] without cloning: the type a reference to `ty` derefs to.
+pub fn peel_ref(mut ty: &Ty) -> &Ty {
+    static UNKNOWN: Ty = Ty::Unknown;
+    for _ in 0..16 {
+        if !is_named(ty, WRAPPERS) {
+            break;
+        }
+        ty = match ty {
+            Ty::Adt { args, .. } => args.first().unwrap_or(&UNKNOWN),
+            _ => &UNKNOWN,
+        };
+    }
+    ty
+}
+
 pub fn option(t: Ty) -> Ty {
     ext("Option", vec![t])
 }

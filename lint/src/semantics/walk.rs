@@ -364,104 +364,21 @@ impl<V: BodyVisitor> Walker<'_, V> {
     }
 }
 
-/// The old event list of a body, rebuilt from the arena by [`walk_body`] (a transition check:
-/// it must equal what `facts::body::build` records).
-pub fn replay_events(body: &Body) -> Vec<crate::facts::Event> {
-    struct Replay(Vec<crate::facts::Event>);
-    impl BodyVisitor for Replay {
-        fn enter(&mut self, _: &Body) {
-            self.0.push(crate::facts::Event::Enter);
-        }
-        fn exit(&mut self, _: &Body) {
-            self.0.push(crate::facts::Event::Exit);
-        }
-        fn bind(&mut self, body: &Body, pat: &Pat, ty: Option<&TyRef>, init: Init) {
-            let init = match init {
-                Init::Expr(e) => Some(old_expr(body, e)),
-                Init::IterElem(e) => {
-                    Some(crate::facts::Expr::IterElem(Box::new(old_expr(body, e))))
-                }
-                Init::None => None,
-            };
-            self.0.push(crate::facts::Event::Let {
-                pat: pat.clone(),
-                ty: ty.cloned(),
-                init,
-            });
-        }
-        fn call(&mut self, body: &Body, call: ExprId, awaited: bool, _: Place, anchors: &[Anchor]) {
-            let (callee, span) = match &body.expr(call).kind {
-                ExprKind::MethodCall {
-                    recv, method, span, ..
-                } => (
-                    crate::facts::Callee::Method {
-                        recv: old_expr(body, *recv),
-                        name: method.clone(),
-                    },
-                    *span,
-                ),
-                ExprKind::Call {
-                    callee: CallTarget::Path { path, qself },
-                    span,
-                    ..
-                } => (
-                    crate::facts::Callee::Path {
-                        path: path.clone(),
-                        qself: qself.clone(),
-                    },
-                    *span,
-                ),
-                _ => unreachable!("only call nodes are reported"),
-            };
-            self.0
-                .push(crate::facts::Event::Call(crate::facts::CallSite {
-                    callee,
-                    awaited,
-                    span,
-                    anchors: anchors.iter().rev().copied().collect(),
-                }));
+/// The anchors of a call on the caller's path (innermost first): the statements and match arms
+/// around it and the items around its function. Empty if the walk does not reach it.
+pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {
+    struct Find(ExprId, Option<Vec<Anchor>>);
+    impl BodyVisitor for Find {
+        fn enter(&mut self, _: &Body) {}
+        fn exit(&mut self, _: &Body) {}
+        fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
+        fn call(&mut self, _: &Body, call: ExprId, _: bool, _: Place, anchors: &[Anchor]) {
+            if call == self.0 && self.1.is_none() {
+                self.1 = Some(anchors.iter().rev().copied().collect());
+            }
         }
     }
-    let mut r = Replay(Vec::new());
-    walk_body(body, &mut r);
-    r.0
-}
-
-fn old_expr(body: &Body, e: ExprId) -> crate::facts::Expr {
-    use crate::facts::Expr as X;
-    let b = |x: &ExprId| Box::new(old_expr(body, *x));
-    match &body.expr(e).kind {
-        ExprKind::Await { base, .. } | ExprKind::Paren(base) => old_expr(body, *base),
-        ExprKind::Spawn { call } => match &body.expr(*call).kind {
-            ExprKind::MethodCall { recv, method, .. } => X::Method(b(recv), method.clone(), vec![]),
-            ExprKind::Call {
-                callee: CallTarget::Path { path, .. },
-                ..
-            } => X::Call(path.clone(), vec![]),
-            _ => X::Unknown,
-        },
-        ExprKind::MethodCall {
-            recv, method, args, ..
-        } => X::Method(
-            b(recv),
-            method.clone(),
-            args.iter().map(|a| old_expr(body, *a)).collect(),
-        ),
-        ExprKind::Call {
-            callee: CallTarget::Path { path, .. },
-            args,
-            ..
-        } => X::Call(
-            path.clone(),
-            args.iter().map(|a| old_expr(body, *a)).collect(),
-        ),
-        ExprKind::Path(p) => X::Path(p.clone()),
-        ExprKind::Field { base, name } => X::Field(b(base), name.clone()),
-        ExprKind::Index { base, .. } => X::Index(b(base)),
-        ExprKind::Ref(x) | ExprKind::Deref(x) => X::Ref(b(x)),
-        ExprKind::Try(x) => X::Try(b(x)),
-        ExprKind::StructLit { path, .. } => X::StructLit(path.clone()),
-        ExprKind::Tuple(xs) => X::Tuple(xs.iter().map(|a| old_expr(body, *a)).collect()),
-        _ => X::Unknown,
-    }
+    let mut f = Find(call, None);
+    walk_body(body, &mut f);
+    f.1.unwrap_or_default()
 }

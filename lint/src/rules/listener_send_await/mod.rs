@@ -19,11 +19,17 @@ use channel_lint_policy::{Level, PolicyError};
 
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
+use crate::facts::Anchor;
 use crate::facts::FnIdx;
+use crate::index::Res;
 use crate::index::{FileId, FnId, Index};
-use crate::semantics::callgraph::Analyzer;
-use crate::semantics::known::{default_channels, ChannelSpec};
+use crate::semantics::callgraph::{Analyzer, EdgeKind, FnSummary, Resolution, Subject};
+use crate::semantics::known::{
+    default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
+};
 use crate::semantics::qualname::QualName;
+use crate::semantics::ty;
+use crate::semantics::walk::anchors_of;
 
 pub const META: RuleMeta = RuleMeta {
     id: "listener-send-await",
@@ -45,6 +51,57 @@ fn channels(cx: &Context) -> Vec<ChannelSpec> {
         });
     }
     c
+}
+
+/// The call-graph edges the listener runs synchronously: everything but spawned work.
+fn followed(kind: EdgeKind) -> bool {
+    kind.runs_in_caller()
+}
+
+/// An awaited call of a capacity-waiting channel method.
+struct SendSite {
+    span: Span,
+    anchors: Vec<Anchor>,
+    channel: String,
+    method: String,
+}
+
+/// The sends of one function on the listener's path, in evaluation order.
+fn sends(an: &Analyzer, f: FnId, s: &FnSummary, channels: &[ChannelSpec]) -> Vec<SendSite> {
+    let mut out = Vec::new();
+    for c in &s.calls {
+        if !c.awaited || !followed(c.kind) {
+            continue;
+        }
+        let body = an.body(f);
+        let hit = match &c.subject {
+            Subject::Method { recv } => match &body.expr(c.call).kind {
+                crate::facts::ExprKind::MethodCall { method, .. } => {
+                    waiting_channel_method(an.index, channels, recv, method)
+                        .map(|ch| (ch, method.clone()))
+                }
+                _ => None,
+            },
+            // `Sender::send(&tx, x).await`: the method called through its type's path.
+            Subject::Path {
+                resolved: Some(Res::External(p)),
+            } => p.split_last().and_then(|(method, ty_path)| {
+                let t = ty::ext(&ty_path.join("::"), vec![]);
+                waiting_channel_method(an.index, channels, &t, method)
+                    .map(|ch| (ch, method.clone()))
+            }),
+            Subject::Path { .. } => None,
+        };
+        if let Some((channel, method)) = hit {
+            out.push(SendSite {
+                span: c.site,
+                anchors: anchors_of(body, c.call),
+                channel,
+                method,
+            });
+        }
+    }
+    out
 }
 
 fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
@@ -105,10 +162,10 @@ fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
     while let Some(f) = queue.pop_front() {
         order.push(f);
         let s = an.summary(f);
-        for (site, targets) in &s.edges {
-            for &t in targets {
+        for c in s.edges(followed) {
+            for &t in c.targets() {
                 if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
-                    v.insert(Some((f, *site)));
+                    v.insert(Some((f, c.site)));
                     queue.push_back(t);
                 }
             }
@@ -153,17 +210,19 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         return Ok(());
     }
     let index = cx.index;
-    let mut an = Analyzer::new(index, channels(cx));
+    let channels = channels(cx);
+    let mut an = Analyzer::new(index);
     let (order, preds) = search(&mut an, &entries);
     for f in order {
         let s = an.summary(f);
-        if s.sends.is_empty() {
+        let sends = sends(&an, f, &s, &channels);
+        if sends.is_empty() {
             continue;
         }
         let steps = chain(&preds, f);
         let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
         let file = &index.files[f.file.idx()];
-        for send in &s.sends {
+        for send in &sends {
             let mut d = Diagnostic::new(
                 META.id,
                 &file.rel,
@@ -227,7 +286,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Ok(e) => e,
         Err(e) => return format!("error: {e}\n"),
     };
-    let mut an = Analyzer::new(index, channels(cx));
+    let mut an = Analyzer::new(index);
     let (order, preds) = search(&mut an, &entries);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
@@ -282,10 +341,9 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 .all_fns()
                 .flat_map(|g| {
                     let s = an.summary(g);
-                    s.edges
-                        .iter()
-                        .filter(|(_, t)| t.contains(&f))
-                        .map(|(site, _)| (g, *site))
+                    s.edges(followed)
+                        .filter(|c| c.targets().contains(&f))
+                        .map(|c| (g, c.site))
                         .collect::<Vec<_>>()
                 })
                 .collect();
@@ -310,7 +368,18 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     }
     let mut unresolved = Vec::new();
     for &f in &order {
-        for (site, why) in &an.summary(f).unresolved {
+        let body = an.body(f);
+        for c in an.summary(f).calls.iter().filter(|c| followed(c.kind)) {
+            let Resolution::Unresolved(why) = c.resolution else {
+                continue;
+            };
+            if let crate::facts::ExprKind::MethodCall { method, .. } = &body.expr(c.call).kind {
+                if QUIET_METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+            }
+            let site = c.site;
+            let why = why.describe(body, c.call);
             unresolved.push(format!(
                 "  {}:{}:{} in `{}`: {}",
                 index.files[f.file.idx()].rel,
