@@ -382,3 +382,114 @@ pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {
     walk_body(body, &mut f);
     f.1.unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{extract, ExtractOptions, FileFacts};
+
+    fn facts(src: &str) -> FileFacts {
+        extract(
+            &syn::parse_file(src).expect("test source parses"),
+            ExtractOptions::default(),
+        )
+    }
+
+    /// (callee name, awaited, place) of every call the walk reports.
+    struct Calls<const SPAWNED: bool>(Vec<(String, bool, Place)>);
+
+    impl<const SPAWNED: bool> BodyVisitor for Calls<SPAWNED> {
+        const WANTS_SPAWNED: bool = SPAWNED;
+        fn enter(&mut self, _: &Body) {}
+        fn exit(&mut self, _: &Body) {}
+        fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
+        fn call(&mut self, body: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+            let name = match &body.expr(call).kind {
+                ExprKind::MethodCall { method, .. } => method.clone(),
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                } => path.join("::"),
+                other => panic!("not a call: {other:?}"),
+            };
+            self.0.push((name, awaited, place));
+        }
+    }
+
+    fn calls<const SPAWNED: bool>(src: &str) -> Vec<(String, bool, Place)> {
+        let f = facts(src);
+        let mut v = Calls::<SPAWNED>(Vec::new());
+        walk_body(&f.bodies[0], &mut v);
+        v.0
+    }
+
+    const IN_PLACE: Place = Place {
+        closures: 0,
+        async_blocks: 0,
+        spawned: false,
+    };
+
+    #[test]
+    fn awaited_through_parens_and_try_only() {
+        let c =
+            calls::<false>("async fn f() { (tx.send(1))?.await; let f = tx.send(2); f.await; }");
+        assert_eq!(
+            c,
+            vec![
+                ("send".into(), true, IN_PLACE),
+                // A future stored in a local and awaited later is not awaited where it is called.
+                ("send".into(), false, IN_PLACE),
+            ]
+        );
+    }
+
+    #[test]
+    fn spawned_work_is_walked_only_on_request_and_marked() {
+        let src = "fn f() { tokio::spawn(async move { tx.send(1).await }); }";
+        assert_eq!(
+            calls::<false>(src),
+            vec![("tokio::spawn".into(), false, IN_PLACE)]
+        );
+        let c = calls::<true>(src);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].0, "send");
+        assert!(c[0].1 && c[0].2.spawned && c[0].2.async_blocks == 1);
+        assert_eq!(c[1], ("tokio::spawn".into(), false, IN_PLACE));
+    }
+
+    #[test]
+    fn closures_run_in_place_and_join_all_awaits_their_futures() {
+        let c = calls::<false>("async fn f() { join_all(ps.iter().map(|p| p.tx.send(1))).await; }");
+        let names: Vec<&str> = c.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(names, ["iter", "send", "map", "join_all"]);
+        let send = &c[1];
+        assert!(send.1, "the closure's future is awaited by join_all");
+        assert_eq!(send.2.closures, 1);
+        assert!(c[3].1);
+    }
+
+    #[test]
+    fn the_arena_keeps_spawned_futures_and_awaits_as_nodes() {
+        let f = facts("async fn f() { tokio::spawn(fut); x.await; }");
+        assert!(f.fns[0].is_async);
+        let body = &f.bodies[0];
+        let spawn = body
+            .exprs
+            .iter()
+            .find_map(|e| match e.kind {
+                ExprKind::Spawn { call } => Some(call),
+                _ => None,
+            })
+            .expect("a spawn node");
+        let ExprKind::Call { args, .. } = &body.expr(spawn).kind else {
+            panic!("a spawn wraps its call");
+        };
+        assert!(matches!(&body.expr(args[0]).kind, ExprKind::Path(p) if p == &["fut"]));
+        assert!(body
+            .exprs
+            .iter()
+            .any(|e| matches!(e.kind, ExprKind::Await { .. })));
+        // Children before parents; the root block last.
+        assert_eq!(body.root, Some(ExprId::new(body.exprs.len() - 1)));
+    }
+}
