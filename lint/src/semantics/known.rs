@@ -50,15 +50,23 @@ pub fn waiting_channel_method(
     ty: &Ty,
     method: &str,
 ) -> Option<String> {
-    let Ty::Adt { key, .. } = peel_ref(ty) else {
-        return None;
-    };
     if !channels
         .iter()
         .any(|c| c.methods.iter().any(|m| m == method))
     {
         return None;
     }
+    let external;
+    let key = match peel_ref(ty) {
+        Ty::Adt { key, .. } => key,
+        // An unbounded channel's send never waits for capacity.
+        Ty::Channel { bounded: false, .. } => return None,
+        Ty::Channel { ty, bounded: true } => {
+            external = TypeKey::External(ty.clone());
+            &external
+        }
+        _ => return None,
+    };
     let (full, display): (Vec<String>, String) = match key {
         TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
         TypeKey::Local(it) => {
@@ -78,6 +86,75 @@ pub fn waiting_channel_method(
         .iter()
         .find(|c| c.methods.iter().any(|m| m == method) && name.is_type(&c.path))
         .map(|_| display)
+}
+
+/// A known channel constructor: the types of the two ends it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelConstructor {
+    pub sender: &'static str,
+    pub receiver: &'static str,
+    /// Whether the channel has a capacity, where the ends' type does not tell (the same
+    /// `async_channel::Sender` comes from `bounded` and `unbounded`); `None`: the type tells.
+    pub bounded: Option<bool>,
+}
+
+/// The channel constructor a resolved external path names, if it is one we know.
+pub fn channel_constructor(path: &str) -> Option<ChannelConstructor> {
+    let c = |sender, receiver, bounded| {
+        Some(ChannelConstructor {
+            sender,
+            receiver,
+            bounded,
+        })
+    };
+    match path {
+        "tokio::sync::mpsc::channel" => c(
+            "tokio::sync::mpsc::Sender",
+            "tokio::sync::mpsc::Receiver",
+            None,
+        ),
+        "tokio::sync::mpsc::unbounded_channel" => c(
+            "tokio::sync::mpsc::UnboundedSender",
+            "tokio::sync::mpsc::UnboundedReceiver",
+            None,
+        ),
+        "tokio::sync::oneshot::channel" => c(
+            "tokio::sync::oneshot::Sender",
+            "tokio::sync::oneshot::Receiver",
+            None,
+        ),
+        "tokio::sync::broadcast::channel" => c(
+            "tokio::sync::broadcast::Sender",
+            "tokio::sync::broadcast::Receiver",
+            None,
+        ),
+        "tokio::sync::watch::channel" => c(
+            "tokio::sync::watch::Sender",
+            "tokio::sync::watch::Receiver",
+            None,
+        ),
+        "async_channel::bounded" => c(
+            "async_channel::Sender",
+            "async_channel::Receiver",
+            Some(true),
+        ),
+        "async_channel::unbounded" => c(
+            "async_channel::Sender",
+            "async_channel::Receiver",
+            Some(false),
+        ),
+        "flume::bounded" => c("flume::Sender", "flume::Receiver", Some(true)),
+        "flume::unbounded" => c("flume::Sender", "flume::Receiver", Some(false)),
+        "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => c(
+            "futures::channel::mpsc::Sender",
+            "futures::channel::mpsc::Receiver",
+            None,
+        ),
+        "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
+            c("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver", None)
+        }
+        _ => None,
+    }
 }
 
 /// Method or function names whose arguments run on another task or thread.

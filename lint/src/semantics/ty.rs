@@ -10,6 +10,7 @@ use crate::facts::ScopeId;
 use crate::facts::{FnOwner, Generic, ItemKind, Pat, TyRef};
 use crate::index::resolve::TypeKey;
 use crate::index::{FileId, FnId, GItem, GScope, Index, Res};
+use crate::semantics::known::channel_constructor;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -24,6 +25,14 @@ pub enum Ty {
     Traits(Vec<TypeKey>),
     /// An iterator yielding the inner type.
     Iter(Box<Ty>),
+    /// The sender of a channel made by a known constructor whose capacity its type does not
+    /// tell (`async_channel::bounded` and `::unbounded` both make an `async_channel::Sender`):
+    /// the Rust type's path and whether the channel has a capacity. Otherwise opaque, like an
+    /// external type with no arguments.
+    Channel {
+        ty: String,
+        bounded: bool,
+    },
     Unknown,
 }
 
@@ -234,54 +243,17 @@ fn passthrough(ty: Ty, name: &str) -> Option<Ty> {
 /// Well-known external functions whose result type we know: channel constructors and wrappers.
 pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
     let joined = path.join("::");
-    let pair = |tx: &str, rx: &str| Some(Ty::Tuple(vec![ext(tx, vec![]), ext(rx, vec![])]));
-    match joined.as_str() {
-        "tokio::sync::mpsc::channel" => {
-            return pair("tokio::sync::mpsc::Sender", "tokio::sync::mpsc::Receiver")
-        }
-        "tokio::sync::mpsc::unbounded_channel" => {
-            return pair(
-                "tokio::sync::mpsc::UnboundedSender",
-                "tokio::sync::mpsc::UnboundedReceiver",
-            )
-        }
-        "tokio::sync::oneshot::channel" => {
-            return pair(
-                "tokio::sync::oneshot::Sender",
-                "tokio::sync::oneshot::Receiver",
-            )
-        }
-        "tokio::sync::broadcast::channel" => {
-            return pair(
-                "tokio::sync::broadcast::Sender",
-                "tokio::sync::broadcast::Receiver",
-            )
-        }
-        "tokio::sync::watch::channel" => {
-            return pair("tokio::sync::watch::Sender", "tokio::sync::watch::Receiver")
-        }
-        "async_channel::bounded" => {
-            return pair("async_channel::Sender", "async_channel::Receiver")
-        }
-        // Same Rust type as the bounded one, but its `send` never waits: keep it apart.
-        "async_channel::unbounded" => {
-            return pair(
-                "async_channel::Sender(unbounded)",
-                "async_channel::Receiver",
-            )
-        }
-        "flume::bounded" => return pair("flume::Sender", "flume::Receiver"),
-        "flume::unbounded" => return pair("flume::Sender(unbounded)", "flume::Receiver"),
-        "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => {
-            return pair(
-                "futures::channel::mpsc::Sender",
-                "futures::channel::mpsc::Receiver",
-            )
-        }
-        "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
-            return pair("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver")
-        }
-        _ => {}
+    if let Some(c) = channel_constructor(&joined) {
+        // The sender carries the capacity where its type does not tell it (the receiver waits
+        // for messages either way).
+        let sender = match c.bounded {
+            Some(bounded) => Ty::Channel {
+                ty: c.sender.to_string(),
+                bounded,
+            },
+            None => ext(c.sender, vec![]),
+        };
+        return Some(Ty::Tuple(vec![sender, ext(c.receiver, vec![])]));
     }
     let last = path.last()?.as_str();
     if path.len() == 1 || path.ends_with(&["Option".into(), "Some".into()]) {
