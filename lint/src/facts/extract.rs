@@ -21,7 +21,7 @@ pub struct ExtractOptions {
 pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
     let mut ex = Extractor {
         facts: FileFacts::default(),
-        scope: 0,
+        scope: ScopeId::ROOT,
         anchors: Vec::new(),
         climb: Climb::Closed,
         in_test: false,
@@ -41,7 +41,7 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
         ex.facts.cfgs.push((CfgNode::File, file_cfg));
     }
     ex.in_test = ex.facts.file_is_test;
-    ex.register_items(0, file.items.iter());
+    ex.register_items(ScopeId::ROOT, file.items.iter());
     for item in &file.items {
         ex.visit_item(item);
     }
@@ -258,19 +258,19 @@ fn item_attrs(item: &syn::Item) -> (&[syn::Attribute], bool) {
 
 impl Extractor {
     fn add_item(&mut self, scope: ScopeId, name: String, kind: ItemKind, span: Span) -> ItemId {
-        let id = self.facts.items.len() as ItemId;
+        let id = ItemId::new(self.facts.items.len());
         self.facts.items.push(Item {
             name,
             kind,
             scope,
             span,
         });
-        self.facts.scopes[scope as usize].items.push(id);
+        self.facts.scopes[scope.idx()].items.push(id);
         id
     }
 
     fn new_scope(&mut self, parent: ScopeId, kind: ScopeKind) -> ScopeId {
-        let id = self.facts.scopes.len() as ScopeId;
+        let id = ScopeId::new(self.facts.scopes.len());
         self.facts.scopes.push(Scope {
             parent: Some(parent),
             kind,
@@ -345,7 +345,7 @@ impl Extractor {
                 syn::Item::Fn(f) => Some(self.add_item(
                     scope,
                     ident_str(&f.sig.ident),
-                    ItemKind::Fn(FnIdx::MAX),
+                    ItemKind::Fn(None),
                     sp(&f.sig.ident),
                 )),
                 syn::Item::Const(c) => Some(self.add_item(
@@ -420,7 +420,7 @@ impl Extractor {
                     }
                     let mut leaves = Vec::new();
                     use_leaves(&u.tree, &mut prefix, &mut leaves);
-                    self.facts.scopes[scope as usize].uses.extend(leaves);
+                    self.facts.scopes[scope.idx()].uses.extend(leaves);
                     None
                 }
                 _ => None,
@@ -470,10 +470,11 @@ impl Extractor {
             syn::ReturnType::Default => None,
         };
         let body = match block {
-            Some(b) => super::body::build(b, body_scope, &self.anchors),
-            None => Vec::new(),
+            Some(b) => super::body::lower(b, body_scope, &self.anchors),
+            None => Body::default(),
         };
-        let idx = self.facts.fns.len() as FnIdx;
+        self.facts.bodies.push(body);
+        let idx = FnIdx::new(self.facts.fns.len());
         self.facts.fns.push(FnFacts {
             name: ident_str(&sig.ident),
             scope,
@@ -483,7 +484,7 @@ impl Extractor {
             has_self,
             params,
             ret,
-            body,
+            is_async: sig.asyncness.is_some(),
             span: Span::from_pm2(sig.ident.span()),
             item_line,
             in_test: self.in_test,
@@ -527,7 +528,7 @@ impl Extractor {
 
     fn patch_fn(&mut self, item: &syn::Item, idx: FnIdx) {
         if let Some(&id) = self.item_ids.get(&(item as *const _)) {
-            self.facts.items[id as usize].kind = ItemKind::Fn(idx);
+            self.facts.items[id.idx()].kind = ItemKind::Fn(Some(idx));
         }
     }
 
@@ -564,7 +565,7 @@ impl Extractor {
             }
             syn::Item::Impl(i) => {
                 self.unsafe_impl(i);
-                let impl_idx = self.facts.impls.len() as ImplIdx;
+                let impl_idx = ImplIdx::new(self.facts.impls.len());
                 let generics = generics_of(&i.generics);
                 self.facts.impls.push(ImplFacts {
                     self_ty: ty_ref(&i.self_ty, self.scope),
@@ -596,7 +597,7 @@ impl Extractor {
                                     line,
                                     &generics,
                                 );
-                                ex.facts.impls[impl_idx as usize].methods.push(idx);
+                                ex.facts.impls[impl_idx.idx()].methods.push(idx);
                                 ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
                                 ex.visit_signature(&f.sig);
                                 ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
@@ -629,7 +630,7 @@ impl Extractor {
                                 );
                                 ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
                                 if let ItemKind::Trait { methods } =
-                                    &mut ex.facts.items[tid as usize].kind
+                                    &mut ex.facts.items[tid.idx()].kind
                                 {
                                     let name = ident_str(&f.sig.ident);
                                     if let Some(m) = methods.iter_mut().find(|m| m.0 == name) {
@@ -745,7 +746,7 @@ impl<'ast> Visit<'ast> for Extractor {
         if !cfg.is_empty() {
             let node = match item {
                 // `item_inner` pushes the impl next.
-                syn::Item::Impl(_) => Some(CfgNode::Impl(self.facts.impls.len() as ImplIdx)),
+                syn::Item::Impl(_) => Some(CfgNode::Impl(ImplIdx::new(self.facts.impls.len()))),
                 _ => self
                     .item_ids
                     .get(&(item as *const _))

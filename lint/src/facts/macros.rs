@@ -38,11 +38,6 @@ pub fn macro_name(mac: &syn::Macro) -> String {
         .unwrap_or_default()
 }
 
-/// Macros whose expression arguments are futures polled (awaited) by the macro itself.
-pub fn awaits_arguments(name: &str) -> bool {
-    matches!(name, "join" | "try_join" | "join_all")
-}
-
 pub fn parse_macro(mac: &syn::Macro) -> MacroBody {
     let name = macro_name(mac);
     if name == "macro_rules" {

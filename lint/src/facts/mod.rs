@@ -18,10 +18,52 @@ pub use unsafe_only::extract_unsafe_only;
 use crate::diagnostic::Span;
 use serde::{Deserialize, Serialize};
 
-pub type ScopeId = u32;
-pub type ItemId = u32;
-pub type FnIdx = u32;
-pub type ImplIdx = u32;
+/// Ids local to one file's facts: indexes into its `scopes`, `items`, `fns` and `impls`.
+/// The workspace-wide ids (`crate::index::{FileId, FnId, ..}`) pair them with a file.
+macro_rules! local_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The id of the element at `i` (ids are dense indexes).
+            pub fn new(i: usize) -> Self {
+                $name(i as u32)
+            }
+
+            /// The index of the element this id names.
+            pub fn idx(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+local_id!(
+    /// A scope of a file: [`ScopeId::ROOT`] is the file's module.
+    ScopeId
+);
+local_id!(
+    /// An item of a file (`FileFacts::items`).
+    ItemId
+);
+local_id!(
+    /// A function of a file (`FileFacts::fns`).
+    FnIdx
+);
+local_id!(
+    /// An impl block of a file (`FileFacts::impls`).
+    ImplIdx
+);
+
+impl ScopeId {
+    /// The file's own module.
+    pub const ROOT: ScopeId = ScopeId(0);
+}
 
 /// (start line, end line) of an enclosing statement or item.
 pub type Anchor = (u32, u32);
@@ -32,7 +74,10 @@ pub struct FileFacts {
     /// Scope 0 is the file's own module.
     pub scopes: Vec<Scope>,
     pub items: Vec<Item>,
+    /// Function signatures (item-level: a body edit does not change them).
     pub fns: Vec<FnFacts>,
+    /// Function bodies, indexed by [`FnIdx`] like `fns` (same length).
+    pub bodies: Vec<Body>,
     pub impls: Vec<ImplFacts>,
     /// Path occurrences (only collected when a `banned-type` entry applies to the file).
     pub paths: Vec<PathOcc>,
@@ -125,7 +170,8 @@ pub enum ItemKind {
         methods: Vec<(String, Option<FnIdx>)>,
     },
     TypeAlias(TyRef),
-    Fn(FnIdx),
+    /// `None` until the function's facts are recorded (and for a `fn` whose body is not walked).
+    Fn(Option<FnIdx>),
     /// An inline module (its scope) or a `mod x;` declaration (None: the file is found by the index).
     Mod(Option<ScopeId>),
     Const(TyRef),
@@ -180,7 +226,7 @@ pub enum TyRef {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModDecl {
     pub name: String,
-    /// The scope holding the declaration (0 for the file's module, or an inline module).
+    /// The scope holding the declaration (the file's module, or an inline module).
     pub scope: ScopeId,
     /// `#[path = ".."]`.
     pub path_attr: Option<String>,
@@ -207,7 +253,7 @@ pub struct FnFacts {
     pub has_self: bool,
     pub params: Vec<(Pat, TyRef)>,
     pub ret: Option<TyRef>,
-    pub body: Vec<Event>,
+    pub is_async: bool,
     /// The name token.
     pub span: Span,
     /// First line of the item, attributes included (for `// channel-lint: listener-entry`).
@@ -279,57 +325,230 @@ pub enum Pat {
     Other,
 }
 
-/// The small expression language the call-graph analysis evaluates types in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Expr {
-    Path(Vec<String>),
-    Field(Box<Expr>, String),
-    Method(Box<Expr>, String, Vec<Expr>),
-    Call(Vec<String>, Vec<Expr>),
-    Index(Box<Expr>),
-    /// `&e`, `*e`, `(e)`, `e?`, `e.await`: looked through (with unwrapping of `?`).
-    Ref(Box<Expr>),
-    Try(Box<Expr>),
-    /// `Path { .. }`.
-    StructLit(Vec<String>),
-    Tuple(Vec<Expr>),
-    /// The element type of iterating `e` (`for x in e`).
-    IterElem(Box<Expr>),
-    /// `async { .. }`, closures, literals, anything else.
-    Unknown,
+local_id!(
+    /// An expression of one function body: an index into [`Body::exprs`].
+    ExprId
+);
+
+/// A function body as an arena of expressions (in the spirit of rust-analyzer's `hir-def`
+/// `Body`): what the code says, lowered from syn, with nothing decided about what runs where.
+///
+/// Invariants: a node's children are allocated before it (so `exprs` is in post-order and
+/// every child id is smaller than its parent's); `root` is the function's block and the last
+/// node; parentheses are kept as [`ExprKind::Paren`] nodes (so a rule can tell `(|x| ..)` from
+/// `|x| ..`); a body never refers to another body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body {
+    pub exprs: Vec<ExprData>,
+    /// The function's block (`None` for a function without one).
+    pub root: Option<ExprId>,
+    /// Anchors of the items around the function, outermost first (a call's anchors are these
+    /// plus the statements and match arms it sits in).
+    pub outer_anchors: Vec<Anchor>,
 }
 
-/// One step of a function body, in evaluation order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Event {
-    /// A lexical scope opens/closes (blocks, match arms, closures).
-    Enter,
-    Exit,
-    /// Bind names of `pat` (typed by `ty` if given, else by `init`).
+impl Body {
+    pub fn expr(&self, e: ExprId) -> &ExprData {
+        &self.exprs[e.idx()]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExprData {
+    pub kind: ExprKind,
+}
+
+/// A statement of a block (or of a macro body that parses as statements).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    /// The statement's lines, for suppression comments above it.
+    pub anchor: Anchor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StmtKind {
+    /// `let pat [: ty] [= init [else { diverge }]];`
     Let {
         pat: Pat,
         ty: Option<TyRef>,
-        init: Option<Expr>,
+        init: Option<ExprId>,
+        diverge: Option<ExprId>,
     },
-    Call(CallSite),
+    Expr(ExprId),
+    /// An item declared in the block (recorded in the item tree, not here).
+    Item,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CallSite {
-    pub callee: Callee,
-    pub awaited: bool,
-    /// The method name, or the last segment of the path.
-    pub span: Span,
-    pub anchors: Vec<Anchor>,
+/// A closure parameter or a pattern with its written type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    pub pat: Pat,
+    pub ty: Option<TyRef>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Callee {
-    /// `a::b::f(..)`, with the explicit `<T as Trait>` self type if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchArm {
+    pub pat: Pat,
+    pub guard: Option<ExprId>,
+    pub body: ExprId,
+    /// The arm's lines (attributes and pattern through the body).
+    pub anchor: Anchor,
+}
+
+/// One arm of a `select!`-style macro: `pat = future [, if guard] => handler`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectArm {
+    /// `None` for `else`/`default`/`complete` arms.
+    pub pat: Option<Pat>,
+    pub future: Option<ExprId>,
+    pub guard: Option<ExprId>,
+    pub handler: ExprId,
+}
+
+/// What a macro invocation's tokens parsed as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MacroArgs {
+    /// `select!`-style arms.
+    Select(Vec<SelectArm>),
+    /// Comma-separated expressions (`join!(a, b)`, `vec![a, b]`, `format!(..)`), or `x; n`.
+    Exprs(Vec<ExprId>),
+    Stmts(Vec<Stmt>),
+    /// Did not parse: only scanned for `unsafe`.
+    Tokens,
+}
+
+/// Who is called: a path (`a::b::f`, `<T as Tr>::f`), or any other expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallTarget {
     Path {
         path: Vec<String>,
+        /// The explicit `<T as Trait>` self type.
         qself: Option<TyRef>,
     },
-    /// `recv.name(..)`.
-    Method { recv: Expr, name: String },
+    Expr(ExprId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoopKind {
+    Loop,
+    While,
+    For,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExprKind {
+    /// `{ .. }` and `unsafe { .. }`.
+    Block(Vec<Stmt>),
+    /// `async [move] { .. }`: its block.
+    AsyncBlock(ExprId),
+    Closure {
+        params: Vec<Param>,
+        body: ExprId,
+        is_async: bool,
+    },
+    /// `base.await`; `span` is the `await` keyword.
+    Await {
+        base: ExprId,
+        span: Span,
+    },
+    /// A call that hands its arguments to another task or thread (`tokio::spawn(fut)`,
+    /// `set.spawn(fut)`, `spawn_blocking(|| ..)`; see `semantics::known::is_spawn_name`): the
+    /// call node (a [`ExprKind::MethodCall`] or [`ExprKind::Call`]), whose arguments are the
+    /// spawned futures or closures.
+    Spawn {
+        call: ExprId,
+    },
+    /// `recv.method(args)`; `span` is the method name.
+    MethodCall {
+        recv: ExprId,
+        method: String,
+        args: Vec<ExprId>,
+        span: Span,
+    },
+    /// `f(args)`; `span` is the last segment of a path callee (else the callee's span).
+    Call {
+        callee: CallTarget,
+        args: Vec<ExprId>,
+        span: Span,
+    },
+    /// A macro invocation, its arguments parsed where they parse; `span` is the macro name.
+    MacroCall {
+        name: String,
+        args: MacroArgs,
+        span: Span,
+    },
+    /// A path without a qualified self type.
+    Path(Vec<String>),
+    Field {
+        base: ExprId,
+        name: String,
+    },
+    Index {
+        base: ExprId,
+        index: ExprId,
+    },
+    /// `&e`, `&mut e`, `*e`.
+    Ref(ExprId),
+    Deref(ExprId),
+    /// `!e`, `-e`.
+    Unary(ExprId),
+    /// `e?`.
+    Try(ExprId),
+    /// `(e)` (and the invisible groups of macro expansions).
+    Paren(ExprId),
+    StructLit {
+        path: Vec<String>,
+        fields: Vec<ExprId>,
+        rest: Option<ExprId>,
+    },
+    Tuple(Vec<ExprId>),
+    Array(Vec<ExprId>),
+    Repeat {
+        value: ExprId,
+        len: ExprId,
+    },
+    If {
+        cond: ExprId,
+        then: ExprId,
+        els: Option<ExprId>,
+    },
+    /// `let pat = e` in an `if`/`while` condition.
+    Let {
+        pat: Pat,
+        init: ExprId,
+    },
+    /// `loop { body }`, `while cond { body }`, `for pat in iter { body }` (`head` is the
+    /// condition or the iterated expression).
+    Loop {
+        kind: LoopKind,
+        pat: Option<Pat>,
+        head: Option<ExprId>,
+        body: ExprId,
+    },
+    Match {
+        scrutinee: ExprId,
+        arms: Vec<MatchArm>,
+    },
+    /// `a = b`, `a += b`.
+    Assign {
+        lhs: ExprId,
+        rhs: ExprId,
+    },
+    Binary {
+        lhs: ExprId,
+        rhs: ExprId,
+    },
+    Cast(ExprId),
+    Range {
+        start: Option<ExprId>,
+        end: Option<ExprId>,
+    },
+    Return(Option<ExprId>),
+    Break(Option<ExprId>),
+    Yield(Option<ExprId>),
+    Lit,
+    /// Not lowered (`<T>::X` paths, `try` and `const` blocks, inline asm, verbatim tokens, ...):
+    /// nothing inside is analysed.
+    Other,
 }

@@ -11,18 +11,81 @@ pub mod resolve;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::facts::{FileFacts, ItemKind, ScopeId, ScopeKind};
+use crate::facts::{FileFacts, FnIdx, ImplIdx, ItemId, ItemKind, ScopeId, ScopeKind};
 use crate::source::Lexed;
 
 pub use resolve::Res;
 
-pub type FileId = u32;
+/// A linted file: its index in the run's file list (`Index::files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+impl FileId {
+    pub fn new(i: usize) -> Self {
+        FileId(i as u32)
+    }
+
+    pub fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A scope anywhere in the workspace.
-pub type GScope = (FileId, ScopeId);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GScope {
+    pub file: FileId,
+    pub scope: ScopeId,
+}
+
 /// An item anywhere in the workspace.
-pub type GItem = (FileId, u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GItem {
+    pub file: FileId,
+    pub item: ItemId,
+}
+
 /// A function anywhere in the workspace.
-pub type GFn = (FileId, u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FnId {
+    pub file: FileId,
+    pub idx: FnIdx,
+}
+
+/// An impl block anywhere in the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GImpl {
+    pub file: FileId,
+    pub idx: ImplIdx,
+}
+
+impl GScope {
+    pub fn new(file: FileId, scope: ScopeId) -> Self {
+        GScope { file, scope }
+    }
+
+    /// The module of a whole file.
+    pub fn root(file: FileId) -> Self {
+        GScope::new(file, ScopeId::ROOT)
+    }
+}
+
+impl GItem {
+    pub fn new(file: FileId, item: ItemId) -> Self {
+        GItem { file, item }
+    }
+}
+
+impl FnId {
+    pub fn new(file: FileId, idx: FnIdx) -> Self {
+        FnId { file, idx }
+    }
+}
+
+impl GImpl {
+    pub fn new(file: FileId, idx: ImplIdx) -> Self {
+        GImpl { file, idx }
+    }
+}
 
 /// One linted file and what the pipeline learned about it.
 #[derive(Debug)]
@@ -64,8 +127,8 @@ pub struct Index<'a> {
     /// Library crates by name (`-` replaced by `_`).
     crates: HashMap<String, GScope>,
     /// Impls by the resolved self type, and by trait.
-    pub(crate) impls_by_type: HashMap<resolve::TypeKey, Vec<(FileId, u32)>>,
-    pub(crate) impls_by_trait: HashMap<resolve::TypeKey, Vec<(FileId, u32)>>,
+    pub(crate) impls_by_type: HashMap<resolve::TypeKey, Vec<GImpl>>,
+    pub(crate) impls_by_trait: HashMap<resolve::TypeKey, Vec<GImpl>>,
     memo: std::sync::Mutex<HashMap<(GScope, String), Option<Res>>>,
 }
 
@@ -154,7 +217,7 @@ impl<'a> Index<'a> {
         let by_path: HashMap<&Path, FileId> = files
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.abs.as_path(), i as FileId))
+            .map(|(i, f)| (f.abs.as_path(), FileId::new(i)))
             .collect();
         let pkg_by_dir: HashMap<&Path, &Package> =
             packages.iter().map(|p| (p.dir.as_path(), p)).collect();
@@ -177,12 +240,17 @@ impl<'a> Index<'a> {
                 } else {
                     crate_ident(&file_stem(inner))
                 };
-                roots.push((i as FileId, name, is_lib, inner.starts_with("src/main.rs")));
+                roots.push((
+                    FileId::new(i),
+                    name,
+                    is_lib,
+                    inner.starts_with("src/main.rs"),
+                ));
             }
         }
         // A package with only main.rs is named like the package too; lib wins the name.
         for (fid, name, is_lib, is_main) in &roots {
-            let root = (*fid, 0);
+            let root = GScope::root(*fid);
             index.modules.insert(
                 root,
                 ModuleInfo {
@@ -198,8 +266,8 @@ impl<'a> Index<'a> {
         // 2. Follow `mod` declarations from every root.
         let mut stack: Vec<FileId> = roots.iter().map(|r| r.0).collect();
         while let Some(fid) = stack.pop() {
-            let f = &files[fid as usize];
-            let file_mod = index.modules[&(fid, 0)].clone();
+            let f = &files[fid.idx()];
+            let file_mod = index.modules[&GScope::root(fid)].clone();
             index.register_inline_modules(fid, &file_mod);
             let own_dir = {
                 let dir = f.abs.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -213,7 +281,7 @@ impl<'a> Index<'a> {
             for decl in &f.facts.mod_decls {
                 let holder = index
                     .modules
-                    .get(&(fid, decl.scope))
+                    .get(&GScope::new(fid, decl.scope))
                     .cloned()
                     .unwrap_or(file_mod.clone());
                 // Inline modules add their names to the directory.
@@ -230,28 +298,28 @@ impl<'a> Index<'a> {
                     ],
                 };
                 if let Some(&child) = candidates.iter().find_map(|c| by_path.get(c.as_path())) {
-                    if index.modules.contains_key(&(child, 0)) {
+                    if index.modules.contains_key(&GScope::root(child)) {
                         continue;
                     }
                     let mut path = holder.path.clone();
                     path.push(decl.name.clone());
                     index.modules.insert(
-                        (child, 0),
+                        GScope::root(child),
                         ModuleInfo {
                             path,
                             crate_root: file_mod.crate_root,
-                            parent: Some((fid, decl.scope)),
+                            parent: Some(GScope::new(fid, decl.scope)),
                         },
                     );
-                    index.mod_files.insert((fid, decl.item), child);
+                    index.mod_files.insert(GItem::new(fid, decl.item), child);
                     stack.push(child);
                 }
             }
         }
         // 3. Files no root reaches: a module path from their location.
         for (i, f) in files.iter().enumerate() {
-            let fid = i as FileId;
-            if index.modules.contains_key(&(fid, 0)) {
+            let fid = FileId::new(i);
+            if index.modules.contains_key(&GScope::root(fid)) {
                 continue;
             }
             let pkg = package_of(&f.abs, &pkg_by_dir).unwrap_or_else(|| fallback.clone());
@@ -270,18 +338,22 @@ impl<'a> Index<'a> {
                 }
             }
             let crate_name = crate_ident(&pkg.name);
-            let crate_root = index.crates.get(&crate_name).copied().unwrap_or((fid, 0));
+            let crate_root = index
+                .crates
+                .get(&crate_name)
+                .copied()
+                .unwrap_or(GScope::root(fid));
             let mut path = vec![crate_name];
             path.extend(comps);
             index.modules.insert(
-                (fid, 0),
+                GScope::root(fid),
                 ModuleInfo {
                     path,
                     crate_root,
                     parent: None,
                 },
             );
-            let file_mod = index.modules[&(fid, 0)].clone();
+            let file_mod = index.modules[&GScope::root(fid)].clone();
             index.register_inline_modules(fid, &file_mod);
         }
         index.index_impls();
@@ -289,14 +361,14 @@ impl<'a> Index<'a> {
     }
 
     fn register_inline_modules(&mut self, fid: FileId, file_mod: &ModuleInfo) {
-        let facts = &self.files[fid as usize].facts;
+        let facts = &self.files[fid.idx()].facts;
         // Scopes are created parents-first, so one pass in order sees every parent before its child.
         for (sid, scope) in facts.scopes.iter().enumerate().skip(1) {
-            let sid = sid as ScopeId;
-            let parent_scope = scope.parent.unwrap_or(0);
+            let sid = ScopeId::new(sid);
+            let parent_scope = scope.parent.unwrap_or(ScopeId::ROOT);
             let parent_info = self
                 .modules
-                .get(&(fid, parent_scope))
+                .get(&GScope::new(fid, parent_scope))
                 .cloned()
                 .or_else(|| Some(self.module_info_of(fid, parent_scope)))
                 .unwrap_or_else(|| file_mod.clone());
@@ -305,7 +377,7 @@ impl<'a> Index<'a> {
                 path.push(name.clone());
                 let parent = self.module_scope(fid, parent_scope);
                 self.modules.insert(
-                    (fid, sid),
+                    GScope::new(fid, sid),
                     ModuleInfo {
                         path,
                         crate_root: file_mod.crate_root,
@@ -318,15 +390,15 @@ impl<'a> Index<'a> {
 
     /// The nearest module scope at or above `scope` in a file.
     pub fn module_scope(&self, fid: FileId, mut scope: ScopeId) -> GScope {
-        let facts = &self.files[fid as usize].facts;
+        let facts = &self.files[fid.idx()].facts;
         loop {
-            let s = &facts.scopes[scope as usize];
+            let s = &facts.scopes[scope.idx()];
             if matches!(s.kind, ScopeKind::Module(_)) {
-                return (fid, scope);
+                return GScope::new(fid, scope);
             }
             match s.parent {
                 Some(p) => scope = p,
-                None => return (fid, 0),
+                None => return GScope::root(fid),
             }
         }
     }
@@ -336,7 +408,7 @@ impl<'a> Index<'a> {
         let m = self.module_scope(fid, scope);
         self.modules.get(&m).cloned().unwrap_or(ModuleInfo {
             path: vec!["crate".into()],
-            crate_root: (fid, 0),
+            crate_root: GScope::root(fid),
             parent: None,
         })
     }
@@ -351,22 +423,22 @@ impl<'a> Index<'a> {
     }
 
     pub fn item(&self, it: GItem) -> &crate::facts::Item {
-        &self.files[it.0 as usize].facts.items[it.1 as usize]
+        &self.files[it.file.idx()].facts.items[it.item.idx()]
     }
 
-    pub fn fn_facts(&self, f: GFn) -> &crate::facts::FnFacts {
-        &self.files[f.0 as usize].facts.fns[f.1 as usize]
+    pub fn fn_facts(&self, f: FnId) -> &crate::facts::FnFacts {
+        &self.files[f.file.idx()].facts.fns[f.idx.idx()]
     }
 
     /// `crate::module::Type::method` style name of a function, crate name first.
-    pub fn qualified_fn_name(&self, f: GFn) -> Vec<String> {
+    pub fn qualified_fn_name(&self, f: FnId) -> Vec<String> {
         let facts = self.fn_facts(f);
-        let mut path = self.module_info_of(f.0, facts.scope).path;
+        let mut path = self.module_info_of(f.file, facts.scope).path;
         match facts.owner {
             crate::facts::FnOwner::Free => {}
             crate::facts::FnOwner::Impl(i) => {
-                let imp = &self.files[f.0 as usize].facts.impls[i as usize];
-                let name = match self.resolve_type_key(f.0, &imp.self_ty) {
+                let imp = &self.files[f.file.idx()].facts.impls[i.idx()];
+                let name = match self.resolve_type_key(f.file, &imp.self_ty) {
                     Some(resolve::TypeKey::Local(it)) => self.item(it).name.clone(),
                     _ => match &imp.self_ty {
                         crate::facts::TyRef::Path { path, .. } => {
@@ -377,32 +449,39 @@ impl<'a> Index<'a> {
                 };
                 path.push(name);
             }
-            crate::facts::FnOwner::Trait(t) => path.push(self.item((f.0, t)).name.clone()),
+            crate::facts::FnOwner::Trait(t) => {
+                path.push(self.item(GItem::new(f.file, t)).name.clone())
+            }
         }
         path.push(facts.name.clone());
         path
     }
 
     /// Every function in the workspace.
-    pub fn all_fns(&self) -> impl Iterator<Item = GFn> + '_ {
-        self.files
-            .iter()
-            .enumerate()
-            .flat_map(|(i, f)| (0..f.facts.fns.len()).map(move |j| (i as FileId, j as u32)))
+    pub fn all_fns(&self) -> impl Iterator<Item = FnId> + '_ {
+        self.files.iter().enumerate().flat_map(|(i, f)| {
+            (0..f.facts.fns.len()).map(move |j| FnId::new(FileId::new(i), FnIdx::new(j)))
+        })
     }
 
     fn index_impls(&mut self) {
-        let mut by_type: HashMap<resolve::TypeKey, Vec<(FileId, u32)>> = HashMap::new();
-        let mut by_trait: HashMap<resolve::TypeKey, Vec<(FileId, u32)>> = HashMap::new();
+        let mut by_type: HashMap<resolve::TypeKey, Vec<GImpl>> = HashMap::new();
+        let mut by_trait: HashMap<resolve::TypeKey, Vec<GImpl>> = HashMap::new();
         for (fid, f) in self.files.iter().enumerate() {
-            let fid = fid as FileId;
+            let fid = FileId::new(fid);
             for (ii, imp) in f.facts.impls.iter().enumerate() {
                 if let Some(k) = self.resolve_type_key(fid, &imp.self_ty) {
-                    by_type.entry(k).or_default().push((fid, ii as u32));
+                    by_type
+                        .entry(k)
+                        .or_default()
+                        .push(GImpl::new(fid, ImplIdx::new(ii)));
                 }
                 if let Some(tp) = &imp.trait_path {
                     if let Some(k) = self.resolve_trait_key(fid, imp.scope, tp) {
-                        by_trait.entry(k).or_default().push((fid, ii as u32));
+                        by_trait
+                            .entry(k)
+                            .or_default()
+                            .push(GImpl::new(fid, ImplIdx::new(ii)));
                     }
                 }
             }
@@ -411,10 +490,10 @@ impl<'a> Index<'a> {
         self.impls_by_trait = by_trait;
     }
 
-    /// Is `item` a function item whose facts index is known?
-    pub fn fn_of_item(&self, it: GItem) -> Option<GFn> {
+    /// The function an item names, if its facts were recorded.
+    pub fn fn_of_item(&self, it: GItem) -> Option<FnId> {
         match self.item(it).kind {
-            ItemKind::Fn(idx) if idx != u32::MAX => Some((it.0, idx)),
+            ItemKind::Fn(Some(idx)) => Some(FnId::new(it.file, idx)),
             _ => None,
         }
     }

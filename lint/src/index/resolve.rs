@@ -107,12 +107,12 @@ impl Index<'_> {
                 }
             }
             "crate" => (
-                Res::Module(self.module_info_of(scope.0, scope.1).crate_root),
+                Res::Module(self.module_info_of(scope.file, scope.scope).crate_root),
                 1,
             ),
-            "self" => (Res::Module(self.module_scope(scope.0, scope.1)), 1),
+            "self" => (Res::Module(self.module_scope(scope.file, scope.scope)), 1),
             "super" => (
-                Res::Module(self.parent_module(self.module_scope(scope.0, scope.1))?),
+                Res::Module(self.parent_module(self.module_scope(scope.file, scope.scope))?),
                 1,
             ),
             "Self" => return Some(Res::SelfType(path.get(1).cloned())),
@@ -140,7 +140,7 @@ impl Index<'_> {
         self.modules
             .get(&m)
             .and_then(|i| i.parent)
-            .map(|p| self.module_scope(p.0, p.1))
+            .map(|p| self.module_scope(p.file, p.scope))
     }
 
     fn step(&self, res: Res, seg: &str, want_container: bool, depth: usize) -> Option<Res> {
@@ -173,7 +173,7 @@ impl Index<'_> {
                         None => Some(Res::Assoc(it, seg.to_string())),
                     }
                 }
-                ItemKind::TypeAlias(t) => match self.resolve_type_key(it.0, t)? {
+                ItemKind::TypeAlias(t) => match self.resolve_type_key(it.file, t)? {
                     TypeKey::Local(target) => {
                         self.step(Res::Item(target), seg, want_container, depth + 1)
                     }
@@ -184,11 +184,11 @@ impl Index<'_> {
                     }
                 },
                 ItemKind::Mod(Some(s)) => {
-                    self.lookup_in_module((it.0, *s), seg, want_container, depth + 1)
+                    self.lookup_in_module(GScope::new(it.file, *s), seg, want_container, depth + 1)
                 }
                 ItemKind::Mod(None) => {
                     let f = self.mod_file(it)?;
-                    self.lookup_in_module((f, 0), seg, want_container, depth + 1)
+                    self.lookup_in_module(GScope::root(f), seg, want_container, depth + 1)
                 }
                 ItemKind::ExternCrate { original } => {
                     Some(Res::External(vec![original.clone(), seg.to_string()]))
@@ -249,17 +249,24 @@ impl Index<'_> {
         want_container: bool,
         depth: usize,
     ) -> Option<Res> {
-        let facts = &self.files[scope.0 as usize].facts;
-        let mut s = scope.1;
+        let facts = &self.files[scope.file.idx()].facts;
+        let mut s = scope.scope;
         loop {
-            let sc = &facts.scopes[s as usize];
+            let sc = &facts.scopes[s.idx()];
             if matches!(sc.kind, ScopeKind::Module(_)) {
-                return self.lookup_in_module((scope.0, s), name, want_container, depth + 1);
+                return self.lookup_in_module(
+                    GScope::new(scope.file, s),
+                    name,
+                    want_container,
+                    depth + 1,
+                );
             }
-            if let Some(r) = self.lookup_local((scope.0, s), name, want_container, depth + 1) {
+            if let Some(r) =
+                self.lookup_local(GScope::new(scope.file, s), name, want_container, depth + 1)
+            {
                 return Some(r);
             }
-            if let Some(r) = self.lookup_globs((scope.0, s), name, depth + 1) {
+            if let Some(r) = self.lookup_globs(GScope::new(scope.file, s), name, depth + 1) {
                 return Some(r);
             }
             match sc.parent {
@@ -276,11 +283,11 @@ impl Index<'_> {
         want_container: bool,
         depth: usize,
     ) -> Option<Res> {
-        let facts = &self.files[gs.0 as usize].facts;
-        let sc = &facts.scopes[gs.1 as usize];
+        let facts = &self.files[gs.file.idx()].facts;
+        let sc = &facts.scopes[gs.scope.idx()];
         let mut best: Option<Res> = None;
         for &it in &sc.items {
-            let item = &facts.items[it as usize];
+            let item = &facts.items[it.idx()];
             if item.name != name {
                 continue;
             }
@@ -295,13 +302,13 @@ impl Index<'_> {
                     | ItemKind::ExternCrate { .. }
             );
             let r = match item.kind {
-                ItemKind::Mod(Some(s)) => Res::Module((gs.0, s)),
-                ItemKind::Mod(None) => match self.mod_file((gs.0, it)) {
-                    Some(f) => Res::Module((f, 0)),
-                    None => Res::Item((gs.0, it)),
+                ItemKind::Mod(Some(s)) => Res::Module(GScope::new(gs.file, s)),
+                ItemKind::Mod(None) => match self.mod_file(GItem::new(gs.file, it)) {
+                    Some(f) => Res::Module(GScope::root(f)),
+                    None => Res::Item(GItem::new(gs.file, it)),
                 },
                 ItemKind::ExternCrate { ref original } => Res::External(vec![original.clone()]),
-                _ => Res::Item((gs.0, it)),
+                _ => Res::Item(GItem::new(gs.file, it)),
             };
             if container == want_container {
                 return Some(r);
@@ -335,7 +342,7 @@ impl Index<'_> {
         if matches!(first.as_str(), "" | "crate" | "self" | "super" | "Self") {
             return self.resolve_path_d(gs, path, true, depth + 1);
         }
-        let m = self.module_scope(gs.0, gs.1);
+        let m = self.module_scope(gs.file, gs.scope);
         let start = if gs != m {
             // a block-level use: names of the block first
             self.lookup_local(gs, first, path.len() > 1, depth + 1)
@@ -358,9 +365,9 @@ impl Index<'_> {
     }
 
     fn lookup_globs(&self, gs: GScope, name: &str, depth: usize) -> Option<Res> {
-        let facts = &self.files[gs.0 as usize].facts;
+        let facts = &self.files[gs.file.idx()].facts;
         let mut externals = Vec::new();
-        for leaf in &facts.scopes[gs.1 as usize].uses {
+        for leaf in &facts.scopes[gs.scope.idx()].uses {
             if leaf.name.is_some() {
                 continue;
             }
@@ -417,9 +424,9 @@ impl Index<'_> {
         path: &[String],
         depth: usize,
     ) -> Option<TypeKey> {
-        match self.resolve_path((fid, scope), path, false) {
+        match self.resolve_path(GScope::new(fid, scope), path, false) {
             Some(Res::Item(it)) => match &self.item(it).kind {
-                ItemKind::TypeAlias(t) => self.resolve_type_key_d(it.0, t, depth + 1),
+                ItemKind::TypeAlias(t) => self.resolve_type_key_d(it.file, t, depth + 1),
                 ItemKind::Struct { .. }
                 | ItemKind::Enum { .. }
                 | ItemKind::Union { .. }

@@ -9,7 +9,8 @@ use channel_lint_policy::TestsMode;
 
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::index::Res;
+use crate::index::{FileId, GScope, Res};
+use crate::semantics::qualname::QualName;
 
 pub const META: RuleMeta = RuleMeta {
     id: "banned-type",
@@ -17,15 +18,6 @@ pub const META: RuleMeta = RuleMeta {
     summary: "a type the policy bans (e.g. a real socket in core code) is used",
     doc: include_str!("../../../docs/rules/banned-type.md"),
 };
-
-fn same_path(res: &[String], ban: &[String]) -> bool {
-    let res = if res.first().is_some_and(|s| s.is_empty()) {
-        &res[1..]
-    } else {
-        res
-    };
-    res == ban
-}
 
 pub fn check(cx: &Context, sink: &mut Sink) {
     let bans = &cx.policy.policy.banned_types;
@@ -50,28 +42,34 @@ pub fn check(cx: &Context, sink: &mut Sink) {
             if candidates.is_empty() {
                 continue;
             }
-            let scope = (fid as u32, occ.scope);
+            let scope = GScope::new(FileId::new(fid), occ.scope);
             let hit = (1..=occ.path.len()).find_map(|k| {
                 let res = if occ.is_use {
                     cx.index.resolve_use(scope, &occ.path[..k])
                 } else {
                     cx.index.resolve_path(scope, &occ.path[..k], false)
                 }?;
-                let paths: Vec<Vec<String>> = match res {
-                    Res::External(p) => vec![p],
-                    Res::Ambiguous(ps) => ps,
+                let (paths, local): (Vec<Vec<String>>, bool) = match res {
+                    Res::External(p) => (vec![p], false),
+                    Res::Ambiguous(ps) => (ps, false),
                     Res::Item(it) => {
-                        let mut q = cx.index.module_info_of(it.0, cx.index.item(it).scope).path;
+                        let mut q = cx
+                            .index
+                            .module_info_of(it.file, cx.index.item(it).scope)
+                            .path;
                         q.push(cx.index.item(it).name.clone());
-                        let mut with_crate = q.clone();
-                        with_crate[0] = "crate".into();
-                        vec![q, with_crate]
+                        (vec![q], true)
                     }
                     _ => return None,
                 };
+                let names = paths.iter().map(|p| match local {
+                    true => QualName::local(p),
+                    false => QualName::external(p),
+                });
+                let names: Vec<QualName> = names.collect();
                 candidates
                     .iter()
-                    .find(|b| paths.iter().any(|p| same_path(p, &b.segments)))
+                    .find(|b| names.iter().any(|n| n.is(&b.segments)))
                     .map(|b| (k, *b))
             });
             if let Some((k, ban)) = hit {

@@ -484,7 +484,13 @@ fn g() { let _: a::B; }
         let nodes: Vec<(CfgNode, &Cfg)> = facts.cfgs.iter().map(|(n, c)| (*n, c)).collect();
         assert_eq!(nodes[0], (CfgNode::File, &vec![atom("unix")]));
         assert!(matches!(nodes[1], (CfgNode::Item(_), c) if c == &vec![atom("test")]));
-        assert_eq!(nodes[2], (CfgNode::Impl(0), &vec![kv("feature", "x")]));
+        assert_eq!(
+            nodes[2],
+            (
+                CfgNode::Impl(crate::facts::ImplIdx::new(0)),
+                &vec![kv("feature", "x")]
+            )
+        );
         assert!(matches!(nodes[3], (CfgNode::Fn(_), c) if c == &vec![atom("test")]));
         assert_eq!(nodes.len(), 6);
         let fn_test: Vec<(&str, bool)> = facts

@@ -1,3 +1,22 @@
-//! The semantic model of the code that every rule, the driver and `init` share.
+//! The semantic model every rule asks questions of: what a type is, what a call may reach,
+//! which external APIs the analysis knows.
+//!
+//! Layering: this module tree sits above the per-file facts (`crate::facts`: item tree and
+//! bodies) and the workspace index (`crate::index`: modules, name resolution, impls), and below
+//! the rules. Nothing here knows a rule: a rule reads the call graph's edges, the inferred types
+//! and the [`known`] tables, and decides what is a finding.
+//!
+//! - [`cfg`]: `#[cfg]` predicates and the one test-code rule;
+//! - [`qualname`]: the one qualified-path type (matching a resolved path against a pattern);
+//! - [`known`]: the one table of external APIs known by name;
+//! - [`ty`]: [`ty::Ty`], what an expression is known to be, and the lowering of written types;
+//! - [`walk`]: the order a body runs in, as the call graph models it (awaited calls, closures
+//!   and async blocks run in place, spawned work off the path);
+//! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily.
 
+pub mod callgraph;
 pub mod cfg;
+pub mod known;
+pub mod qualname;
+pub mod ty;
+pub mod walk;

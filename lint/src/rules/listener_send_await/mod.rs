@@ -9,11 +9,9 @@
 //! by default, plus the policy's `[[channel-type]]`s) with the chain that reaches it.
 //! Page: `docs/rules/listener-send-await.md` (`--explain listener-send-await`).
 //!
-//! Modules: [`types`] (what an expression is known to be), [`graph`] (per-function summaries:
-//! edges, sends, unresolved calls), and this file (entry points, the search, findings, `--explain-path`).
-
-mod graph;
-mod types;
+//! The knowledge of the code this rule uses lives in [`crate::semantics`] (types, the call
+//! graph, the table of known channel types); this file holds only the rule: entry points, the
+//! search over the call graph, findings and `--explain-path`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -21,8 +19,17 @@ use channel_lint_policy::{Level, PolicyError};
 
 use super::{Context, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
-use crate::index::{GFn, Index};
-use graph::{default_channels, Analyzer, ChannelSpec};
+use crate::facts::Anchor;
+use crate::facts::FnIdx;
+use crate::index::Res;
+use crate::index::{FileId, FnId, Index};
+use crate::semantics::callgraph::{Analyzer, EdgeKind, FnSummary, Resolution, Subject};
+use crate::semantics::known::{
+    default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
+};
+use crate::semantics::qualname::QualName;
+use crate::semantics::ty;
+use crate::semantics::walk::anchors_of;
 
 pub const META: RuleMeta = RuleMeta {
     id: "listener-send-await",
@@ -46,23 +53,71 @@ fn channels(cx: &Context) -> Vec<ChannelSpec> {
     c
 }
 
-fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
-    if pattern.first().is_some_and(|s| s == "crate") {
-        return qualified.len() == pattern.len() && qualified[1..] == pattern[1..];
+/// The call-graph edges the listener runs synchronously: everything but spawned work.
+fn followed(kind: EdgeKind) -> bool {
+    kind.runs_in_caller()
+}
+
+/// An awaited call of a capacity-waiting channel method.
+struct SendSite {
+    span: Span,
+    anchors: Vec<Anchor>,
+    channel: String,
+    method: String,
+}
+
+/// The sends of one function on the listener's path, in evaluation order.
+fn sends(an: &Analyzer, f: FnId, s: &FnSummary, channels: &[ChannelSpec]) -> Vec<SendSite> {
+    let mut out = Vec::new();
+    for c in &s.calls {
+        if !c.awaited || !followed(c.kind) {
+            continue;
+        }
+        let body = an.body(f);
+        let hit = match &c.subject {
+            Subject::Method { recv } => match &body.expr(c.call).kind {
+                crate::facts::ExprKind::MethodCall { method, .. } => {
+                    waiting_channel_method(an.index, channels, recv, method)
+                        .map(|ch| (ch, method.clone()))
+                }
+                _ => None,
+            },
+            // `Sender::send(&tx, x).await`: the method called through its type's path.
+            Subject::Path {
+                resolved: Some(Res::External(p)),
+            } => p.split_last().and_then(|(method, ty_path)| {
+                let t = ty::ext(&ty_path.join("::"), vec![]);
+                waiting_channel_method(an.index, channels, &t, method)
+                    .map(|ch| (ch, method.clone()))
+            }),
+            Subject::Path { .. } => None,
+        };
+        if let Some((channel, method)) = hit {
+            out.push(SendSite {
+                span: c.site,
+                anchors: anchors_of(body, c.call),
+                channel,
+                method,
+            });
+        }
     }
-    qualified.ends_with(pattern)
+    out
+}
+
+fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
+    QualName::local(qualified).ends_with(pattern)
 }
 
 /// The entry points: from the policy (each must match something) and from source markers.
-fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
+fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
     let index = cx.index;
     let mut out = Vec::new();
-    let all: Vec<(GFn, Vec<String>)> = index
+    let all: Vec<(FnId, Vec<String>)> = index
         .all_fns()
         .map(|f| (f, index.qualified_fn_name(f)))
         .collect();
     for ep in &cx.policy.policy.listener.entry_points {
-        let hits: Vec<GFn> = all
+        let hits: Vec<FnId> = all
             .iter()
             .filter(|(_, q)| suffix_match(q, &ep.segments))
             .map(|(f, _)| *f)
@@ -83,7 +138,7 @@ fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
         }
         for (i, f) in file.facts.fns.iter().enumerate() {
             if lines.contains(&f.item_line) || lines.contains(&f.span.line) {
-                out.push((fid as u32, i as u32));
+                out.push(FnId::new(FileId::new(fid), FnIdx::new(i)));
             }
         }
     }
@@ -93,9 +148,9 @@ fn entries(cx: &Context) -> Result<Vec<GFn>, PolicyError> {
 }
 
 /// Breadth-first search from the entries: each reached function with the (caller, call site) it was first reached from.
-type Preds = HashMap<GFn, Option<(GFn, Span)>>;
+type Preds = HashMap<FnId, Option<(FnId, Span)>>;
 
-fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
+fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
     let mut preds: Preds = HashMap::new();
     let mut order = Vec::new();
     let mut queue = VecDeque::new();
@@ -107,10 +162,10 @@ fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
     while let Some(f) = queue.pop_front() {
         order.push(f);
         let s = an.summary(f);
-        for (site, targets) in &s.edges {
-            for &t in targets {
+        for c in s.edges(followed) {
+            for &t in c.targets() {
                 if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
-                    v.insert(Some((f, *site)));
+                    v.insert(Some((f, c.site)));
                     queue.push_back(t);
                 }
             }
@@ -120,7 +175,7 @@ fn search(an: &mut Analyzer, entries: &[GFn]) -> (Vec<GFn>, Preds) {
 }
 
 /// Entry first: (function, the call site in the previous step that calls it).
-fn chain(preds: &Preds, f: GFn) -> Vec<(GFn, Option<Span>)> {
+fn chain(preds: &Preds, f: FnId) -> Vec<(FnId, Option<Span>)> {
     let mut out = vec![(f, None)];
     let mut cur = f;
     while let Some(Some((p, site))) = preds.get(&cur) {
@@ -134,11 +189,11 @@ fn chain(preds: &Preds, f: GFn) -> Vec<(GFn, Option<Span>)> {
     out
 }
 
-fn short_name(index: &Index, f: GFn) -> String {
+fn short_name(index: &Index, f: FnId) -> String {
     index.fn_facts(f).name.clone()
 }
 
-fn display_name(index: &Index, f: GFn) -> String {
+fn display_name(index: &Index, f: FnId) -> String {
     let mut q = index.qualified_fn_name(f);
     if !q.is_empty() {
         q[0] = "crate".into();
@@ -155,17 +210,19 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         return Ok(());
     }
     let index = cx.index;
-    let mut an = Analyzer::new(index, channels(cx));
+    let channels = channels(cx);
+    let mut an = Analyzer::new(index);
     let (order, preds) = search(&mut an, &entries);
     for f in order {
         let s = an.summary(f);
-        if s.sends.is_empty() {
+        let sends = sends(&an, f, &s, &channels);
+        if sends.is_empty() {
             continue;
         }
         let steps = chain(&preds, f);
         let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
-        let file = &index.files[f.0 as usize];
-        for send in &s.sends {
+        let file = &index.files[f.file.idx()];
+        for send in &sends {
             let mut d = Diagnostic::new(
                 META.id,
                 &file.rel,
@@ -181,14 +238,14 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
             d.notes.push(format!(
                 "listener entry point `{}` ({}:{})",
                 display_name(index, entry),
-                index.files[entry.0 as usize].rel,
+                index.files[entry.file.idx()].rel,
                 index.fn_facts(entry).span.line
             ));
             for w in steps.windows(2) {
                 let (caller, site) = w[0];
                 let callee = w[1].0;
                 if let Some(site) = site {
-                    let rel = &index.files[caller.0 as usize].rel;
+                    let rel = &index.files[caller.file.idx()].rel;
                     d.notes.push(format!(
                         "`{}` calls `{}` at {}:{}:{}",
                         short_name(index, caller),
@@ -229,7 +286,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Ok(e) => e,
         Err(e) => return format!("error: {e}\n"),
     };
-    let mut an = Analyzer::new(index, channels(cx));
+    let mut an = Analyzer::new(index);
     let (order, preds) = search(&mut an, &entries);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
@@ -238,7 +295,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
             out,
             "  {} ({}:{})",
             display_name(index, e),
-            index.files[e.0 as usize].rel,
+            index.files[e.file.idx()].rel,
             index.fn_facts(e).span.line
         );
     }
@@ -246,7 +303,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn with `// channel-lint: listener-entry`");
     }
     let _ = writeln!(out);
-    let matches: Vec<GFn> = index
+    let matches: Vec<FnId> = index
         .all_fns()
         .filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern))
         .collect();
@@ -255,7 +312,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     }
     for f in matches {
         let name = display_name(index, f);
-        let rel = &index.files[f.0 as usize].rel;
+        let rel = &index.files[f.file.idx()].rel;
         if preds.contains_key(&f) {
             let _ = writeln!(
                 out,
@@ -266,7 +323,9 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 let at = match site {
                     Some(s) => format!(
                         ", calls the next step at {}:{}:{}",
-                        index.files[g.0 as usize].rel, s.line, s.column
+                        index.files[g.file.idx()].rel,
+                        s.line,
+                        s.column
                     ),
                     None => String::new(),
                 };
@@ -278,14 +337,13 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 "`{name}` ({rel}:{}) is not reached from any listener entry point.",
                 index.fn_facts(f).span.line
             );
-            let callers: Vec<(GFn, Span)> = index
+            let callers: Vec<(FnId, Span)> = index
                 .all_fns()
                 .flat_map(|g| {
                     let s = an.summary(g);
-                    s.edges
-                        .iter()
-                        .filter(|(_, t)| t.contains(&f))
-                        .map(|(site, _)| (g, *site))
+                    s.edges(followed)
+                        .filter(|c| c.targets().contains(&f))
+                        .map(|c| (g, c.site))
                         .collect::<Vec<_>>()
                 })
                 .collect();
@@ -300,7 +358,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                     out,
                     "  called by {} at {}:{}:{} (itself not reached)",
                     display_name(index, g),
-                    index.files[g.0 as usize].rel,
+                    index.files[g.file.idx()].rel,
                     site.line,
                     site.column
                 );
@@ -310,10 +368,21 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     }
     let mut unresolved = Vec::new();
     for &f in &order {
-        for (site, why) in &an.summary(f).unresolved {
+        let body = an.body(f);
+        for c in an.summary(f).calls.iter().filter(|c| followed(c.kind)) {
+            let Resolution::Unresolved(why) = c.resolution else {
+                continue;
+            };
+            if let crate::facts::ExprKind::MethodCall { method, .. } = &body.expr(c.call).kind {
+                if QUIET_METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+            }
+            let site = c.site;
+            let why = why.describe(body, c.call);
             unresolved.push(format!(
                 "  {}:{}:{} in `{}`: {}",
-                index.files[f.0 as usize].rel,
+                index.files[f.file.idx()].rel,
                 site.line,
                 site.column,
                 short_name(index, f),

@@ -6,9 +6,11 @@
 //! list of well-known constructors (`mpsc::channel`, `Arc::new`, `Some`, `Type::new`). Anything
 //! else is [`Ty::Unknown`], and calls on it are recorded as unresolved, never guessed.
 
+use crate::facts::ScopeId;
 use crate::facts::{FnOwner, Generic, ItemKind, Pat, TyRef};
 use crate::index::resolve::TypeKey;
-use crate::index::{FileId, GFn, Index, Res};
+use crate::index::{FileId, FnId, GItem, GScope, Index, Res};
+use crate::semantics::known::channel_constructor;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -23,6 +25,14 @@ pub enum Ty {
     Traits(Vec<TypeKey>),
     /// An iterator yielding the inner type.
     Iter(Box<Ty>),
+    /// The sender of a channel made by a known constructor whose capacity its type does not
+    /// tell (`async_channel::bounded` and `::unbounded` both make an `async_channel::Sender`):
+    /// the Rust type's path and whether the channel has a capacity. Otherwise opaque, like an
+    /// external type with no arguments.
+    Channel {
+        ty: String,
+        bounded: bool,
+    },
     Unknown,
 }
 
@@ -98,6 +108,21 @@ pub fn peel(mut ty: Ty) -> Ty {
         } else {
             break;
         }
+    }
+    ty
+}
+
+/// [`peel`] without cloning: the type a reference to `ty` derefs to.
+pub fn peel_ref(mut ty: &Ty) -> &Ty {
+    static UNKNOWN: Ty = Ty::Unknown;
+    for _ in 0..16 {
+        if !is_named(ty, WRAPPERS) {
+            break;
+        }
+        ty = match ty {
+            Ty::Adt { args, .. } => args.first().unwrap_or(&UNKNOWN),
+            _ => &UNKNOWN,
+        };
     }
     ty
 }
@@ -218,54 +243,17 @@ fn passthrough(ty: Ty, name: &str) -> Option<Ty> {
 /// Well-known external functions whose result type we know: channel constructors and wrappers.
 pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
     let joined = path.join("::");
-    let pair = |tx: &str, rx: &str| Some(Ty::Tuple(vec![ext(tx, vec![]), ext(rx, vec![])]));
-    match joined.as_str() {
-        "tokio::sync::mpsc::channel" => {
-            return pair("tokio::sync::mpsc::Sender", "tokio::sync::mpsc::Receiver")
-        }
-        "tokio::sync::mpsc::unbounded_channel" => {
-            return pair(
-                "tokio::sync::mpsc::UnboundedSender",
-                "tokio::sync::mpsc::UnboundedReceiver",
-            )
-        }
-        "tokio::sync::oneshot::channel" => {
-            return pair(
-                "tokio::sync::oneshot::Sender",
-                "tokio::sync::oneshot::Receiver",
-            )
-        }
-        "tokio::sync::broadcast::channel" => {
-            return pair(
-                "tokio::sync::broadcast::Sender",
-                "tokio::sync::broadcast::Receiver",
-            )
-        }
-        "tokio::sync::watch::channel" => {
-            return pair("tokio::sync::watch::Sender", "tokio::sync::watch::Receiver")
-        }
-        "async_channel::bounded" => {
-            return pair("async_channel::Sender", "async_channel::Receiver")
-        }
-        // Same Rust type as the bounded one, but its `send` never waits: keep it apart.
-        "async_channel::unbounded" => {
-            return pair(
-                "async_channel::Sender(unbounded)",
-                "async_channel::Receiver",
-            )
-        }
-        "flume::bounded" => return pair("flume::Sender", "flume::Receiver"),
-        "flume::unbounded" => return pair("flume::Sender(unbounded)", "flume::Receiver"),
-        "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => {
-            return pair(
-                "futures::channel::mpsc::Sender",
-                "futures::channel::mpsc::Receiver",
-            )
-        }
-        "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
-            return pair("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver")
-        }
-        _ => {}
+    if let Some(c) = channel_constructor(&joined) {
+        // The sender carries the capacity where its type does not tell it (the receiver waits
+        // for messages either way).
+        let sender = match c.bounded {
+            Some(bounded) => Ty::Channel {
+                ty: c.sender.to_string(),
+                bounded,
+            },
+            None => ext(c.sender, vec![]),
+        };
+        return Some(Ty::Tuple(vec![sender, ext(c.receiver, vec![])]));
     }
     let last = path.last()?.as_str();
     if path.len() == 1 || path.ends_with(&["Option".into(), "Some".into()]) {
@@ -318,9 +306,12 @@ impl Lower<'_, '_> {
                     .iter()
                     .map(|a| self.lower_d(fid, a, depth + 1))
                     .collect();
-                match self.index.resolve_path((fid, *scope), path, false) {
+                match self
+                    .index
+                    .resolve_path(GScope::new(fid, *scope), path, false)
+                {
                     Some(Res::Item(it)) => match &self.index.item(it).kind {
-                        ItemKind::TypeAlias(target) => self.lower_d(it.0, target, depth + 1),
+                        ItemKind::TypeAlias(target) => self.lower_d(it.file, target, depth + 1),
                         ItemKind::Struct { .. }
                         | ItemKind::Enum { .. }
                         | ItemKind::Union { .. } => Ty::Adt {
@@ -363,7 +354,7 @@ impl Lower<'_, '_> {
 pub fn generic_subst(
     index: &Index,
     fid: FileId,
-    scope: u32,
+    scope: ScopeId,
     generics: &[Generic],
 ) -> Vec<(String, Ty)> {
     generics
@@ -380,22 +371,22 @@ pub fn generic_subst(
 }
 
 /// The self type of a method (from its impl), or the trait (for default bodies).
-pub fn self_type_of(index: &Index, f: GFn) -> Option<Ty> {
+pub fn self_type_of(index: &Index, f: FnId) -> Option<Ty> {
     let facts = index.fn_facts(f);
-    let file = &index.files[f.0 as usize].facts;
+    let file = &index.files[f.file.idx()].facts;
     match facts.owner {
         FnOwner::Free => None,
         FnOwner::Impl(i) => {
-            let imp = &file.impls[i as usize];
-            let subst = generic_subst(index, f.0, imp.scope, &imp.generics);
+            let imp = &file.impls[i.idx()];
+            let subst = generic_subst(index, f.file, imp.scope, &imp.generics);
             let l = Lower {
                 index,
                 self_ty: None,
                 subst,
             };
-            Some(l.lower(f.0, &imp.self_ty))
+            Some(l.lower(f.file, &imp.self_ty))
         }
-        FnOwner::Trait(t) => Some(Ty::Traits(vec![TypeKey::Local((f.0, t))])),
+        FnOwner::Trait(t) => Some(Ty::Traits(vec![TypeKey::Local(GItem::new(f.file, t))])),
     }
 }
 
@@ -424,7 +415,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
                         self_ty: Some(&base),
                         subst,
                     }
-                    .lower(it.0, &f.ty)
+                    .lower(it.file, &f.ty)
                 }
                 None => Ty::Unknown,
             },
@@ -434,7 +425,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
                     self_ty: Some(&base),
                     subst: vec![],
                 }
-                .lower(it.0, &f.ty),
+                .lower(it.file, &f.ty),
                 None => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -447,7 +438,7 @@ pub fn field_ty(index: &Index, base: &Ty, name: &str) -> Ty {
 pub fn bind_pat(
     index: &Index,
     fid: FileId,
-    scope: u32,
+    scope: ScopeId,
     self_ty: Option<&Ty>,
     pat: &Pat,
     ty: Ty,
@@ -469,7 +460,7 @@ pub fn bind_pat(
         Pat::TupleStruct { path, elems } => {
             let last = path.last().map(String::as_str).unwrap_or("");
             let ty = peel(ty);
-            let resolved = index.resolve_path((fid, scope), path, false);
+            let resolved = index.resolve_path(GScope::new(fid, scope), path, false);
             let fields: Vec<Ty> = match (&resolved, last) {
                 (Some(Res::Variant(e, v)), _) => variant_field_tys(index, *e, *v, &ty, None),
                 (Some(Res::Item(it)), _)
@@ -522,7 +513,7 @@ pub fn bind_pat(
         }
         Pat::Struct { path, fields } => {
             let ty = peel(ty);
-            let resolved = index.resolve_path((fid, scope), path, false);
+            let resolved = index.resolve_path(GScope::new(fid, scope), path, false);
             for (name, p) in fields {
                 let t = match &resolved {
                     Some(Res::Variant(e, v)) => variant_field_tys(index, *e, *v, &ty, Some(name))
@@ -567,13 +558,7 @@ pub fn bind_pat(
 }
 
 /// Field types of an enum variant (all, or the one named `only`).
-fn variant_field_tys(
-    index: &Index,
-    e: (FileId, u32),
-    v: u32,
-    value: &Ty,
-    only: Option<&str>,
-) -> Vec<Ty> {
+fn variant_field_tys(index: &Index, e: GItem, v: u32, value: &Ty, only: Option<&str>) -> Vec<Ty> {
     let ItemKind::Enum { variants, generics } = &index.item(e).kind else {
         return vec![];
     };
@@ -604,6 +589,6 @@ fn variant_field_tys(
     var.fields
         .iter()
         .filter(|f| only.is_none_or(|n| f.name == n))
-        .map(|f| l.lower(e.0, &f.ty))
+        .map(|f| l.lower(e.file, &f.ty))
         .collect()
 }

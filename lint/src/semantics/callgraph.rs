@@ -1,0 +1,661 @@
+//! The call graph: each function body walked once ([`crate::semantics::walk`]) with a type
+//! environment, giving for every call its site, where it runs ([`EdgeKind`]), what the call is
+//! made on (the receiver's inferred type, or the resolved path) and what it may call: the
+//! functions (an edge), nothing in the workspace, or unresolved with a reason. Summaries are
+//! computed lazily, only for functions a search reaches.
+//!
+//! Nothing here knows a rule: a rule picks the edge kinds it follows and reads the calls it
+//! cares about (a channel send, a blocking call) off [`FnSummary::calls`].
+
+use std::collections::HashMap;
+
+use super::ty::{
+    self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, peel_ref,
+    self_type_of, std_method, unwrap_try, Lower, Ty,
+};
+use super::walk::{walk_body, BodyVisitor, Init, Place};
+use crate::diagnostic::Span;
+use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, ItemKind, Pat, ScopeId, TyRef};
+use crate::index::resolve::TypeKey;
+use crate::index::{FileId, FnId, GImpl, GItem, GScope, Index, Res};
+
+/// Where a call runs relative to the function it is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    /// A plain call, run as part of the caller.
+    Inline,
+    /// A call whose value is awaited where it is written (`.await`, a `select!`/`join!` future).
+    Awaited,
+    /// Inside a closure written in the caller (today: assumed to run in place).
+    InClosure,
+    /// Inside an async block written in the caller (today: assumed to be awaited in place).
+    InAsyncBlock,
+    /// Inside the future or closure handed to a spawner: not on the caller's path.
+    Spawned,
+}
+
+impl EdgeKind {
+    fn of(awaited: bool, place: Place) -> EdgeKind {
+        if place.spawned {
+            EdgeKind::Spawned
+        } else if place.closures > 0 {
+            EdgeKind::InClosure
+        } else if place.async_blocks > 0 {
+            EdgeKind::InAsyncBlock
+        } else if awaited {
+            EdgeKind::Awaited
+        } else {
+            EdgeKind::Inline
+        }
+    }
+
+    /// Runs as part of the caller under today's model (everything but spawned work).
+    pub fn runs_in_caller(self) -> bool {
+        self != EdgeKind::Spawned
+    }
+}
+
+/// What a call is made on.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// `recv.method(..)`: the receiver's inferred type.
+    Method { recv: Ty },
+    /// `a::b::f(..)`: what the path resolved to.
+    Path { resolved: Option<Res> },
+}
+
+/// Why a call has no known target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    /// `.m(..)` on a receiver of unknown type.
+    UnknownReceiver,
+    /// `f(..)` where `f` is a local: a closure or function value.
+    CallsAValue,
+    /// A path that resolves to no known function.
+    UnknownPath,
+}
+
+/// What a call may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Workspace functions it may call; `dispatch`: through a trait (every impl is a candidate).
+    Fns {
+        targets: Vec<FnId>,
+        dispatch: bool,
+    },
+    /// Resolved, but to nothing in the workspace (std, a dependency, a struct constructor).
+    External,
+    Unresolved(Unresolved),
+}
+
+/// One call of a function body.
+#[derive(Debug, Clone)]
+pub struct CallFact {
+    /// The call node ([`ExprKind::MethodCall`] or [`ExprKind::Call`]).
+    pub call: ExprId,
+    /// The method name, or the last segment of the path.
+    pub site: Span,
+    pub awaited: bool,
+    pub kind: EdgeKind,
+    pub subject: Subject,
+    pub resolution: Resolution,
+}
+
+impl CallFact {
+    /// The workspace functions it may call (empty unless resolved to some).
+    pub fn targets(&self) -> &[FnId] {
+        match &self.resolution {
+            Resolution::Fns { targets, .. } => targets,
+            _ => &[],
+        }
+    }
+}
+
+/// Every call of a function, in evaluation order (the side table of the body's calls).
+#[derive(Debug, Clone, Default)]
+pub struct FnSummary {
+    pub calls: Vec<CallFact>,
+}
+
+impl FnSummary {
+    /// The calls with workspace targets, of the given kinds.
+    pub fn edges(&self, follow: fn(EdgeKind) -> bool) -> impl Iterator<Item = &CallFact> {
+        self.calls
+            .iter()
+            .filter(move |c| follow(c.kind) && !c.targets().is_empty())
+    }
+}
+
+pub struct Analyzer<'i, 'a> {
+    pub index: &'i Index<'a>,
+    cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
+}
+
+impl<'i, 'a> Analyzer<'i, 'a> {
+    pub fn new(index: &'i Index<'a>) -> Self {
+        Analyzer {
+            index,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn summary(&mut self, f: FnId) -> std::rc::Rc<FnSummary> {
+        if let Some(s) = self.cache.get(&f) {
+            return s.clone();
+        }
+        let s = std::rc::Rc::new(self.analyze(f));
+        self.cache.insert(f, s.clone());
+        s
+    }
+
+    /// The body of a function.
+    pub fn body(&self, f: FnId) -> &'i Body {
+        &self.index.files[f.file.idx()].facts.bodies[f.idx.idx()]
+    }
+
+    fn analyze(&self, f: FnId) -> FnSummary {
+        let index = self.index;
+        let facts = index.fn_facts(f);
+        let self_ty = self_type_of(index, f);
+        let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+        let mut cx = FnCx {
+            an: self,
+            fid: f.file,
+            scope: facts.body_scope,
+            self_ty,
+            subst,
+            env: vec![Vec::new()],
+            out: FnSummary::default(),
+        };
+        for (pat, ty) in &facts.params {
+            let t = cx.lower(ty);
+            cx.bind_ty(pat, t);
+        }
+        walk_body(self.body(f), &mut cx);
+        cx.out
+    }
+
+    /// Methods named `name` that a value of type `ty` may dispatch to; `None` if the type is unknown.
+    pub fn method_targets(&self, ty: &Ty, name: &str) -> Option<Vec<FnId>> {
+        let index = self.index;
+        match peel(ty.clone()) {
+            Ty::Adt {
+                key: TypeKey::Local(it),
+                ..
+            } => {
+                let impls = index
+                    .impls_by_type
+                    .get(&TypeKey::Local(it))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let mut out = self.methods_named(impls, name);
+                let mut traits = Vec::new();
+                for &GImpl { file, idx } in impls {
+                    let imp = &index.files[file.idx()].facts.impls[idx.idx()];
+                    if let Some(tp) = &imp.trait_path {
+                        if let Some(TypeKey::Local(t)) =
+                            index.resolve_trait_key(file, imp.scope, tp)
+                        {
+                            traits.push(t);
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    for t in traits {
+                        if let Some(d) = self.trait_default(t, name) {
+                            out.push(d);
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Ty::Traits(keys) => {
+                let mut out = Vec::new();
+                for k in keys {
+                    if let TypeKey::Local(t) = k {
+                        out.extend(self.trait_impl_methods(t, name));
+                    }
+                }
+                Some(out)
+            }
+            Ty::Unknown => None,
+            _ => Some(Vec::new()),
+        }
+    }
+
+    /// The methods called `name` in these impl blocks.
+    fn methods_named(&self, impls: &[GImpl], name: &str) -> Vec<FnId> {
+        let index = self.index;
+        let mut out = Vec::new();
+        for &GImpl { file, idx } in impls {
+            let imp = &index.files[file.idx()].facts.impls[idx.idx()];
+            out.extend(
+                imp.methods
+                    .iter()
+                    .filter(|&&m| index.fn_facts(FnId::new(file, m)).name == name)
+                    .map(|&m| FnId::new(file, m)),
+            );
+        }
+        out
+    }
+
+    fn trait_default(&self, t: GItem, name: &str) -> Option<FnId> {
+        match &self.index.item(t).kind {
+            ItemKind::Trait { methods } => methods
+                .iter()
+                .find(|m| m.0 == name)
+                .and_then(|m| m.1)
+                .map(|i| FnId::new(t.file, i)),
+            _ => None,
+        }
+    }
+
+    /// Every implementation of trait method `name` in the workspace (plus the default body).
+    pub fn trait_impl_methods(&self, t: GItem, name: &str) -> Vec<FnId> {
+        let impls = self
+            .index
+            .impls_by_trait
+            .get(&TypeKey::Local(t))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mut out = self.methods_named(impls, name);
+        if let Some(d) = self.trait_default(t, name) {
+            out.push(d);
+        }
+        out
+    }
+}
+
+struct FnCx<'c, 'i, 'a> {
+    an: &'c Analyzer<'i, 'a>,
+    fid: FileId,
+    scope: ScopeId,
+    self_ty: Option<Ty>,
+    subst: Vec<(String, Ty)>,
+    env: Vec<Vec<(String, Ty)>>,
+    out: FnSummary,
+}
+
+impl BodyVisitor for FnCx<'_, '_, '_> {
+    const WANTS_SPAWNED: bool = true;
+
+    fn enter(&mut self, _: &Body) {
+        self.env.push(Vec::new());
+    }
+
+    fn exit(&mut self, _: &Body) {
+        if self.env.len() > 1 {
+            self.env.pop();
+        }
+    }
+
+    fn bind(&mut self, body: &Body, pat: &Pat, ty: Option<&TyRef>, init: Init) {
+        let t = match (ty, init) {
+            (Some(ty), _) => self.lower(ty),
+            (None, Init::Expr(e)) => self.eval(body, e),
+            // As the element of `IterElem(e)` evaluated at depth 0.
+            (None, Init::IterElem(e)) => iter_elem(&self.eval_d(body, e, 1)),
+            (None, Init::None) => Ty::Unknown,
+        };
+        self.bind_ty(pat, t);
+    }
+
+    fn call(&mut self, body: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+        let kind = EdgeKind::of(awaited, place);
+        let fact = match &body.expr(call).kind {
+            ExprKind::MethodCall {
+                recv, method, span, ..
+            } => {
+                let rt = self.eval(body, *recv);
+                let resolution = match self.an.method_targets(&rt, method) {
+                    Some(t) if !t.is_empty() => Resolution::Fns {
+                        dispatch: matches!(peel_ref(&rt), Ty::Traits(_)),
+                        targets: t,
+                    },
+                    Some(_) => Resolution::External,
+                    None => Resolution::Unresolved(Unresolved::UnknownReceiver),
+                };
+                CallFact {
+                    call,
+                    site: *span,
+                    awaited,
+                    kind,
+                    subject: Subject::Method { recv: rt },
+                    resolution,
+                }
+            }
+            ExprKind::Call {
+                callee: CallTarget::Path { path, qself },
+                span,
+                ..
+            } => {
+                let (resolved, resolution) = self.path_call(path, qself.as_ref());
+                CallFact {
+                    call,
+                    site: *span,
+                    awaited,
+                    kind,
+                    subject: Subject::Path { resolved },
+                    resolution,
+                }
+            }
+            _ => return,
+        };
+        self.out.calls.push(fact);
+    }
+}
+
+impl FnCx<'_, '_, '_> {
+    fn index(&self) -> &Index<'_> {
+        self.an.index
+    }
+
+    fn lower(&self, t: &TyRef) -> Ty {
+        Lower {
+            index: self.an.index,
+            self_ty: self.self_ty.as_ref(),
+            subst: self.subst.clone(),
+        }
+        .lower(self.fid, t)
+    }
+
+    fn bind_ty(&mut self, pat: &Pat, ty: Ty) {
+        let mut out = Vec::new();
+        bind_pat(
+            self.an.index,
+            self.fid,
+            self.scope,
+            self.self_ty.as_ref(),
+            pat,
+            ty,
+            &mut out,
+        );
+        if let Some(top) = self.env.last_mut() {
+            top.extend(out);
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<Ty> {
+        self.env.iter().rev().find_map(|frame| {
+            frame
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+        })
+    }
+
+    fn ret_of(&self, f: FnId, self_ty: Option<&Ty>) -> Ty {
+        let index = self.an.index;
+        let facts = index.fn_facts(f);
+        let Some(ret) = &facts.ret else {
+            return Ty::Tuple(vec![]);
+        };
+        let own_self = self_type_of(index, f);
+        let self_ty = self_ty.cloned().or(own_self);
+        let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+        Lower {
+            index,
+            self_ty: self_ty.as_ref(),
+            subst,
+        }
+        .lower(f.file, ret)
+    }
+
+    fn eval(&self, body: &Body, e: ExprId) -> Ty {
+        self.eval_d(body, e, 0)
+    }
+
+    /// The type of an expression, from the environment as it is now. Parentheses, `.await` and
+    /// spawn wrappers are looked through without counting towards the depth.
+    fn eval_d(&self, body: &Body, e: ExprId, depth: usize) -> Ty {
+        if depth > 64 {
+            return Ty::Unknown;
+        }
+        match &body.expr(e).kind {
+            ExprKind::Await { base: x, .. } | ExprKind::Paren(x) => self.eval_d(body, *x, depth),
+            ExprKind::Spawn { call } => match &body.expr(*call).kind {
+                ExprKind::MethodCall { recv, method, .. } => {
+                    let rt = self.eval_d(body, *recv, depth + 1);
+                    self.method_ret(&rt, method)
+                }
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                } => self.call_ret(body, path, &[], depth),
+                _ => Ty::Unknown,
+            },
+            ExprKind::Path(p) => {
+                if p.len() == 1 {
+                    if p[0] == "self" {
+                        return self.self_ty.clone().unwrap_or(Ty::Unknown);
+                    }
+                    if let Some(t) = self.var(&p[0]) {
+                        return t;
+                    }
+                }
+                match self
+                    .index()
+                    .resolve_path(GScope::new(self.fid, self.scope), p, false)
+                {
+                    Some(Res::Item(it)) => match &self.index().item(it).kind {
+                        ItemKind::Const(t) | ItemKind::Static(t) => Lower {
+                            index: self.an.index,
+                            self_ty: None,
+                            subst: vec![],
+                        }
+                        .lower(it.file, t),
+                        ItemKind::Struct { .. } => Ty::Adt {
+                            key: TypeKey::Local(it),
+                            args: vec![],
+                        },
+                        _ => Ty::Unknown,
+                    },
+                    Some(Res::Variant(en, _)) => Ty::Adt {
+                        key: TypeKey::Local(en),
+                        args: vec![],
+                    },
+                    _ => Ty::Unknown,
+                }
+            }
+            ExprKind::Field { base, name } => {
+                field_ty(self.an.index, &self.eval_d(body, *base, depth + 1), name)
+            }
+            ExprKind::MethodCall { recv, method, .. } => {
+                let rt = self.eval_d(body, *recv, depth + 1);
+                self.method_ret(&rt, method)
+            }
+            ExprKind::Call {
+                callee: CallTarget::Path { path, .. },
+                args,
+                ..
+            } => self.call_ret(body, path, args, depth),
+            ExprKind::Index { base, .. } => elem(&self.eval_d(body, *base, depth + 1)),
+            ExprKind::Ref(x) | ExprKind::Deref(x) => self.eval_d(body, *x, depth + 1),
+            ExprKind::Try(x) => unwrap_try(&self.eval_d(body, *x, depth + 1)),
+            ExprKind::StructLit { path: p, .. } => {
+                match self
+                    .index()
+                    .resolve_path(GScope::new(self.fid, self.scope), p, false)
+                {
+                    Some(Res::Item(it)) => Ty::Adt {
+                        key: TypeKey::Local(it),
+                        args: vec![],
+                    },
+                    Some(Res::Variant(en, _)) => Ty::Adt {
+                        key: TypeKey::Local(en),
+                        args: vec![],
+                    },
+                    Some(Res::SelfType(_)) => self.self_ty.clone().unwrap_or(Ty::Unknown),
+                    _ => Ty::Unknown,
+                }
+            }
+            ExprKind::Tuple(es) => Ty::Tuple(
+                es.iter()
+                    .map(|x| self.eval_d(body, *x, depth + 1))
+                    .collect(),
+            ),
+            _ => Ty::Unknown,
+        }
+    }
+
+    fn method_ret(&self, recv: &Ty, name: &str) -> Ty {
+        let peeled = peel(recv.clone());
+        if matches!(
+            peeled,
+            Ty::Adt {
+                key: TypeKey::Local(_),
+                ..
+            } | Ty::Traits(_)
+        ) {
+            if let Some(targets) = self.an.method_targets(&peeled, name) {
+                for t in targets {
+                    let r = self.ret_of(t, Some(&peeled));
+                    if r != Ty::Unknown {
+                        return r;
+                    }
+                }
+            }
+        }
+        std_method(&peeled, name).unwrap_or(Ty::Unknown)
+    }
+
+    fn call_ret(&self, body: &Body, path: &[String], args: &[ExprId], depth: usize) -> Ty {
+        let index = self.an.index;
+        match index.resolve_path(GScope::new(self.fid, self.scope), path, false) {
+            Some(Res::Item(it)) => match index.fn_of_item(it) {
+                Some(f) => self.ret_of(f, None),
+                None => match index.item(it).kind {
+                    ItemKind::Struct { .. } => Ty::Adt {
+                        key: TypeKey::Local(it),
+                        args: vec![],
+                    },
+                    _ => Ty::Unknown,
+                },
+            },
+            Some(Res::Assoc(it, name)) => {
+                let ty = Ty::Adt {
+                    key: TypeKey::Local(it),
+                    args: vec![],
+                };
+                let targets = match index.item(it).kind {
+                    ItemKind::Trait { .. } => self.an.trait_impl_methods(it, &name),
+                    _ => self.an.method_targets(&ty, &name).unwrap_or_default(),
+                };
+                targets
+                    .into_iter()
+                    .map(|t| self.ret_of(t, Some(&ty)))
+                    .find(|r| *r != Ty::Unknown)
+                    .unwrap_or(Ty::Unknown)
+            }
+            Some(Res::SelfType(Some(name))) => {
+                let Some(st) = self.self_ty.clone() else {
+                    return Ty::Unknown;
+                };
+                self.an
+                    .method_targets(&st, &name)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| self.ret_of(t, Some(&st)))
+                    .find(|r| *r != Ty::Unknown)
+                    .unwrap_or(Ty::Unknown)
+            }
+            Some(Res::Variant(en, _)) => Ty::Adt {
+                key: TypeKey::Local(en),
+                args: vec![],
+            },
+            Some(Res::External(p)) => types::external_call(&p, || {
+                args.first()
+                    .map(|a| self.eval_d(body, *a, depth + 1))
+                    .unwrap_or(Ty::Unknown)
+            })
+            .unwrap_or(Ty::Unknown),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// Resolve a call of a path: what the path is, and what the call may reach.
+    fn path_call(&self, path: &[String], qself: Option<&TyRef>) -> (Option<Res>, Resolution) {
+        let index = self.an.index;
+        let resolved = index.resolve_path(GScope::new(self.fid, self.scope), path, false);
+        let mut dispatch = false;
+        let targets: Option<Vec<FnId>> = match &resolved {
+            Some(Res::Item(it)) => Some(index.fn_of_item(*it).into_iter().collect()),
+            Some(Res::Assoc(it, name)) => Some(match index.item(*it).kind {
+                ItemKind::Trait { .. } => match qself {
+                    Some(q) => {
+                        let qt = self.lower(q);
+                        match self.an.method_targets(&qt, name) {
+                            Some(t) => t,
+                            None => {
+                                dispatch = true;
+                                self.an.trait_impl_methods(*it, name)
+                            }
+                        }
+                    }
+                    None => {
+                        dispatch = true;
+                        self.an.trait_impl_methods(*it, name)
+                    }
+                },
+                _ => self
+                    .an
+                    .method_targets(
+                        &Ty::Adt {
+                            key: TypeKey::Local(*it),
+                            args: vec![],
+                        },
+                        name,
+                    )
+                    .unwrap_or_default(),
+            }),
+            Some(Res::SelfType(Some(name))) => match &self.self_ty {
+                Some(st) => self.an.method_targets(st, name),
+                None => None,
+            },
+            Some(_) => Some(Vec::new()),
+            None => None,
+        };
+        let resolution = match targets {
+            Some(t) if !t.is_empty() => Resolution::Fns {
+                targets: t,
+                dispatch,
+            },
+            Some(_) => Resolution::External,
+            None if path.len() == 1 && self.var(&path[0]).is_some() => {
+                Resolution::Unresolved(Unresolved::CallsAValue)
+            }
+            None => Resolution::Unresolved(Unresolved::UnknownPath),
+        };
+        (resolved, resolution)
+    }
+}
+
+impl Unresolved {
+    /// Why the call `call` of `body` is not followed, in words (`None`: not an unresolved call).
+    pub fn describe(self, body: &Body, call: ExprId) -> String {
+        match (&body.expr(call).kind, self) {
+            (ExprKind::MethodCall { method, .. }, _) => {
+                format!("`.{method}(..)`: the receiver's type is not known")
+            }
+            (
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                },
+                Unresolved::CallsAValue,
+            ) => format!("`{}(..)` calls a closure or function value", path[0]),
+            (
+                ExprKind::Call {
+                    callee: CallTarget::Path { path, .. },
+                    ..
+                },
+                _,
+            ) => format!(
+                "`{}(..)` does not resolve to a known function",
+                path.join("::")
+            ),
+            _ => String::from("a call that is not followed"),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The one table of external APIs the analysis knows by name: channel types and the methods of
+//! them that wait for capacity, the functions that run their argument on another task or thread
+//! (spawners), the functions and macros that await the futures they are given, the iterator and
+//! `Option` adapters whose closure receives an element of the receiver, and the std method names
+//! too common to be worth listing as unresolved.
+//!
+//! Everything here is a name match on what the source writes; nothing is compiled or guessed.
+//! Rules and the call graph read these tables; the facts of a file only use
+//! [`is_spawn_name`] to mark a call as a [`Spawn`](crate::facts::ExprKind) node.
+
+use crate::index::resolve::TypeKey;
+use crate::index::Index;
+use crate::semantics::qualname::QualName;
+use crate::semantics::ty::{peel_ref, Ty};
+
+/// A channel type and the methods of it that wait for capacity.
+#[derive(Debug, Clone)]
+pub struct ChannelSpec {
+    /// `tokio::sync::mpsc::Sender`, or a workspace path (`crate::x::FastSender`).
+    pub path: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+pub fn default_channels() -> Vec<ChannelSpec> {
+    let spec = |p: &str, m: &[&str]| ChannelSpec {
+        path: p.split("::").map(str::to_string).collect(),
+        methods: m.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        spec(
+            "tokio::sync::mpsc::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
+        spec(
+            "tokio::sync::mpsc::bounded::Sender",
+            &["send", "reserve", "reserve_many"],
+        ),
+        spec("async_channel::Sender", &["send"]),
+        spec("flume::Sender", &["send_async"]),
+        spec("futures::channel::mpsc::Sender", &["send"]),
+        spec("futures_channel::mpsc::Sender", &["send"]),
+    ]
+}
+
+/// Is `ty` a channel whose `method` waits for capacity? Returns the channel's display name
+/// (`crate::` first for a workspace type).
+pub fn waiting_channel_method(
+    index: &Index,
+    channels: &[ChannelSpec],
+    ty: &Ty,
+    method: &str,
+) -> Option<String> {
+    if !channels
+        .iter()
+        .any(|c| c.methods.iter().any(|m| m == method))
+    {
+        return None;
+    }
+    let external;
+    let key = match peel_ref(ty) {
+        Ty::Adt { key, .. } => key,
+        // An unbounded channel's send never waits for capacity.
+        Ty::Channel { bounded: false, .. } => return None,
+        Ty::Channel { ty, bounded: true } => {
+            external = TypeKey::External(ty.clone());
+            &external
+        }
+        _ => return None,
+    };
+    let (full, display): (Vec<String>, String) = match key {
+        TypeKey::External(p) => (p.split("::").map(str::to_string).collect(), p.clone()),
+        TypeKey::Local(it) => {
+            let item = index.item(*it);
+            let mut q = index.module_info_of(it.file, item.scope).path;
+            q.push(item.name.clone());
+            let mut disp = q.clone();
+            disp[0] = "crate".into();
+            (q, disp.join("::"))
+        }
+    };
+    let name = match key {
+        TypeKey::Local(_) => QualName::local(&full),
+        TypeKey::External(_) => QualName::external(&full),
+    };
+    channels
+        .iter()
+        .find(|c| c.methods.iter().any(|m| m == method) && name.is_type(&c.path))
+        .map(|_| display)
+}
+
+/// A known channel constructor: the types of the two ends it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelConstructor {
+    pub sender: &'static str,
+    pub receiver: &'static str,
+    /// Whether the channel has a capacity, where the ends' type does not tell (the same
+    /// `async_channel::Sender` comes from `bounded` and `unbounded`); `None`: the type tells.
+    pub bounded: Option<bool>,
+}
+
+/// The channel constructor a resolved external path names, if it is one we know.
+pub fn channel_constructor(path: &str) -> Option<ChannelConstructor> {
+    let c = |sender, receiver, bounded| {
+        Some(ChannelConstructor {
+            sender,
+            receiver,
+            bounded,
+        })
+    };
+    match path {
+        "tokio::sync::mpsc::channel" => c(
+            "tokio::sync::mpsc::Sender",
+            "tokio::sync::mpsc::Receiver",
+            None,
+        ),
+        "tokio::sync::mpsc::unbounded_channel" => c(
+            "tokio::sync::mpsc::UnboundedSender",
+            "tokio::sync::mpsc::UnboundedReceiver",
+            None,
+        ),
+        "tokio::sync::oneshot::channel" => c(
+            "tokio::sync::oneshot::Sender",
+            "tokio::sync::oneshot::Receiver",
+            None,
+        ),
+        "tokio::sync::broadcast::channel" => c(
+            "tokio::sync::broadcast::Sender",
+            "tokio::sync::broadcast::Receiver",
+            None,
+        ),
+        "tokio::sync::watch::channel" => c(
+            "tokio::sync::watch::Sender",
+            "tokio::sync::watch::Receiver",
+            None,
+        ),
+        "async_channel::bounded" => c(
+            "async_channel::Sender",
+            "async_channel::Receiver",
+            Some(true),
+        ),
+        "async_channel::unbounded" => c(
+            "async_channel::Sender",
+            "async_channel::Receiver",
+            Some(false),
+        ),
+        "flume::bounded" => c("flume::Sender", "flume::Receiver", Some(true)),
+        "flume::unbounded" => c("flume::Sender", "flume::Receiver", Some(false)),
+        "futures::channel::mpsc::channel" | "futures_channel::mpsc::channel" => c(
+            "futures::channel::mpsc::Sender",
+            "futures::channel::mpsc::Receiver",
+            None,
+        ),
+        "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
+            c("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver", None)
+        }
+        _ => None,
+    }
+}
+
+/// Method or function names whose arguments run on another task or thread.
+pub fn is_spawn_name(name: &str) -> bool {
+    matches!(
+        name,
+        "spawn"
+            | "spawn_local"
+            | "spawn_blocking"
+            | "spawn_on"
+            | "spawn_local_on"
+            | "spawn_blocking_on"
+    )
+}
+
+/// Iterator and `Option` adapters whose closure receives an element of the receiver.
+pub fn takes_element_closure(name: &str) -> bool {
+    matches!(
+        name,
+        "map"
+            | "for_each"
+            | "filter"
+            | "filter_map"
+            | "flat_map"
+            | "any"
+            | "all"
+            | "find"
+            | "find_map"
+            | "position"
+            | "inspect"
+            | "take_while"
+            | "skip_while"
+            | "map_while"
+            | "try_for_each"
+            | "and_then"
+            | "is_some_and"
+            | "is_none_or"
+            | "then"
+            | "partition"
+            | "max_by_key"
+            | "min_by_key"
+    )
+}
+
+/// Functions that await every future of the collection they are given.
+pub fn awaits_collection(name: &str) -> bool {
+    matches!(
+        name,
+        "join_all" | "try_join_all" | "select_all" | "select_ok"
+    )
+}
+
+/// Macros whose expression arguments are futures polled (awaited) by the macro itself.
+pub fn macro_awaits_arguments(name: &str) -> bool {
+    matches!(name, "join" | "try_join" | "join_all")
+}
+
+/// Method names so common on std/library types that an unknown receiver is not worth listing.
+pub const QUIET_METHODS: &[&str] = &[
+    "clone",
+    "unwrap",
+    "expect",
+    "into",
+    "to_string",
+    "to_owned",
+    "len",
+    "is_empty",
+    "push",
+    "insert",
+    "get",
+    "as_ref",
+    "map",
+    "and_then",
+    "ok",
+    "err",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "iter",
+    "collect",
+    "as_str",
+    "as_slice",
+    "unwrap_or",
+    "unwrap_or_else",
+    "unwrap_or_default",
+    "map_err",
+    "contains",
+    "extend",
+    "fmt",
+    "eq",
+    "cmp",
+    "min",
+    "max",
+    "elapsed",
+    "now",
+    "lock",
+    "read",
+    "write",
+    "borrow",
+    "borrow_mut",
+    "take",
+    "remove",
+    "as_mut",
+    "ok_or",
+    "ok_or_else",
+    "context",
+    "with_context",
+    "checked_add",
+    "checked_sub",
+    "saturating_sub",
+    "saturating_add",
+    "wrapping_add",
+    "to_vec",
+    "from",
+    "parse",
+    "entry",
+    "or_insert",
+    "or_default",
+    "drain",
+    "retain",
+    "sort",
+    "pop",
+    "values",
+    "keys",
+    "next",
+    "filter",
+    "enumerate",
+    "zip",
+    "chain",
+    "rev",
+    "any",
+    "all",
+    "find",
+    "count",
+    "sum",
+    "copied",
+    "cloned",
+    "first",
+    "last",
+    "split",
+    "trim",
+    "starts_with",
+    "ends_with",
+    "await",
+    "as_bytes",
+    "join",
+    "recv",
+    "try_recv",
+    "try_send",
+    "send_to",
+    "recv_from",
+    "elapsed",
+    "duration_since",
+    "fetch_add",
+    "load",
+    "store",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawners_and_awaiters_are_told_apart() {
+        assert!(is_spawn_name("spawn_blocking"));
+        assert!(!is_spawn_name("spawned"));
+        assert!(awaits_collection("join_all"));
+        assert!(!awaits_collection("join"));
+        assert!(macro_awaits_arguments("join"));
+        assert!(!macro_awaits_arguments("select"));
+        assert!(takes_element_closure("for_each"));
+        assert!(!takes_element_closure("spawn"));
+    }
+
+    #[test]
+    fn default_channels_name_their_waiting_methods() {
+        let c = default_channels();
+        let tokio = c
+            .iter()
+            .find(|c| c.path.join("::") == "tokio::sync::mpsc::Sender")
+            .expect("tokio mpsc is a default channel");
+        assert!(tokio.methods.iter().any(|m| m == "reserve"));
+        assert!(!tokio.methods.iter().any(|m| m == "try_send"));
+        assert!(QUIET_METHODS.contains(&"clone"));
+    }
+}
