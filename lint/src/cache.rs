@@ -23,8 +23,8 @@ use bincode::Options as _;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Span;
+use crate::driver::plan::{Mode, UnsafeCheck};
 use crate::facts::FileFacts;
-use crate::prefilter::{Mode, UnsafeCheck};
 use crate::source::Lexed;
 use crate::suppress::Directive;
 
@@ -85,6 +85,35 @@ struct Pack {
     tool: String,
     policy_hash: u64,
     entries: Vec<RawEntry>,
+}
+
+/// What the analysis asks of a facts cache. [`Cache`] is the one on disk; the analysis reads
+/// entries while it plans and hands the run's new entries back once at the end.
+pub trait FactsCache: Sync {
+    /// The entry of `rel` if one is stored for exactly these bytes (`content_hash`).
+    fn get(&self, rel: &str, content_hash: u64) -> Option<Entry>;
+    /// Keep this run's new entries (rel, content hash, [`Cache::encode`]d entry). An error is
+    /// for the caller to mention; the lint result never depends on the cache.
+    fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String>;
+}
+
+impl FactsCache for Cache {
+    fn get(&self, rel: &str, content_hash: u64) -> Option<Entry> {
+        Cache::get(self, rel, content_hash)
+    }
+
+    /// Writes the pack (once: the entries move to disk, this value is left empty).
+    fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String> {
+        let this = std::mem::replace(
+            self,
+            Cache {
+                dir: self.dir.clone(),
+                policy_hash: self.policy_hash,
+                raw: HashMap::new(),
+            },
+        );
+        this.store(fresh).map(|_| ()).map_err(|e| e.to_string())
+    }
 }
 
 /// A loaded cache: raw entries by path, decoded on demand (in parallel, by the workers).
