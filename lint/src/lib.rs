@@ -9,21 +9,29 @@
 //! It never compiles, builds or runs the code it reads: no build scripts, no proc macros,
 //! no `cargo metadata`. That is a security property: linting untrusted code is safe.
 
+// The public API (what lint/tests, the fuzz target, the binaries and a later editor server use):
+// [`run`] / [`run_tuned`] with [`Options`] and [`Tuning`] (the CLI's pipeline on the disk);
+// [`driver::analyze`] with [`driver::Request`] and a [`driver::Vfs`] (the in-memory entry
+// point); [`Outcome`], [`diagnostic`] and [`report`] (what a run gives and how it is printed);
+// [`rules`] (the registry's metadata: ids, levels, docs); [`cache`] (the facts cache on disk);
+// [`discover`] and [`workspace`] (the files and packages to analyse); [`source`] (the line index
+// and comment lexer, for byte offset ↔ line/column); [`cli`] (the command line
+// of both binaries). Everything else is internal to the crate.
 pub mod baseline;
 pub mod cache;
 pub mod cli;
 pub mod diagnostic;
 pub mod discover;
 pub mod driver;
-pub mod facts;
-pub mod index;
-pub mod init;
-pub mod parse;
-pub mod prefilter;
+pub(crate) mod facts;
+pub(crate) mod index;
+pub(crate) mod init;
+pub(crate) mod parse;
+pub(crate) mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod source;
-pub mod suppress;
+pub(crate) mod suppress;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

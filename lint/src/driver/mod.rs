@@ -15,9 +15,9 @@
 //! comments and directives stay here and reach the rules through [`crate::rules::Context`], not
 //! the index; levels come from [`Levels`] only.
 
-pub mod files;
-pub mod plan;
-pub mod vfs;
+pub(crate) mod files;
+pub(crate) mod plan;
+mod vfs;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

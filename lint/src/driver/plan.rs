@@ -677,7 +677,7 @@ impl<'a> Planner<'a> {
                             .cloned()
                             .or_else(|| cached.and_then(|e| e.parsed.clone())),
                     };
-                    (s.rel.clone(), s.hash, cache::Cache::encode(&entry))
+                    (s.rel.clone(), s.hash, cache::encode(&entry))
                 })
                 .collect()
         })
@@ -722,7 +722,7 @@ fn probe_file(
     let b = text.as_bytes();
     if let Some(c) = cache {
         st.hash = cache::content_hash(b);
-        st.cached = c.get(&st.rel, st.hash);
+        st.cached = c.get(&st.rel, st.hash).and_then(cache::decode);
     }
     st.probe = Probe {
         directive: demand.directive_in(b),

@@ -12,9 +12,9 @@
 //! A rule's level (its default, overridden by the policy's `[rules]`) is decided in one place,
 //! [`Levels`].
 
-pub mod banned_type;
-pub mod listener_send_await;
-pub mod undocumented_unsafe;
+pub(crate) mod banned_type;
+pub(crate) mod listener_send_await;
+pub(crate) mod undocumented_unsafe;
 
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
@@ -35,7 +35,7 @@ pub struct RuleMeta {
     pub doc: &'static str,
     /// Its checks. None for the diagnostics the driver emits itself (parse errors and
     /// suppression problems).
-    pub rule: Option<&'static dyn Rule>,
+    pub(crate) rule: Option<&'static dyn Rule>,
 }
 
 impl std::fmt::Debug for RuleMeta {
@@ -49,7 +49,7 @@ impl std::fmt::Debug for RuleMeta {
 }
 
 /// A rule's checks and what they read.
-pub trait Rule: Sync {
+pub(crate) trait Rule: Sync {
     /// What the rule reads under `policy` (asked only when the rule is on).
     fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p>;
 
@@ -76,7 +76,7 @@ pub trait Rule: Sync {
 /// What a rule reads. The planner parses a file when some rule that is on needs a fact of it,
 /// as deeply as the deepest need (see `driver::plan`).
 #[derive(Default)]
-pub struct Needs<'p> {
+pub(crate) struct Needs<'p> {
     /// The item tree and function bodies of every file, in full, when this holds: a workspace
     /// call graph whose trait dispatch reaches impls in any crate has no smaller exact set.
     pub every_file: Option<EveryFile>,
@@ -90,14 +90,14 @@ pub struct Needs<'p> {
 
 /// When a rule needs every file parsed in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EveryFile {
+pub(crate) enum EveryFile {
     Always,
     /// When some file's bytes contain this marker.
     IfAnyFileContains(&'static str),
 }
 
 /// Path occurrences a rule reads: see [`Needs::paths`].
-pub struct PathNeeds<'p> {
+pub(crate) struct PathNeeds<'p> {
     /// The last segment of every name the rule looks for.
     pub words: Vec<String>,
     /// Whether the rule reads the occurrences of a file (by its policy-relative path).
@@ -106,7 +106,7 @@ pub struct PathNeeds<'p> {
 
 /// An `unsafe` keyword token found by the byte scan, that syn would report as a site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnsafeToken {
+pub(crate) struct UnsafeToken {
     /// 1-based line and character column of the keyword.
     pub line: u32,
     pub column: u32,
@@ -160,7 +160,7 @@ pub fn find(id: &str) -> Option<&'static RuleMeta> {
 
 /// Every rule's level in a run: its default, overridden by the policy. The one place levels
 /// are decided.
-pub struct Levels<'p> {
+pub(crate) struct Levels<'p> {
     policy: &'p channel_lint_policy::Policy,
     /// Parallel to [`ALL`].
     known: Vec<Level>,
@@ -197,7 +197,7 @@ impl<'p> Levels<'p> {
 }
 
 /// What a rule may read.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub index: &'a Index<'a>,
     pub policy: &'a LoadedPolicy,
     /// Each file's path relative to the policy folder (for `within`/`except` globs).
@@ -247,7 +247,7 @@ impl<'a> Context<'a> {
 }
 
 /// Run every rule that is on.
-pub fn run_all(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+pub(crate) fn run_all(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     for rule in cx.levels.active() {
         rule.check(cx, sink)?;
     }
@@ -255,7 +255,7 @@ pub fn run_all(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
 }
 
 /// `--explain-path FN`: the answer of the rule that has one.
-pub fn explain_path(cx: &Context, target: &str) -> Option<String> {
+pub(crate) fn explain_path(cx: &Context, target: &str) -> Option<String> {
     ALL.iter()
         .filter_map(|m| m.rule)
         .find_map(|r| r.explain_path(cx, target))
