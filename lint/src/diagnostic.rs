@@ -98,6 +98,16 @@ pub enum Applicability {
     DisplayOnly,
 }
 
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+            Applicability::DisplayOnly => "display-only",
+        }
+    }
+}
+
 /// One replacement of a byte range (an insertion when the range is empty, a deletion when the
 /// replacement is).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -190,7 +200,8 @@ pub struct Diagnostic {
     pub anchors: Vec<(u32, u32)>,
     /// The span as a byte range of the file (None: the file could not be read).
     pub range: Option<TextRange>,
-    pub fix: Option<Fix>,
+    /// Boxed: most diagnostics have none, and a run can hold many thousands.
+    pub fix: Option<Box<Fix>>,
 }
 
 impl Diagnostic {
@@ -210,7 +221,7 @@ impl Diagnostic {
     }
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
-        self.fix = Some(fix);
+        self.fix = Some(Box::new(fix));
         self
     }
 

@@ -217,7 +217,13 @@ pub fn analyze(
     let mut diags: Vec<Diagnostic> = diags.into_iter().filter_map(with_level).collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags.dedup_by(|a, b| a.sort_key() == b.sort_key());
-    fill_ranges(&mut diags, &files, vfs, &pool);
+    // The facts are done with: free them before the files with findings are read again, so
+    // that reading does not add to the run's peak memory.
+    drop(dirs); // cx ends its borrows here too (its last use is above)
+    drop(index);
+    drop((comments, directives));
+    let paths: Vec<(String, PathBuf)> = files.into_iter().map(|f| (f.rel, f.abs)).collect();
+    fill_ranges(&mut diags, &paths, vfs, &pool);
     outcome.diagnostics = diags;
     lap("suppress", &mut outcome);
     Ok(outcome)
@@ -227,13 +233,13 @@ pub fn analyze(
 /// text. `diags` is sorted by path, so each file is read once (only files with findings).
 fn fill_ranges(
     diags: &mut [Diagnostic],
-    files: &[FileData],
+    files: &[(String, PathBuf)],
     vfs: &dyn Vfs,
     pool: &rayon::ThreadPool,
 ) {
     let abs: std::collections::HashMap<&str, &Path> = files
         .iter()
-        .map(|f| (f.rel.as_str(), f.abs.as_path()))
+        .map(|(rel, abs)| (rel.as_str(), abs.as_path()))
         .collect();
     let mut runs: Vec<&mut [Diagnostic]> = diags.chunk_by_mut(|a, b| a.path == b.path).collect();
     pool.install(|| {
@@ -244,13 +250,19 @@ fn fill_ranges(
             let Some(path) = abs.get(run[0].path.as_str()) else {
                 return;
             };
-            let Ok(text) = vfs::read_source(vfs, path, &run[0].path) else {
+            let Ok(bytes) = vfs.read(path) else {
                 return;
             };
-            let idx = LineIndex::new(&text);
+            // A file that is not UTF-8 has one diagnostic, at its start: the valid prefix holds
+            // every offset there is to find.
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            let idx = LineIndex::new(text);
             for d in run.iter_mut().filter(|d| d.range.is_none()) {
-                let s = idx.offset(&text, d.span.line, d.span.column);
-                let e = idx.offset(&text, d.span.end_line, d.span.end_column).max(s);
+                let s = idx.offset(text, d.span.line, d.span.column);
+                let e = idx.offset(text, d.span.end_line, d.span.end_column).max(s);
                 d.range = Some(TextRange::new(s as u32, e as u32));
             }
         })
@@ -298,7 +310,7 @@ mod tests {
             assert_eq!(
                 got,
                 [
-                    ("parse-error", "src/bad.rs", None),
+                    ("parse-error", "src/bad.rs", Some(TextRange::new(0, 0))),
                     (
                         "undocumented-unsafe",
                         "src/lib.rs",

@@ -111,7 +111,7 @@ pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) ->
                 end_column: d.span.end_column,
                 message: &d.message,
                 notes: &d.notes,
-                fix: d.fix.as_ref().map(fix_doc),
+                fix: d.fix.as_deref().map(fix_doc),
             })
             .collect(),
         summary: Summary {

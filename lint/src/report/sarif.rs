@@ -134,7 +134,7 @@ fn related_span(r: &Related) -> Span {
 
 fn rule_descriptor(r: &RuleMeta, policy: Option<&LoadedPolicy>) -> Value {
     let level = policy
-        .map(|p| p.policy.level(r.id, r.default_level))
+        .map(|p| rules::Levels::decide(p, r))
         .unwrap_or(r.default_level);
     json!({
         "id": r.id,

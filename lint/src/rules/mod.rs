@@ -168,14 +168,15 @@ pub(crate) struct Levels<'p> {
 
 impl<'p> Levels<'p> {
     pub fn new(policy: &'p LoadedPolicy) -> Levels<'p> {
-        let policy = &policy.policy;
         Levels {
-            policy,
-            known: ALL
-                .iter()
-                .map(|m| policy.level(m.id, m.default_level))
-                .collect(),
+            policy: &policy.policy,
+            known: ALL.iter().map(|m| Levels::decide(policy, m)).collect(),
         }
+    }
+
+    /// A rule's level under `policy`: the policy's `[rules]` entry, else the rule's default.
+    pub fn decide(policy: &LoadedPolicy, rule: &RuleMeta) -> Level {
+        policy.policy.level(rule.id, rule.default_level)
     }
 
     /// The level of a rule id (one no rule has is an error-level id the policy may still set).
