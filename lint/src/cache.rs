@@ -23,8 +23,8 @@ use bincode::Options as _;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Span;
+use crate::driver::plan::{Mode, UnsafeCheck};
 use crate::facts::FileFacts;
-use crate::prefilter::{Mode, UnsafeCheck};
 use crate::source::Lexed;
 use crate::suppress::Directive;
 
@@ -52,7 +52,7 @@ fn opts(limit: u64) -> impl bincode::Options {
 
 /// What the per-file stage produced for a parsed file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     /// [`Mode::Unsafe`] (only `unsafe` sites kept) or [`Mode::Full`].
     pub mode: Mode,
     pub facts: FileFacts,
@@ -67,7 +67,7 @@ pub struct Parsed {
 
 /// One file's cache entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub unsafe_check: Option<UnsafeCheck>,
     pub parsed: Option<Parsed>,
 }
@@ -85,6 +85,47 @@ struct Pack {
     tool: String,
     policy_hash: u64,
     entries: Vec<RawEntry>,
+}
+
+/// What the analysis asks of a facts cache: a store of opaque blobs keyed by a file's path
+/// (relative to the lint root) and the hash of its bytes ([`content_hash`]). What a blob holds
+/// is the driver's business (it encodes and decodes them); [`Cache`] is the store on disk.
+pub trait FactsCache: Sync {
+    /// The blob stored for `rel` with exactly this `content_hash`, if it is intact.
+    fn get(&self, rel: &str, content_hash: u64) -> Option<&[u8]>;
+    /// Keep this run's new blobs (rel, content hash, blob); others are kept. An error is for
+    /// the caller to mention: the lint result never depends on the cache.
+    fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String>;
+}
+
+impl FactsCache for Cache {
+    fn get(&self, rel: &str, content_hash: u64) -> Option<&[u8]> {
+        let (h, sum, blob) = self.raw.get(rel)?;
+        (*h == content_hash && xxhash_rust::xxh3::xxh3_64(blob) == *sum).then_some(blob.as_slice())
+    }
+
+    /// Writes the pack (once: the entries move to disk, this value is left empty).
+    fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String> {
+        let this = std::mem::replace(
+            self,
+            Cache {
+                dir: self.dir.clone(),
+                policy_hash: self.policy_hash,
+                raw: HashMap::new(),
+            },
+        );
+        this.store(fresh).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// Decode a blob (bounded by its size, so a corrupt length cannot allocate without limit).
+pub(crate) fn decode(blob: &[u8]) -> Option<Entry> {
+    opts(blob.len() as u64 * 64 + 4096).deserialize(blob).ok()
+}
+
+/// Encode an entry (done by the workers, in parallel).
+pub(crate) fn encode(entry: &Entry) -> Vec<u8> {
+    opts(u64::MAX).serialize(entry).unwrap_or_default()
 }
 
 /// A loaded cache: raw entries by path, decoded on demand (in parallel, by the workers).
@@ -131,15 +172,6 @@ impl Cache {
         self.raw.is_empty()
     }
 
-    /// The entry of `rel` if its content hash matches and it decodes.
-    pub fn get(&self, rel: &str, content_hash: u64) -> Option<Entry> {
-        let (h, sum, blob) = self.raw.get(rel)?;
-        if *h != content_hash || xxhash_rust::xxh3::xxh3_64(blob) != *sum {
-            return None;
-        }
-        opts(blob.len() as u64 * 64 + 4096).deserialize(blob).ok()
-    }
-
     /// Is the stored entry of `rel` exactly this one (same hash and same encoding)?
     fn unchanged(&self, rel: &str, content_hash: u64, blob: &[u8]) -> bool {
         self.raw
@@ -147,15 +179,10 @@ impl Cache {
             .is_some_and(|(h, _, b)| *h == content_hash && b.as_slice() == blob)
     }
 
-    /// Encode an entry (done by the workers, in parallel).
-    pub fn encode(entry: &Entry) -> Vec<u8> {
-        opts(u64::MAX).serialize(entry).unwrap_or_default()
-    }
-
     /// Store this run's entries (rel, content hash, encoded entry); entries of files this run
     /// did not see are kept. Writes only when something changed. Errors are returned for the
     /// caller to report as a note; the lint result never depends on the cache being written.
-    pub fn store(mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> std::io::Result<bool> {
+    fn store(mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> std::io::Result<bool> {
         let changed = fresh
             .iter()
             .any(|(rel, h, blob)| !self.unchanged(rel, *h, blob));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use channel_lint_policy::LoadedPolicy;
 
-use crate::index::Package;
+use crate::workspace::Package;
 
 /// A path that was not linted, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -215,7 +215,7 @@ impl<'ast> Visit<'ast> for FileWalk<'_> {
 pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
     let policy = channel_lint_policy::defaults(root);
     let found = crate::discover::discover(&[root.to_path_buf()], &policy);
-    let pool = crate::parser_pool(None).map_err(|e| format!("error: {e}"))?;
+    let pool = crate::driver::parser_pool(None).map_err(|e| format!("error: {e}"))?;
     let per_file: Vec<Vec<Candidate>> = pool.install(|| {
         found
             .files

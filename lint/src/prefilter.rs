@@ -1,58 +1,11 @@
-//! The prefilter: decide from a file's bytes, before any parsing, which facts it can hold that
-//! a rule could turn into a diagnostic, and parse only the files that need it.
-//!
-//! Parsing with syn is almost all of a run's time, and on a large tree most files can hold no
-//! finding at all. A file that is not parsed gets empty facts ([`crate::facts::FileFacts::empty`]):
-//! it still counts as linted, because it provably has no findings. The reasoning, rule by rule
-//! (the full write-up is in `docs/performance.md`):
-//!
-//! * **undocumented-unsafe** is per file. Every site syn reports is an `unsafe` keyword token
-//!   followed by `{` or `impl` (outside comments and literals). [`scan`] finds every such token
-//!   with a small byte lexer; a site whose `SAFETY:` comment is found by the checks that need no
-//!   syntax tree (the comment opening the block, a trailing comment before the keyword, the
-//!   comment block above its line) can never be reported, because the rule reports a site only
-//!   when *none* of its checks finds an explained tag. A file whose candidates are all documented
-//!   that way needs no parse for this rule; any other file with a candidate is parsed
-//!   ([`Mode::Unsafe`]), and keeps only its `unsafe` sites. Of such a file only the top-level
-//!   items that hold a candidate are parsed: [`unsafe_items_text`] blanks the others, keeping
-//!   every position.
-//! * **banned-type** resolves names across files. A finding's resolved name is the ban's last
-//!   segment or an alias of it (a renaming `use` or a `type` alias), so only files containing one
-//!   of those words (*triggers*) can hold one. Resolving a path walks module structure (`mod`
-//!   declarations, glob imports, module re-exports) that may live in files without a trigger, so
-//!   every file of a package that holds a trigger file is parsed in full, and so is every
-//!   workspace package a trigger file names (as the first segment of a path or `use`). Alias
-//!   names found in parsed files become triggers in turn, to a fixpoint. Path facts are kept only
-//!   for files in a ban's scope that contain a trigger.
-//! * **listener-send-await** builds a workspace call graph whose trait dispatch reaches impls in
-//!   any crate, downstream ones included; when it has entry points (the policy's, or a
-//!   `listener-entry` marker anywhere), every file is parsed in full. So is everything under
-//!   `--explain-path`.
-//! * **suppressions**: a file with `channel-lint:` or an exemption-marker prefix in it is parsed
-//!   in full, so the directives see exactly the findings a full run gives.
-//! * **parse-error**: a file that is not parsed cannot report a grammar error. [`scan`] checks
-//!   every file lexically (balanced delimiters, terminated literals and comments); a file that
-//!   fails it is parsed, and reports what a full run reports. A grammar error in a lexically
-//!   sound file that needs no facts, or in a blanked item, is only reported by `--no-prefilter`.
+//! The byte-level scan behind the planner (`driver::plan`): from a file's bytes, before any
+//! parsing, find every `unsafe` keyword token, check that the file is lexically sound, find where
+//! top-level items may end, and blank the items that need no parse. The reasoning of what to parse
+//! for which rule lives in `driver::plan`.
 
 use memchr::memmem;
 
-use crate::facts::UnsafeKind;
-use crate::rules::undocumented_unsafe::{inside_comment, site_tags, Tag};
-use crate::source::{self, utf8_len, Lexed};
-
-/// How a file is processed.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum Mode {
-    /// Not parsed: it cannot hold a finding.
-    Skip,
-    /// Parsed for its `unsafe` sites only (or to report its parse error).
-    Unsafe,
-    /// Parsed, every fact kept.
-    Full,
-}
+use crate::source::utf8_len;
 
 /// Is `b` a byte that can continue an identifier (any non-ASCII byte counts: outside literals
 /// and comments a non-ASCII character can only be part of an identifier)?
@@ -70,31 +23,6 @@ pub fn has_word(hay: &[u8], finder: &memmem::Finder) -> bool {
         (pos == 0 || !is_ident_byte(hay[pos - 1]))
             && (pos + n >= hay.len() || !is_ident_byte(hay[pos + n]))
     })
-}
-
-/// A set of words to look for.
-pub struct Words {
-    finders: Vec<memmem::Finder<'static>>,
-}
-
-impl Words {
-    pub fn new<S: AsRef<str>>(words: &[S]) -> Self {
-        Words {
-            finders: words
-                .iter()
-                .map(|w| memmem::Finder::new(w.as_ref().as_bytes()).into_owned())
-                .collect(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.finders.is_empty()
-    }
-
-    /// Any of the words, as a whole word.
-    pub fn any_in(&self, hay: &[u8]) -> bool {
-        self.finders.iter().any(|f| has_word(hay, f))
-    }
 }
 
 /// Does `hay` contain `needle` anywhere?
@@ -390,7 +318,7 @@ pub fn has_conflict_markers(b: &[u8]) -> bool {
 }
 
 /// 1-based lines and character columns of increasing byte offsets, computed in one pass.
-struct LineCols<'a> {
+pub(crate) struct LineCols<'a> {
     text: &'a str,
     /// Byte offset reached, its line, and the offset where that line starts.
     at: usize,
@@ -399,7 +327,7 @@ struct LineCols<'a> {
 }
 
 impl<'a> LineCols<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         LineCols {
             text,
             at: 0,
@@ -409,7 +337,7 @@ impl<'a> LineCols<'a> {
     }
 
     /// Line and column of `off`, which must not be below the previous call's.
-    fn get(&mut self, off: usize) -> (u32, u32) {
+    pub(crate) fn get(&mut self, off: usize) -> (u32, u32) {
         let b = &self.text.as_bytes()[self.at..off];
         self.line += memchr::memchr_iter(b'\n', b).count() as u32;
         if let Some(k) = memchr::memrchr(b'\n', b) {
@@ -421,74 +349,9 @@ impl<'a> LineCols<'a> {
     }
 }
 
-/// Whether a site at (`line`, `col`) is documented by a check that needs no syntax tree
-/// ([`site_tags`], the rule's own).
-fn documented(text: &str, lexed: &Lexed, line: u32, col: u32, brace: Option<usize>) -> bool {
-    let inside = brace.and_then(|open| inside_comment(text, open + 1));
-    let kind = match brace {
-        Some(_) => UnsafeKind::Block,
-        None => UnsafeKind::Impl,
-    };
-    site_tags(lexed, inside.as_deref(), line, col, kind).contains(&Tag::Explained)
-}
-
-/// The `unsafe` block and impl tokens of `scan` whose `SAFETY:` comment the checks that need no
-/// syntax tree do not find, in order (only the first one when `first_only`).
-fn undocumented_sites(text: &str, scan: &Scan, lexed: &Lexed, first_only: bool) -> Vec<usize> {
-    let mut at = LineCols::new(text);
-    let mut out = Vec::new();
-    for &(off, after) in &scan.unsafe_tokens {
-        let brace = match after {
-            After::Brace(b) => Some(b),
-            After::Impl => None,
-            After::Other => continue,
-        };
-        let (line, col) = at.get(off);
-        if !documented(text, lexed, line, col, brace) {
-            out.push(off);
-            if first_only {
-                break;
-            }
-        }
-    }
-    out
-}
-
-/// The per-file part of the prefilter's verdict on `unsafe`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UnsafeCheck {
-    /// The byte lexer found the file lexically sound.
-    pub lexically_ok: bool,
-    /// Some `unsafe` block or impl may lack its `SAFETY:` comment: parse to know.
-    pub needs_parse: bool,
-}
-
-/// Check a file for `unsafe` sites that may be undocumented, and for lexical soundness.
-/// `check_unsafe`: the undocumented-unsafe rule is on.
-pub fn check_file(text: &str, check_unsafe: bool) -> UnsafeCheck {
-    let s = scan(text);
-    if !s.lexically_ok || has_conflict_markers(text.as_bytes()) {
-        return UnsafeCheck {
-            lexically_ok: false,
-            needs_parse: true,
-        };
-    }
-    let any_site = s.unsafe_tokens.iter().any(|(_, a)| *a != After::Other);
-    if !check_unsafe || !any_site {
-        return UnsafeCheck {
-            lexically_ok: true,
-            needs_parse: false,
-        };
-    }
-    let lexed = source::lex(text);
-    UnsafeCheck {
-        lexically_ok: true,
-        needs_parse: !undocumented_sites(text, &s, &lexed, true).is_empty(),
-    }
-}
-
-/// For a file parsed for its `unsafe` sites only ([`Mode::Unsafe`]): the text with every
-/// top-level item blanked out that holds no `unsafe` site the byte checks leave undocumented.
+/// For a file parsed for its `unsafe` sites only (`Mode::Unsafe`): the text with every
+/// top-level item blanked out that holds none of the `unsafe` tokens `keep` picks from the scan
+/// (the planner keeps those whose `SAFETY:` comment the byte checks do not find).
 /// Blanking turns every character but `\n` into one space, so every line and column of what is
 /// kept stays where it was, and syn reads the kept items exactly as in the whole file. The sites
 /// of a blanked item are all documented by a check the rule also makes, so the rule could never
@@ -498,12 +361,12 @@ pub fn check_file(text: &str, check_unsafe: bool) -> UnsafeCheck {
 /// item that goes on, as in `impl Tr<{ N }> for X {}`); a wrong split leaves an item cut, which
 /// does not parse, and the caller then parses the whole text. `None`: parse the whole text
 /// (lexically broken, nothing to blank).
-pub fn unsafe_items_text(text: &str, lexed: &Lexed) -> Option<String> {
+pub fn unsafe_items_text(text: &str, keep: impl FnOnce(&Scan) -> Vec<usize>) -> Option<String> {
     let s = scan(text);
     if !s.lexically_ok || has_conflict_markers(text.as_bytes()) {
         return None;
     }
-    let keep = undocumented_sites(text, &s, lexed, false);
+    let keep = keep(&s);
     // Chunks [ends[k-1], ends[k]); the last one runs to the end of the text.
     let mut ends = s.item_ends;
     if ends.last() != Some(&text.len()) {
@@ -538,165 +401,9 @@ pub fn unsafe_items_text(text: &str, lexed: &Lexed) -> Option<String> {
     Some(out)
 }
 
-/// What the prefilter looks for in this run, from the policy.
-pub struct Setup {
-    /// Prefiltering is on (off: `--no-prefilter`, or `--explain-path`, which lists functions
-    /// of every file).
-    pub prefilter: bool,
-    /// undocumented-unsafe is on.
-    pub check_unsafe: bool,
-    /// listener-send-await is on.
-    pub listener_on: bool,
-    /// The policy names listener entry points.
-    pub has_entry_points: bool,
-    /// Bans that are on (indexes into the policy's list).
-    bans: Vec<usize>,
-    /// Trigger words: each active ban's last segment, then alias names found.
-    words: Vec<String>,
-    finders: Words,
-    /// `channel-lint:` and the exemption-marker prefixes.
-    directive_needles: Vec<Vec<u8>>,
-}
-
-impl Setup {
-    pub fn new(policy: &channel_lint_policy::LoadedPolicy, prefilter: bool) -> Setup {
-        use channel_lint_policy::Level;
-        let p = &policy.policy;
-        let level = |m: &crate::rules::RuleMeta| p.level(m.id, m.default_level);
-        let bans: Vec<usize> = if level(&crate::rules::banned_type::META) == Level::Off {
-            Vec::new()
-        } else {
-            (0..p.banned_types.len()).collect()
-        };
-        let mut words: Vec<String> = bans
-            .iter()
-            .filter_map(|&i| p.banned_types[i].segments.last().cloned())
-            .collect();
-        words.sort();
-        words.dedup();
-        let mut directive_needles = vec![b"channel-lint:".to_vec()];
-        for m in &p.exemption_markers {
-            directive_needles.push(m.prefix.trim().as_bytes().to_vec());
-        }
-        Setup {
-            prefilter,
-            check_unsafe: level(&crate::rules::undocumented_unsafe::META) != Level::Off,
-            listener_on: level(&crate::rules::listener_send_await::META) != Level::Off,
-            has_entry_points: !p.listener.entry_points.is_empty(),
-            finders: Words::new(&words),
-            words,
-            bans,
-            directive_needles,
-        }
-    }
-
-    pub fn has_bans(&self) -> bool {
-        !self.bans.is_empty()
-    }
-
-    /// Is the policy-relative path in the scope of an active ban?
-    pub fn in_scope(&self, policy: &channel_lint_policy::LoadedPolicy, rel: &str) -> bool {
-        self.bans
-            .iter()
-            .any(|&i| policy.policy.banned_types[i].applies_to(rel))
-    }
-
-    pub fn words(&self) -> &[String] {
-        &self.words
-    }
-
-    pub fn add_words(&mut self, mut new: Vec<String>) {
-        self.words.append(&mut new);
-        self.words.sort();
-        self.words.dedup();
-        self.finders = Words::new(&self.words);
-    }
-
-    pub fn trigger_in(&self, bytes: &[u8]) -> bool {
-        !self.finders.is_empty() && self.finders.any_in(bytes)
-    }
-
-    pub fn directive_in(&self, bytes: &[u8]) -> bool {
-        self.directive_needles.iter().any(|n| contains(bytes, n))
-    }
-}
-
-/// Names that re-export or rename a trigger: `use a::Trigger as Name;`, `type Name = a::Trigger;`,
-/// `extern crate trigger as name;`.
-pub fn aliases(facts: &crate::facts::FileFacts, words: &[String], out: &mut Vec<String>) {
-    use crate::facts::{ItemKind, TyRef};
-    for scope in &facts.scopes {
-        for leaf in &scope.uses {
-            if let (Some(name), Some(last)) = (&leaf.name, leaf.path.last()) {
-                if name != "_" && name != last && words.contains(last) {
-                    out.push(name.clone());
-                }
-            }
-        }
-    }
-    for item in &facts.items {
-        match &item.kind {
-            ItemKind::TypeAlias(TyRef::Path { path, .. })
-                if path.last().is_some_and(|l| words.contains(l)) =>
-            {
-                out.push(item.name.clone());
-            }
-            ItemKind::ExternCrate { original } if words.contains(original) => {
-                out.push(item.name.clone());
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Crate names that a path to a trigger in this file may go through: the first segment of
-/// every recorded path and `use` naming a trigger, of every glob `use`, and of every `use` whose
-/// name starts a recorded path or `use` naming a trigger (a module alias).
-pub fn crate_refs(facts: &crate::facts::FileFacts, words: &[String], out: &mut Vec<String>) {
-    let first = |p: &[String]| -> Option<String> {
-        match p.first().map(String::as_str) {
-            Some("") => p.get(1).cloned(),
-            Some(s) => Some(s.to_string()),
-            None => None,
-        }
-    };
-    let names_trigger = |p: &[String]| p.iter().any(|s| words.contains(s));
-    let mut heads: Vec<&str> = Vec::new();
-    for occ in &facts.paths {
-        if names_trigger(&occ.path) {
-            out.extend(first(&occ.path));
-            heads.extend(occ.path.first().map(String::as_str));
-        }
-    }
-    for scope in &facts.scopes {
-        for leaf in &scope.uses {
-            if leaf.name.is_none() || names_trigger(&leaf.path) {
-                out.extend(first(&leaf.path));
-                heads.extend(leaf.path.first().map(String::as_str));
-            }
-        }
-    }
-    for scope in &facts.scopes {
-        for leaf in &scope.uses {
-            if leaf.name.as_deref().is_some_and(|n| heads.contains(&n)) {
-                out.extend(first(&leaf.path));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_respect_identifier_boundaries() {
-        let w = Words::new(&["UdpSocket"]);
-        assert!(w.any_in(b"use tokio::net::UdpSocket;"));
-        assert!(!w.any_in(b"struct MyUdpSocketX;"));
-        assert!(!w.any_in(b"UdpSocketX"));
-        assert!(w.any_in(b"UdpSocket"));
-    }
 
     #[test]
     fn finds_unsafe_tokens_outside_comments_and_literals() {
@@ -779,8 +486,8 @@ mod tests {
     #[test]
     fn blanking_keeps_positions_of_the_kept_items() {
         let src = "fn a() {\n    // SAFETY: fine\n    unsafe { x() }\n}\nstruct É; fn é() { unsafe { y() } }\nstruct S;\n";
-        let lexed = source::lex(src);
-        let out = unsafe_items_text(src, &lexed).expect("something to blank");
+        let second = src.rfind("unsafe").unwrap();
+        let out = unsafe_items_text(src, |_| vec![second]).expect("something to blank");
         // One space per blanked character, so columns (counted in characters) hold.
         assert_eq!(out.len(), src.len() - ("É".len() - 1));
         let lines: Vec<&str> = out.split('\n').collect();
@@ -790,23 +497,8 @@ mod tests {
         assert!(lines[5].trim().is_empty());
         // Nothing to blank, or not lexically sound: parse the whole text.
         let all = "fn b() { unsafe { z() } }\n";
-        assert!(unsafe_items_text(all, &source::lex(all)).is_none());
+        assert!(unsafe_items_text(all, |_| vec![9]).is_none());
         let broken = "fn b() { unsafe { z() }\nstruct T;\n";
-        assert!(unsafe_items_text(broken, &source::lex(broken)).is_none());
-    }
-
-    #[test]
-    fn documented_sites_need_no_parse() {
-        let ok = "fn f() {\n    // SAFETY: fine because reasons\n    unsafe { g() }\n}\n";
-        assert!(!check_file(ok, true).needs_parse);
-        let inside = "fn f() {\n    unsafe {\n        // SAFETY: reasons\n        g()\n    }\n}\n";
-        assert!(!check_file(inside, true).needs_parse);
-        let bad = "fn f() {\n    let x = 1;\n    unsafe { g() }\n}\n";
-        assert!(check_file(bad, true).needs_parse);
-        assert!(!check_file(bad, false).needs_parse);
-        assert!(check_file("fn f() {}\n<<<<<<< HEAD\n", true).needs_parse);
-        assert!(!check_file("// =======\nfn f() {}\n", true).needs_parse);
-        let only_fn = "unsafe fn f() {}\n";
-        assert!(!check_file(only_fn, true).needs_parse);
+        assert!(unsafe_items_text(broken, |_| vec![9]).is_none());
     }
 }

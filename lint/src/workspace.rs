@@ -1,8 +1,17 @@
-//! Where the workspace is: the root `cargo channel-lint` and `init` work from, and paths made
-//! absolute against the current directory. Shared by `cli` and `init` (neither imports the other
-//! for it: only `cli` → `init` remains).
+//! The workspace as the analysis sees it: where its root is (the folder `cargo channel-lint`
+//! and `init` work from), paths made absolute against the current directory, and the Cargo
+//! packages (folder and `[package] name`) that name crates. Discovery fills the packages from the
+//! disk; an editor or a test gives them directly. Shared by `cli`, `init` and the driver (only
+//! `cli` → `init` remains between those two).
 
 use std::path::{Path, PathBuf};
+
+/// A package found on disk (its folder and `[package] name`).
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub dir: PathBuf,
+    pub name: String,
+}
 
 /// The workspace root: nearest ancestor with a `[workspace]` Cargo.toml, else nearest Cargo.toml, else `start`.
 pub fn find_root(start: &Path) -> PathBuf {

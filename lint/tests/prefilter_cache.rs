@@ -372,3 +372,49 @@ fn a_grammar_error_in_a_blanked_item_is_the_only_difference() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The in-memory entry point is the disk run without the disk: every fixture case, read into a
+/// `MemoryVfs`, gives exactly the diagnostics (byte ranges included) of `run_tuned`, with the
+/// prefilter on and off.
+#[test]
+fn the_in_memory_analysis_gives_the_disk_run() {
+    use channel_lint::driver::{analyze, MemoryVfs, Request};
+    let mut checked = 0;
+    for case in cases() {
+        let Some(opts) = options(&case) else {
+            continue;
+        };
+        let found = channel_lint::discover::discover(std::slice::from_ref(&case), &opts.policy);
+        let mut vfs = MemoryVfs::new();
+        for f in &found.files {
+            vfs.insert(f.clone(), std::fs::read(f).unwrap());
+        }
+        for prefilter in [false, true] {
+            let disk = run_tuned(&opts, &tuned(prefilter, None));
+            let req = Request {
+                packages: &found.packages,
+                prefilter,
+                jobs: Some(1),
+                ..Request::new(&case, &found.files, &opts.policy)
+            };
+            let mem = analyze(&req, &vfs, None);
+            if let Ok(o) = &mem {
+                assert!(
+                    o.diagnostics
+                        .iter()
+                        .all(|d| d.range.is_some() || d.message.starts_with("cannot read")),
+                    "{}: a diagnostic without a byte range",
+                    case.display()
+                );
+            }
+            assert_eq!(
+                summary(mem),
+                summary(disk),
+                "{} (prefilter {prefilter})",
+                case.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} fixture cases");
+}

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::facts::{FileFacts, FnIdx, ImplIdx, ItemId, ItemKind, ScopeId, ScopeKind};
-use crate::source::Lexed;
 
 pub use resolve::Res;
 
@@ -94,19 +93,11 @@ pub struct FileData {
     pub rel: String,
     pub abs: PathBuf,
     pub facts: FileFacts,
-    pub lexed: Lexed,
     /// Under a `tests/` or `benches/` folder of its package.
     pub is_test_path: bool,
-    /// `// channel-lint: ...` directives and policy exemption markers found in its comments.
-    pub directives: Vec<crate::suppress::Directive>,
 }
 
-/// A package found on disk (its folder and `[package] name`).
-#[derive(Debug, Clone)]
-pub struct Package {
-    pub dir: PathBuf,
-    pub name: String,
-}
+pub use crate::workspace::Package;
 
 #[derive(Debug, Clone)]
 pub struct ModuleInfo {

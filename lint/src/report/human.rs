@@ -18,8 +18,16 @@ pub fn frame(d: &Diagnostic, text: Option<&str>, color: bool) -> String {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         });
-    if !d.notes.is_empty() {
-        md = md.with_help(d.notes.join("\n"));
+    let mut help = d.notes.clone();
+    if let Some(fix) = &d.fix {
+        help.push(format!(
+            "fix ({}): {}",
+            fix.applicability.as_str(),
+            fix.message
+        ));
+    }
+    if !help.is_empty() {
+        md = md.with_help(help.join("\n"));
     }
     let theme = if color {
         GraphicalTheme::unicode()
@@ -119,4 +127,33 @@ pub fn summary_line(outcome: &Outcome) -> String {
     }
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Applicability, Edit, Fix, Span, TextRange};
+
+    #[test]
+    fn a_fix_is_shown_as_help_only_when_there_is_one() {
+        let span = Span {
+            line: 1,
+            column: 4,
+            end_line: 1,
+            end_column: 8,
+        };
+        let d = Diagnostic::new("banned-type", "a.rs", span, "banned").with_note("why");
+        let plain = frame(&d, Some("use Sock;\n"), false);
+        assert!(plain.contains("why") && !plain.contains("fix ("), "{plain}");
+        let d = d.with_fix(Fix::new(
+            "use `Other`",
+            vec![Edit {
+                range: TextRange::new(4, 8),
+                replacement: "Other".into(),
+            }],
+            Applicability::Unsafe,
+        ));
+        let fixed = frame(&d, Some("use Sock;\n"), false);
+        assert!(fixed.contains("fix (unsafe): use `Other`"), "{fixed}");
+    }
 }

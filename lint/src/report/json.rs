@@ -37,6 +37,41 @@ struct Diag<'a> {
     end_column: u32,
     message: &'a str,
     notes: &'a [String],
+    /// Only when the diagnostic has one (an additive field; version stays 1, and a diagnostic
+    /// without a fix is written exactly as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<FixDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct FixDoc<'a> {
+    message: &'a str,
+    applicability: crate::diagnostic::Applicability,
+    edits: Vec<EditDoc<'a>>,
+}
+
+/// An edit as byte offsets into the file (`start..end`, end exclusive).
+#[derive(Serialize)]
+struct EditDoc<'a> {
+    start: u32,
+    end: u32,
+    replacement: &'a str,
+}
+
+fn fix_doc(fix: &crate::diagnostic::Fix) -> FixDoc<'_> {
+    FixDoc {
+        message: &fix.message,
+        applicability: fix.applicability,
+        edits: fix
+            .edits
+            .iter()
+            .map(|e| EditDoc {
+                start: e.range.start,
+                end: e.range.end,
+                replacement: &e.replacement,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -76,6 +111,7 @@ pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) ->
                 end_column: d.span.end_column,
                 message: &d.message,
                 notes: &d.notes,
+                fix: d.fix.as_deref().map(fix_doc),
             })
             .collect(),
         summary: Summary {
@@ -95,4 +131,55 @@ pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) ->
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Span, TextRange};
+
+    #[test]
+    fn a_fix_is_written_only_when_there_is_one() {
+        let plain = Diagnostic::new("banned-type", "a.rs", Span::default(), "m");
+        let fixed = plain.clone().with_fix(Fix::new(
+            "use `Sock`",
+            vec![Edit {
+                range: TextRange::new(4, 13),
+                replacement: "Sock".into(),
+            }],
+            Applicability::Safe,
+        ));
+        let out = |d: Diagnostic| {
+            let o = Outcome {
+                diagnostics: vec![d],
+                ..Outcome::default()
+            };
+            serde_json::from_str::<serde_json::Value>(&render(&o)).unwrap()["diagnostics"][0]
+                .clone()
+        };
+        let p = out(plain);
+        assert!(p.get("fix").is_none(), "{p}");
+        assert_eq!(
+            p.as_object().unwrap().keys().cloned().collect::<Vec<_>>(),
+            [
+                "column",
+                "end_column",
+                "end_line",
+                "line",
+                "message",
+                "notes",
+                "path",
+                "rule",
+                "severity"
+            ]
+        );
+        assert_eq!(
+            out(fixed)["fix"],
+            serde_json::json!({
+                "message": "use `Sock`",
+                "applicability": "safe",
+                "edits": [{ "start": 4, "end": 13, "replacement": "Sock" }],
+            })
+        );
+    }
 }

@@ -16,7 +16,7 @@ use channel_lint_policy::{Level, LoadedPolicy};
 use serde_json::{json, Value};
 
 use crate::baseline::{self, Sources};
-use crate::diagnostic::{Diagnostic, Related, Severity, Span};
+use crate::diagnostic::{Diagnostic, Fix, Related, Severity, Span};
 use crate::rules::{self, RuleMeta};
 use crate::Outcome;
 
@@ -134,7 +134,7 @@ fn related_span(r: &Related) -> Span {
 
 fn rule_descriptor(r: &RuleMeta, policy: Option<&LoadedPolicy>) -> Value {
     let level = policy
-        .map(|p| p.policy.level(r.id, r.default_level))
+        .map(|p| rules::Levels::decide(p, r))
         .unwrap_or(r.default_level);
     json!({
         "id": r.id,
@@ -229,6 +229,28 @@ pub fn version_control_from_env() -> Option<Value> {
     Some(v)
 }
 
+/// A SARIF `fix`: one artifact change with a replacement per edit, by byte offset.
+fn fix_value(path: &str, fix: &Fix) -> Value {
+    let replacements: Vec<Value> = fix
+        .edits
+        .iter()
+        .map(|e| {
+            json!({
+                "deletedRegion": { "byteOffset": e.range.start, "byteLength": e.range.len() },
+                "insertedContent": { "text": e.replacement },
+            })
+        })
+        .collect();
+    json!({
+        "description": { "text": sentence(&fix.message) },
+        "artifactChanges": [ {
+            "artifactLocation": { "uri": uri_path(path), "uriBaseId": "%SRCROOT%" },
+            "replacements": replacements,
+        } ],
+        "properties": { "applicability": fix.applicability },
+    })
+}
+
 fn result(d: &Diagnostic, fingerprint: &str) -> Value {
     let rule_index = rules::ALL.iter().position(|r| r.id == d.rule);
     let mut res = json!({
@@ -246,6 +268,9 @@ fn result(d: &Diagnostic, fingerprint: &str) -> Value {
     }
     if !d.notes.is_empty() {
         res["properties"] = json!({ "notes": d.notes });
+    }
+    if let Some(fix) = &d.fix {
+        res["fixes"] = json!([fix_value(&d.path, fix)]);
     }
     if !d.related.is_empty() {
         let related: Vec<Value> = d
@@ -431,6 +456,36 @@ mod tests {
             sarif_level(rules::ALL[0].default_level)
         );
         assert_eq!(log["runs"][0]["results"], json!([]));
+    }
+
+    #[test]
+    fn a_fix_becomes_a_sarif_fix() {
+        use crate::diagnostic::{Applicability, Edit, TextRange};
+        let d = Diagnostic::new("banned-type", "src/a b.rs", Span::default(), "m");
+        let plain = result(&d, "fp");
+        assert!(plain.get("fixes").is_none());
+        let d = d.with_fix(Fix::new(
+            "use `Sock`",
+            vec![Edit {
+                range: TextRange::new(4, 13),
+                replacement: "Sock".into(),
+            }],
+            Applicability::DisplayOnly,
+        ));
+        assert_eq!(
+            result(&d, "fp")["fixes"],
+            json!([{
+                "description": { "text": "use `Sock`." },
+                "artifactChanges": [ {
+                    "artifactLocation": { "uri": "src/a%20b.rs", "uriBaseId": "%SRCROOT%" },
+                    "replacements": [ {
+                        "deletedRegion": { "byteOffset": 4, "byteLength": 9 },
+                        "insertedContent": { "text": "Sock" },
+                    } ],
+                } ],
+                "properties": { "applicability": "display-only" },
+            }])
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use channel_lint_policy::TestsMode;
 
-use super::{Context, RuleMeta};
+use channel_lint_policy::{LoadedPolicy, PolicyError};
+
+use super::{Context, Needs, PathNeeds, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::index::{FileId, GScope, Res};
 use crate::semantics::qualname::QualName;
@@ -17,9 +19,42 @@ pub const META: RuleMeta = RuleMeta {
     default_level: channel_lint_policy::Level::Error,
     summary: "a type the policy bans (e.g. a real socket in core code) is used",
     doc: include_str!("../../../docs/rules/banned-type.md"),
+    rule: Some(&BannedType),
 };
 
-pub fn check(cx: &Context, sink: &mut Sink) {
+/// The rule's entry in the registry.
+pub struct BannedType;
+
+impl Rule for BannedType {
+    /// The path occurrences in a ban's scope that may resolve to a banned name: a resolved name
+    /// ends in the ban's last segment (or an alias of it, which the planner follows).
+    fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p> {
+        let bans = &policy.policy.banned_types;
+        if bans.is_empty() {
+            return Needs::default();
+        }
+        let mut words: Vec<String> = bans
+            .iter()
+            .filter_map(|b| b.segments.last().cloned())
+            .collect();
+        words.sort();
+        words.dedup();
+        Needs {
+            paths: Some(PathNeeds {
+                words,
+                in_scope: Box::new(move |rel| bans.iter().any(|b| b.applies_to(rel))),
+            }),
+            ..Needs::default()
+        }
+    }
+
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+        check(cx, sink);
+        Ok(())
+    }
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
     let bans = &cx.policy.policy.banned_types;
     if bans.is_empty() {
         return;

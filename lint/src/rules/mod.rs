@@ -1,19 +1,31 @@
-//! The rule registry: one module per rule, each opening with its documentation, and one list.
+//! The rule registry: one module per rule, each opening with its documentation, and one list,
+//! [`ALL`].
 //!
-//! A rule reads the index (files' facts, name resolution) and the policy, and writes
-//! diagnostics to the sink. Rules never print and never touch the file system.
+//! A rule is a [`Rule`]: it declares what it reads ([`Needs`], from which the driver's planner
+//! decides which files to parse and how deeply), may answer two cheap per-file questions while
+//! the file's text is in memory ([`Rule::may_report_unsafe_site`], [`Rule::complete_facts`]), and
+//! checks the workspace ([`Rule::check`]): it reads the index (files' facts, name resolution),
+//! the comments and directives ([`Context`]) and the policy, and writes diagnostics to the sink.
+//! Rules never print and never touch the file system.
+//!
+//! Adding a rule touches its module, its doc page, its fixtures and [`ALL`]; no driver code.
+//! A rule's level (its default, overridden by the policy's `[rules]`) is decided in one place,
+//! [`Levels`].
 
-pub mod banned_type;
-pub mod listener_send_await;
-pub mod undocumented_unsafe;
+pub(crate) mod banned_type;
+pub(crate) mod listener_send_await;
+pub(crate) mod undocumented_unsafe;
 
-use channel_lint_policy::{Level, LoadedPolicy};
+use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
 use crate::diagnostic::Sink;
+use crate::facts::{FileFacts, UnsafeKind};
 use crate::index::Index;
+use crate::source::Lexed;
+use crate::suppress::Directive;
 
 /// What every rule declares about itself.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RuleMeta {
     pub id: &'static str,
     pub default_level: Level,
@@ -21,6 +33,86 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// The rule's page (`docs/rules/<id>.md`), printed by `--explain`.
     pub doc: &'static str,
+    /// Its checks. None for the diagnostics the driver emits itself (parse errors and
+    /// suppression problems).
+    pub(crate) rule: Option<&'static dyn Rule>,
+}
+
+impl std::fmt::Debug for RuleMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleMeta")
+            .field("id", &self.id)
+            .field("default_level", &self.default_level)
+            .field("checks", &self.rule.is_some())
+            .finish()
+    }
+}
+
+/// A rule's checks and what they read.
+pub(crate) trait Rule: Sync {
+    /// What the rule reads under `policy` (asked only when the rule is on).
+    fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p>;
+
+    /// For a rule that reads `unsafe` sites: can the site of this `unsafe` token be reported,
+    /// as far as the text and its comments tell without a syntax tree? `false` must be a proof
+    /// (the planner then need not parse the file for this site); `true` costs a parse.
+    fn may_report_unsafe_site(&self, _text: &str, _comments: &Lexed, _site: &UnsafeToken) -> bool {
+        true
+    }
+
+    /// Complete the facts of a freshly parsed file with what only its text tells (the driver
+    /// calls it while the text is in memory; the result is cached with the facts).
+    fn complete_facts(&self, _text: &str, _facts: &mut FileFacts) {}
+
+    /// Check the workspace.
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError>;
+
+    /// The answer to `--explain-path FN`, for the rule that has one.
+    fn explain_path(&self, _cx: &Context, _target: &str) -> Option<String> {
+        None
+    }
+}
+
+/// What a rule reads. The planner parses a file when some rule that is on needs a fact of it,
+/// as deeply as the deepest need (see `driver::plan`).
+#[derive(Default)]
+pub(crate) struct Needs<'p> {
+    /// The item tree and function bodies of every file, in full, when this holds: a workspace
+    /// call graph whose trait dispatch reaches impls in any crate has no smaller exact set.
+    pub every_file: Option<EveryFile>,
+    /// `unsafe` sites and the comments around them. A file is parsed for its sites only when
+    /// one of them may be reported ([`Rule::may_report_unsafe_site`]).
+    pub unsafe_sites: bool,
+    /// Path occurrences (`use` leaves, type and expression paths) that resolve to a name
+    /// ending in one of the words, in files whose policy-relative path the scope accepts.
+    pub paths: Option<PathNeeds<'p>>,
+}
+
+/// When a rule needs every file parsed in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EveryFile {
+    Always,
+    /// When some file's bytes contain this marker.
+    IfAnyFileContains(&'static str),
+}
+
+/// Path occurrences a rule reads: see [`Needs::paths`].
+pub(crate) struct PathNeeds<'p> {
+    /// The last segment of every name the rule looks for.
+    pub words: Vec<String>,
+    /// Whether the rule reads the occurrences of a file (by its policy-relative path).
+    pub in_scope: Box<dyn Fn(&str) -> bool + Sync + 'p>,
+}
+
+/// An `unsafe` keyword token found by the byte scan, that syn would report as a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UnsafeToken {
+    /// 1-based line and character column of the keyword.
+    pub line: u32,
+    pub column: u32,
+    pub kind: UnsafeKind,
+    /// For a block: the byte offset of its `{`.
+    pub brace: Option<usize>,
 }
 
 pub const PARSE_ERROR: RuleMeta = RuleMeta {
@@ -28,6 +120,7 @@ pub const PARSE_ERROR: RuleMeta = RuleMeta {
     default_level: Level::Error,
     summary: "a file could not be read or parsed; every other file is still checked",
     doc: include_str!("../../../docs/rules/parse-error.md"),
+    rule: None,
 };
 
 pub const SUPPRESSION_WITHOUT_REASON: RuleMeta = RuleMeta {
@@ -36,6 +129,7 @@ pub const SUPPRESSION_WITHOUT_REASON: RuleMeta = RuleMeta {
     summary:
         "a `// channel-lint: allow(..)` or exemption comment gives no reason, so it does not apply",
     doc: include_str!("../../../docs/rules/suppression-without-reason.md"),
+    rule: None,
 };
 
 pub const UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
@@ -43,9 +137,10 @@ pub const UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
     default_level: Level::Warn,
     summary: "a suppression or exemption comment suppresses nothing",
     doc: include_str!("../../../docs/rules/unused-suppression.md"),
+    rule: None,
 };
 
-/// Every rule, in the order `--list-rules` shows them.
+/// Every rule, in the order `--list-rules` shows them: the registry.
 pub const ALL: &[RuleMeta] = &[
     listener_send_await::META,
     banned_type::META,
@@ -63,28 +158,106 @@ pub fn find(id: &str) -> Option<&'static RuleMeta> {
     ALL.iter().find(|r| r.id == id)
 }
 
+/// Every rule's level in a run: its default, overridden by the policy. The one place levels
+/// are decided.
+pub(crate) struct Levels<'p> {
+    policy: &'p channel_lint_policy::Policy,
+    /// Parallel to [`ALL`].
+    known: Vec<Level>,
+}
+
+impl<'p> Levels<'p> {
+    pub fn new(policy: &'p LoadedPolicy) -> Levels<'p> {
+        Levels {
+            policy: &policy.policy,
+            known: ALL.iter().map(|m| Levels::decide(policy, m)).collect(),
+        }
+    }
+
+    /// A rule's level under `policy`: the policy's `[rules]` entry, else the rule's default.
+    pub fn decide(policy: &LoadedPolicy, rule: &RuleMeta) -> Level {
+        policy.policy.level(rule.id, rule.default_level)
+    }
+
+    /// The level of a rule id (one no rule has is an error-level id the policy may still set).
+    pub fn of(&self, id: &str) -> Level {
+        match ALL.iter().position(|m| m.id == id) {
+            Some(i) => self.known[i],
+            None => self.policy.level(id, Level::Error),
+        }
+    }
+
+    pub fn is_on(&self, rule: &RuleMeta) -> bool {
+        self.of(rule.id) != Level::Off
+    }
+
+    /// The rules with checks that are on, in registry order.
+    pub fn active(&self) -> impl Iterator<Item = &'static dyn Rule> + '_ {
+        ALL.iter().filter(|m| self.is_on(m)).filter_map(|m| m.rule)
+    }
+}
+
 /// What a rule may read.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub index: &'a Index<'a>,
     pub policy: &'a LoadedPolicy,
     /// Each file's path relative to the policy folder (for `within`/`except` globs).
     pub policy_rel: &'a [Option<String>],
+    pub levels: &'a Levels<'a>,
+    /// Per file (index ids): its comments, kept only for files with `unsafe` sites.
+    comments: &'a [Lexed],
+    /// Per file: its `// channel-lint:` directives and exemption markers.
+    directives: &'a [Vec<Directive>],
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// `comments` and `directives` are per file, in the index's file order.
+    pub fn new(
+        index: &'a Index<'a>,
+        policy: &'a LoadedPolicy,
+        policy_rel: &'a [Option<String>],
+        levels: &'a Levels<'a>,
+        comments: &'a [Lexed],
+        directives: &'a [Vec<Directive>],
+    ) -> Context<'a> {
+        debug_assert_eq!(comments.len(), index.files.len());
+        debug_assert_eq!(directives.len(), index.files.len());
+        Context {
+            index,
+            policy,
+            policy_rel,
+            levels,
+            comments,
+            directives,
+        }
+    }
+
     pub fn level(&self, rule: &RuleMeta) -> Level {
-        self.policy.policy.level(rule.id, rule.default_level)
+        self.levels.of(rule.id)
+    }
+
+    /// The comments of a file (empty unless it has `unsafe` sites).
+    pub fn comments(&self, file: usize) -> &'a Lexed {
+        &self.comments[file]
+    }
+
+    /// The directives of a file.
+    pub fn directives(&self, file: usize) -> &'a [Directive] {
+        &self.directives[file]
     }
 }
 
-/// Run every enabled rule.
-pub fn run_all(cx: &Context, sink: &mut Sink) -> Result<(), channel_lint_policy::PolicyError> {
-    if cx.level(&banned_type::META) != Level::Off {
-        banned_type::check(cx, sink);
+/// Run every rule that is on.
+pub(crate) fn run_all(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+    for rule in cx.levels.active() {
+        rule.check(cx, sink)?;
     }
-    if cx.level(&undocumented_unsafe::META) != Level::Off {
-        undocumented_unsafe::check(cx, sink);
-    }
-    listener_send_await::check(cx, sink)?;
     Ok(())
+}
+
+/// `--explain-path FN`: the answer of the rule that has one.
+pub(crate) fn explain_path(cx: &Context, target: &str) -> Option<String> {
+    ALL.iter()
+        .filter_map(|m| m.rule)
+        .find_map(|r| r.explain_path(cx, target))
 }

@@ -6,9 +6,11 @@
 //! the block), with an explanation after the tag. Blocks inside macro invocations and
 //! `macro_rules!` bodies and under any `#[cfg]` count. Page: `docs/rules/undocumented-unsafe.md`.
 
-use super::{Context, RuleMeta};
+use channel_lint_policy::{LoadedPolicy, PolicyError};
+
+use super::{Context, Needs, Rule, RuleMeta, UnsafeToken};
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::facts::UnsafeKind;
+use crate::facts::{FileFacts, UnsafeKind};
 use crate::source::{Comment, Lexed};
 
 pub const META: RuleMeta = RuleMeta {
@@ -17,17 +19,64 @@ pub const META: RuleMeta = RuleMeta {
     summary:
         "an `unsafe` block or `unsafe impl` has no `// SAFETY:` comment explaining why it is sound",
     doc: include_str!("../../../docs/rules/undocumented-unsafe.md"),
+    rule: Some(&UndocumentedUnsafe),
 };
+
+/// The rule's entry in the registry.
+pub struct UndocumentedUnsafe;
+
+impl Rule for UndocumentedUnsafe {
+    fn needs<'p>(&self, _policy: &'p LoadedPolicy) -> Needs<'p> {
+        Needs {
+            unsafe_sites: true,
+            ..Needs::default()
+        }
+    }
+
+    /// The checks that need no syntax tree ([`site_tags`]): when one of them finds an explained
+    /// tag the site is never reported, since a site is reported only when none of its checks
+    /// finds one.
+    fn may_report_unsafe_site(&self, text: &str, comments: &Lexed, site: &UnsafeToken) -> bool {
+        let inside = site.brace.and_then(|open| inside_comment(text, open + 1));
+        !site_tags(
+            comments,
+            inside.as_deref(),
+            site.line,
+            site.column,
+            site.kind,
+        )
+        .contains(&Tag::Explained)
+    }
+
+    /// The comment opening each `unsafe` block ([`inside_comment`]), read from the text.
+    fn complete_facts(&self, text: &str, facts: &mut FileFacts) {
+        if facts.unsafe_sites.is_empty() {
+            return;
+        }
+        let idx = crate::source::LineIndex::new(text);
+        for site in &mut facts.unsafe_sites {
+            if let Some((l, c)) = site.open_brace {
+                let off = idx.offset(text, l, c) + 1;
+                site.inside_comment = inside_comment(text, off);
+            }
+        }
+    }
+
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+        check(cx, sink);
+        Ok(())
+    }
+}
 
 /// Whether a comment text has the tag, and whether an explanation follows it.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub(crate) enum Tag {
+enum Tag {
     None,
     Empty,
     Explained,
 }
 
-pub(crate) fn safety_tag(text: &str) -> Tag {
+fn safety_tag(text: &str) -> Tag {
     let lower = text.to_lowercase();
     match lower.find("safety:") {
         None => Tag::None,
@@ -42,7 +91,7 @@ pub(crate) fn safety_tag(text: &str) -> Tag {
     }
 }
 
-pub(crate) fn block_tag(comments: &[&Comment]) -> Tag {
+fn block_tag(comments: &[&Comment]) -> Tag {
     let joined: String = comments
         .iter()
         .map(|c| c.text.as_str())
@@ -54,7 +103,7 @@ pub(crate) fn block_tag(comments: &[&Comment]) -> Tag {
 /// The comment that opens an `unsafe` block (comments right after its `{`, `after_brace` the
 /// byte offset past it), joined, when the first of them carries the tag: clippy reads only the
 /// first comment inside the block, so `// Allocate ..` then `// SAFETY: ..` does not count.
-pub(crate) fn inside_comment(text: &str, after_brace: usize) -> Option<String> {
+fn inside_comment(text: &str, after_brace: usize) -> Option<String> {
     let comments = crate::source::comments_right_after(text, after_brace);
     let first = comments.first()?;
     (safety_tag(first) != Tag::None).then(|| comments.join("\n"))
@@ -66,7 +115,7 @@ pub(crate) fn inside_comment(text: &str, after_brace: usize) -> Option<String> {
 /// and the comment block above the keyword's line ([`Lexed::comment_block_above`]: blank and
 /// attribute lines passed over; for a block, also a comment ending the line above after code).
 /// These need no syntax tree: the prefilter skips a file when they explain every site.
-pub(crate) fn site_tags(
+fn site_tags(
     lexed: &Lexed,
     inside: Option<&str>,
     line: u32,
@@ -101,9 +150,9 @@ fn keyword_line(lexed: &Lexed, start: u32, site_line: u32) -> u32 {
     l
 }
 
-pub fn check(cx: &Context, sink: &mut Sink) {
-    for file in cx.index.files {
-        let lexed = &file.lexed;
+fn check(cx: &Context, sink: &mut Sink) {
+    for (fid, file) in cx.index.files.iter().enumerate() {
+        let lexed = cx.comments(fid);
         for site in &file.facts.unsafe_sites {
             let mut tags = site_tags(
                 lexed,

@@ -15,9 +15,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use channel_lint_policy::{Level, PolicyError};
+use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
-use super::{Context, RuleMeta};
+use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
 use crate::facts::Anchor;
 use crate::facts::FnIdx;
@@ -36,7 +36,34 @@ pub const META: RuleMeta = RuleMeta {
     default_level: Level::Error,
     summary: "a channel send that waits for capacity (`.send(..).await`) is reachable from the listener loop",
     doc: include_str!("../../../../docs/rules/listener-send-await.md"),
+    rule: Some(&ListenerSendAwait),
 };
+
+/// The rule's entry in the registry.
+pub struct ListenerSendAwait;
+
+impl Rule for ListenerSendAwait {
+    /// The call graph from the entry points: its trait dispatch reaches impls in any crate, so
+    /// every file, whenever there is an entry point (the policy's, or a marker in some file).
+    fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p> {
+        Needs {
+            every_file: Some(if policy.policy.listener.entry_points.is_empty() {
+                EveryFile::IfAnyFileContains("listener-entry")
+            } else {
+                EveryFile::Always
+            }),
+            ..Needs::default()
+        }
+    }
+
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+        check(cx, sink)
+    }
+
+    fn explain_path(&self, cx: &Context, target: &str) -> Option<String> {
+        Some(explain_path(cx, target))
+    }
+}
 
 const HELP: &str = "use `try_send` and handle `TrySendError::Full` (drop and count it; the peer retries) and \
 `TrySendError::Closed` (the receiver is gone; clean up) apart. If the receiver is a task spawned on the same \
@@ -132,7 +159,7 @@ fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
         out.extend(hits);
     }
     for (fid, file) in index.files.iter().enumerate() {
-        let lines = crate::suppress::listener_entry_lines(&file.directives);
+        let lines = crate::suppress::listener_entry_lines(cx.directives(fid));
         if lines.is_empty() {
             continue;
         }

@@ -1,0 +1,137 @@
+//! The per-file stage: lex, directives, parse (syn, on the caller's large-stack thread), facts,
+//! and each rule's completion of the facts while the text is in memory; or the cached result of
+//! all that when it is good enough.
+
+use std::path::Path;
+
+use channel_lint_policy::ExemptionMarker;
+
+use super::plan::{reportable_unsafe_tokens, Demand, Mode};
+use super::vfs::{read_source, Vfs};
+use crate::cache;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::{facts, parse, prefilter, source, suppress};
+
+/// One file to parse, as the planner decided.
+pub(crate) struct Job<'a> {
+    pub path: &'a Path,
+    pub rel: &'a str,
+    /// [`Mode::Unsafe`] keeps only the `unsafe` sites.
+    pub mode: Mode,
+    /// The file is in the scope of a rule that reads path occurrences.
+    pub collect_paths: bool,
+    /// The file may hold directives (else its comments are only lexed when it has `unsafe`
+    /// sites, their only other reader).
+    pub directive_text: bool,
+}
+
+/// Parse one file as `job` asks, or take its cached result when that is good enough (the bool:
+/// something was computed, for the cache to store).
+pub(crate) fn parse_or_reuse(
+    job: &Job,
+    cached: Option<&cache::Parsed>,
+    need_untrimmed: bool,
+    words: &[String],
+    demand: &Demand,
+    markers: &[ExemptionMarker],
+    vfs: &dyn Vfs,
+) -> Result<(cache::Parsed, bool), Box<Diagnostic>> {
+    if let Some(p) = cached {
+        let paths_ok = match &p.trimmed_to {
+            None => true,
+            Some(w) => !need_untrimmed && words.iter().all(|x| w.contains(x)),
+        };
+        if p.mode >= job.mode && paths_ok {
+            let mut p = p.clone();
+            if job.mode == Mode::Unsafe && p.mode == Mode::Full {
+                p.facts = unsafe_only(p.facts);
+                p.mode = job.mode;
+                if p.facts.unsafe_sites.is_empty() {
+                    p.lexed = Default::default();
+                }
+            }
+            return Ok((p, false));
+        }
+    }
+    let text = read_source(vfs, job.path, job.rel)?;
+    Ok((process_file(&text, job, demand, markers), true))
+}
+
+/// The per-file stage for a file that is parsed: syn parse, facts, comments and directives.
+pub(crate) fn process_file(
+    text: &str,
+    job: &Job,
+    demand: &Demand,
+    markers: &[ExemptionMarker],
+) -> cache::Parsed {
+    let mode = job.mode;
+    let mut lexed = Default::default();
+    let mut directives = Vec::new();
+    if job.directive_text || mode == Mode::Unsafe {
+        lexed = source::lex(text);
+    }
+    if job.directive_text {
+        directives = suppress::directives(&lexed, markers);
+    }
+    // For `unsafe` sites only, parse just the items that can hold a finding (positions kept).
+    let partial = match mode {
+        Mode::Unsafe => prefilter::unsafe_items_text(text, |scan| {
+            reportable_unsafe_tokens(text, scan, &lexed, &demand.unsafe_rules, false)
+        })
+        .map(|t| parse::parse_file(&t))
+        .filter(|(file, error)| file.is_some() && error.is_none()),
+        _ => None,
+    };
+    // A file with an item syn cannot read still has its other items checked (see `parse`).
+    let (parsed, error) = partial.unwrap_or_else(|| parse::parse_file(text));
+    let problem = error.map(|e| {
+        let mut span = Span::from_pm2(e.span());
+        span.end_line = span.line;
+        span.end_column = span.column + 1;
+        (span, format!("cannot parse: {e}"))
+    });
+    let mut facts = match parsed {
+        Some(file) => {
+            let opts = facts::ExtractOptions {
+                collect_paths: job.collect_paths && mode == Mode::Full,
+            };
+            let mut facts = if mode == Mode::Unsafe {
+                facts::extract_unsafe_only(&file)
+            } else {
+                facts::extract(&file, opts)
+            };
+            drop(file);
+            for rule in &demand.active {
+                rule.complete_facts(text, &mut facts);
+            }
+            facts
+        }
+        None => facts::FileFacts::empty(),
+    };
+    // proc-macro2 keeps every parsed text and its line table in a thread-local source map;
+    // nothing holds a span any more, so let it go (this is most of the memory of a big run).
+    proc_macro2::extra::invalidate_current_thread_spans();
+    if mode == Mode::Unsafe {
+        facts = unsafe_only(facts);
+    }
+    if facts.unsafe_sites.is_empty() {
+        lexed = Default::default();
+    } else if !job.directive_text && mode != Mode::Unsafe {
+        lexed = source::lex(text);
+    }
+    cache::Parsed {
+        mode,
+        facts,
+        lexed,
+        directives,
+        problem,
+        trimmed_to: None,
+    }
+}
+
+/// Facts reduced to what a rule reading `unsafe` sites reads.
+fn unsafe_only(facts: facts::FileFacts) -> facts::FileFacts {
+    let mut f = facts::FileFacts::empty();
+    f.unsafe_sites = facts.unsafe_sites;
+    f
+}

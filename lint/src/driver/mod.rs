@@ -1,0 +1,323 @@
+//! The driver's core: the one in-memory entry point of the analysis, [`analyze`].
+//!
+//! ```text
+//! files (Vfs) → plan (from the rules' needs) → parse + facts (large-stack pool) → index
+//!             → rules → levels + suppressions → byte ranges → Outcome
+//! ```
+//!
+//! [`analyze`] is what the CLI (through [`crate::run_tuned`]: discovery, the disk [`Vfs`], the
+//! facts cache on disk), the tests, the fuzz target and an editor server call; nobody assembles
+//! the pipeline by hand. Modules: [`plan`] (the planner: which file is parsed how deeply, from
+//! the rules' declared needs), [`files`] (the per-file stage), [`vfs`] (where bytes come from).
+//!
+//! Invariants: the analysis does no I/O except through the [`Vfs`] and [`FactsCache`] it is
+//! given, and sets no process-wide state (the allocator belongs to the binaries); the per-file
+//! comments and directives stay here and reach the rules through [`crate::rules::Context`], not
+//! the index; levels come from [`Levels`] only.
+
+pub(crate) mod files;
+pub(crate) mod plan;
+mod vfs;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
+use rayon::prelude::*;
+
+use crate::cache::FactsCache;
+use crate::diagnostic::{Diagnostic, Severity, Sink, Span, TextRange};
+use crate::index::{FileData, Index};
+use crate::rules::{self, Levels};
+use crate::source::LineIndex;
+use crate::workspace::Package;
+use crate::{suppress, Outcome, RunError};
+use plan::{Demand, Planner, Status};
+pub use vfs::{DiskVfs, MemoryVfs, Vfs};
+
+/// Stack size for parser threads: syn and our walkers recurse once per nesting level.
+const STACK_SIZE: usize = 256 << 20;
+
+/// What to analyse.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    /// The lint root: diagnostics' paths are relative to it.
+    pub root: &'a Path,
+    /// The files (absolute, sorted, no duplicates).
+    pub files: &'a [PathBuf],
+    /// The packages that name crates (see [`crate::discover`]); files outside them belong to
+    /// a crate named by their layout.
+    pub packages: &'a [Package],
+    pub policy: &'a LoadedPolicy,
+    /// `--explain-path FN` (every file is parsed).
+    pub explain_path: Option<&'a str>,
+    /// Parse only the files that can hold a finding (see [`plan`]). It never changes the
+    /// findings, with one documented exception: a grammar error in a lexically sound file that
+    /// no rule needs facts from is not reported.
+    pub prefilter: bool,
+    /// Worker threads (None: all cores).
+    pub jobs: Option<usize>,
+    /// Print the plan on stderr (`CHANNEL_LINT_DEBUG_PLAN`).
+    pub debug_plan: bool,
+}
+
+impl<'a> Request<'a> {
+    /// Every file parsed, all cores, no explanation.
+    pub fn new(root: &'a Path, files: &'a [PathBuf], policy: &'a LoadedPolicy) -> Request<'a> {
+        Request {
+            root,
+            files,
+            packages: &[],
+            policy,
+            explain_path: None,
+            prefilter: false,
+            jobs: None,
+            debug_plan: false,
+        }
+    }
+}
+
+/// The worker threads files are parsed and walked on (syn and the walkers recurse once per
+/// nesting level: [`STACK_SIZE`]); `jobs`: None for one per core. `init` parses on it too.
+pub(crate) fn parser_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .stack_size(STACK_SIZE)
+        .build()
+        .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))
+}
+
+fn internal_error_problem(rel: &str) -> Diagnostic {
+    Diagnostic::new(
+        rules::PARSE_ERROR.id,
+        rel,
+        Span { line: 1, column: 1, end_line: 1, end_column: 1 },
+        "internal error of channel-lint while reading this file (please report it); the file was not checked",
+    )
+}
+
+/// Analyse `req.files`, reading them from `vfs`, with the facts `cache` when given (the run's
+/// new entries are handed to it at the end). `files_linted`, `diagnostics`, `explanation`,
+/// `cache_note` and `timings` of the outcome are filled; `skipped` and `excluded` are
+/// discovery's.
+pub fn analyze(
+    req: &Request,
+    vfs: &dyn Vfs,
+    mut cache: Option<&mut dyn FactsCache>,
+) -> Result<Outcome, RunError> {
+    let mut outcome = Outcome::default();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, outcome: &mut Outcome| {
+        outcome.timings.push((name, t.elapsed()));
+        t = Instant::now();
+    };
+    let pool = parser_pool(req.jobs)?;
+    let policy = req.policy;
+    let levels = Levels::new(policy);
+    let demand = Demand::new(policy, &levels, req.prefilter && req.explain_path.is_none());
+    let mut planner = Planner::probe(
+        demand,
+        req,
+        vfs,
+        cache.as_deref().map(|c| c as &dyn FactsCache),
+        &pool,
+    );
+    lap("read+prefilter", &mut outcome);
+    planner.plan_and_parse();
+    if req.debug_plan {
+        planner.print_plan();
+    }
+    lap("parse", &mut outcome);
+    if let Some(cache) = cache.as_mut() {
+        if let Err(e) = cache.put(planner.fresh_entries()) {
+            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
+        }
+        lap("cache-store", &mut outcome);
+    }
+
+    let mut sink = Sink::default();
+    let n = planner.files.len();
+    let mut files = Vec::with_capacity(n);
+    let mut comments = Vec::with_capacity(n);
+    let mut directives = Vec::with_capacity(n);
+    for s in planner.files {
+        let mut data = FileData {
+            is_test_path: crate::semantics::cfg::is_test_path(&s.rel),
+            rel: s.rel,
+            abs: s.path,
+            facts: crate::facts::FileFacts::empty(),
+        };
+        let (mut lexed, mut dirs) = (Default::default(), Vec::new());
+        let problem = match s.status {
+            Status::Unreadable(d) => Some(*d),
+            Status::Crashed => {
+                data.is_test_path = false;
+                Some(internal_error_problem(&data.rel))
+            }
+            Status::Readable(None) => None,
+            Status::Readable(Some(p)) => {
+                data.facts = p.facts;
+                lexed = p.lexed;
+                dirs = p.directives;
+                p.problem
+                    .map(|(span, msg)| Diagnostic::new(rules::PARSE_ERROR.id, &data.rel, span, msg))
+            }
+        };
+        if let Some(d) = problem {
+            sink.push(d);
+        }
+        files.push(data);
+        comments.push(lexed);
+        directives.push(dirs);
+    }
+    outcome.files_linted = files.len();
+    let index = Index::build(&files, req.packages, req.root);
+    let policy_rel: Vec<Option<String>> =
+        files.iter().map(|f| policy.relative_path(&f.abs)).collect();
+    lap("index", &mut outcome);
+
+    let cx = rules::Context::new(&index, policy, &policy_rel, &levels, &comments, &directives);
+    // Rules run on a big stack too (type evaluation recurses over nested expressions).
+    let explanation = pool.install(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || -> Result<Option<String>, PolicyError> {
+                rules::run_all(&cx, &mut sink)?;
+                Ok(req.explain_path.and_then(|f| rules::explain_path(&cx, f)))
+            },
+        ))
+    });
+    let explanation = explanation.map_err(|_| {
+        RunError::Io("internal error while running the rules (please report it)".into())
+    })?;
+    outcome.explanation = explanation.map_err(RunError::Policy)?;
+    lap("rules", &mut outcome);
+
+    let level = |rule: &str| levels.of(rule);
+    let with_level = |mut d: Diagnostic| -> Option<Diagnostic> {
+        match level(d.rule) {
+            Level::Off => return None,
+            Level::Warn => d.severity = Severity::Warning,
+            Level::Error => d.severity = Severity::Error,
+        }
+        Some(d)
+    };
+    let diags: Vec<Diagnostic> = sink
+        .diagnostics
+        .into_iter()
+        .filter_map(with_level)
+        .collect();
+    let dirs: Vec<(&str, &[suppress::Directive])> = files
+        .iter()
+        .zip(&directives)
+        .map(|(f, d)| (f.rel.as_str(), d.as_slice()))
+        .collect();
+    let known = rules::ids();
+    let diags = suppress::apply(diags, &dirs, &level, &known);
+    let mut diags: Vec<Diagnostic> = diags.into_iter().filter_map(with_level).collect();
+    diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diags.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    // The facts are done with: free them before the files with findings are read again, so
+    // that reading does not add to the run's peak memory.
+    drop(dirs); // cx ends its borrows here too (its last use is above)
+    drop(index);
+    drop((comments, directives));
+    let paths: Vec<(String, PathBuf)> = files.into_iter().map(|f| (f.rel, f.abs)).collect();
+    fill_ranges(&mut diags, &paths, vfs, &pool);
+    outcome.diagnostics = diags;
+    lap("suppress", &mut outcome);
+    Ok(outcome)
+}
+
+/// Give every diagnostic without a byte range the range of its span, read from its file's
+/// text. `diags` is sorted by path, so each file is read once (only files with findings).
+fn fill_ranges(
+    diags: &mut [Diagnostic],
+    files: &[(String, PathBuf)],
+    vfs: &dyn Vfs,
+    pool: &rayon::ThreadPool,
+) {
+    let abs: std::collections::HashMap<&str, &Path> = files
+        .iter()
+        .map(|(rel, abs)| (rel.as_str(), abs.as_path()))
+        .collect();
+    let mut runs: Vec<&mut [Diagnostic]> = diags.chunk_by_mut(|a, b| a.path == b.path).collect();
+    pool.install(|| {
+        runs.par_iter_mut().for_each(|run| {
+            if run.iter().all(|d| d.range.is_some()) {
+                return;
+            }
+            let Some(path) = abs.get(run[0].path.as_str()) else {
+                return;
+            };
+            let Ok(bytes) = vfs.read(path) else {
+                return;
+            };
+            // A file that is not UTF-8 has one diagnostic, at its start: the valid prefix holds
+            // every offset there is to find.
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            let idx = LineIndex::new(text);
+            for d in run.iter_mut().filter(|d| d.range.is_none()) {
+                let s = idx.offset(text, d.span.line, d.span.column);
+                let e = idx.offset(text, d.span.end_line, d.span.end_column).max(s);
+                d.range = Some(TextRange::new(s as u32, e as u32));
+            }
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(toml: &str, root: &Path) -> LoadedPolicy {
+        let policy =
+            channel_lint_policy::parse_str(toml, "channel-lint.toml", root, &rules::ids()).unwrap();
+        LoadedPolicy {
+            policy,
+            origin: channel_lint_policy::Origin::Default,
+            base_dir: root.to_path_buf(),
+            source_text: None,
+            hash: 0,
+        }
+    }
+
+    #[test]
+    fn analysis_in_memory_gives_byte_ranges() {
+        let root = PathBuf::from("/mem");
+        let mut vfs = MemoryVfs::new();
+        let text = "// é\nfn f() {\n    unsafe { g() }\n}\n";
+        vfs.insert(root.join("src/lib.rs"), text);
+        vfs.insert(root.join("src/bad.rs"), b"fn a() {}\n\xff".to_vec());
+        let files = vfs.paths();
+        let p = policy("", &root);
+        for prefilter in [false, true] {
+            let req = Request {
+                prefilter,
+                ..Request::new(&root, &files, &p)
+            };
+            let out = analyze(&req, &vfs, None).unwrap();
+            assert_eq!(out.files_linted, 2);
+            let got: Vec<(&str, &str, Option<TextRange>)> = out
+                .diagnostics
+                .iter()
+                .map(|d| (d.rule, d.path.as_str(), d.range))
+                .collect();
+            let at = text.find("unsafe").unwrap() as u32;
+            assert_eq!(
+                got,
+                [
+                    ("parse-error", "src/bad.rs", Some(TextRange::new(0, 0))),
+                    (
+                        "undocumented-unsafe",
+                        "src/lib.rs",
+                        Some(TextRange::new(at, at + 6))
+                    ),
+                ],
+                "prefilter {prefilter}"
+            );
+        }
+    }
+}
