@@ -14,6 +14,20 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
+#[path = "support/markers.rs"]
+mod markers;
+
+/// A fixture case as the lint should see it: copied, `//~` markers stripped, into a temporary
+/// workspace at the same relative path (`fixtures/GROUP/CASE`), so paths in the output read as
+/// they do in this repository. Returns (the workspace, the case folder in it).
+fn fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(ws.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    let case = ws.path().canonicalize().unwrap().join(rel);
+    markers::copy_stripped(&repo().join(rel), &case);
+    (ws, case)
+}
+
 fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = bin()
         .args(args)
@@ -37,7 +51,7 @@ fn this_workspace_is_clean() {
 
 #[test]
 fn fixture_with_findings_exits_1_with_frames_and_chain() {
-    let case = repo().join("fixtures/listener-send-await/pos-node-regression");
+    let (_ws, case) = fixture("fixtures/listener-send-await/pos-node-regression");
     let (code, out, _) = run(&["channel-lint", "."], &case);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("listener-send-await"), "{out}");
@@ -65,7 +79,7 @@ fn broken_policy_exits_2_with_a_frame_on_the_toml() {
 
 #[test]
 fn entry_point_matching_nothing_is_a_policy_error() {
-    let case = repo().join("fixtures/listener-send-await/err-entry-point-matches-nothing");
+    let (_ws, case) = fixture("fixtures/listener-send-await/err-entry-point-matches-nothing");
     let (code, _, err) = run(&["."], &case);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("gateway::serve"), "{err}");
@@ -75,7 +89,7 @@ fn entry_point_matching_nothing_is_a_policy_error() {
 #[test]
 fn json_output_is_stable() {
     // Paths are relative to the lint root (the workspace root, like cargo's own diagnostics).
-    let case = repo().join("fixtures/banned-type/pos-glob-import");
+    let (_ws, case) = fixture("fixtures/banned-type/pos-glob-import");
     let (code, out, _) = run(&["--format", "json", "."], &case);
     assert_eq!(code, 1);
     let want = std::fs::read_to_string(case.join("expected.json"))
@@ -106,7 +120,7 @@ fn explain_prints_the_rule_page_and_list_rules_lists_all() {
 
 #[test]
 fn explain_path_shows_the_chain_and_blind_spots() {
-    let case = repo().join("fixtures/listener-send-await/pos-node-regression");
+    let (_ws, case) = fixture("fixtures/listener-send-await/pos-node-regression");
     let (code, out, _) = run(
         &["--explain-path", "ConnectionStateManager::forward", "."],
         &case,
@@ -121,7 +135,7 @@ fn explain_path_shows_the_chain_and_blind_spots() {
         out.contains("unresolved calls on the listener path"),
         "{out}"
     );
-    let case = repo().join("fixtures/listener-send-await/neg-unreachable-fn");
+    let (_ws, case) = fixture("fixtures/listener-send-await/neg-unreachable-fn");
     let (_, out, _) = run(&["--explain-path", "never_called", "."], &case);
     assert!(
         out.contains("not reached") || out.contains("no function matches"),

@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 use channel_lint::{report, rules, Options, Outcome, RunError};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "support/markers.rs"]
+mod markers;
+use markers::{marker_start, split_eol};
+
 /// Fewer cases than this means discovery broke (an empty run must not pass).
 const MIN_CASES: usize = 100;
 
@@ -112,14 +116,6 @@ fn main() {
 /// lint's output (path, then line).
 type Loc = (String, u32, String);
 
-/// Where a `//~` marker starts on `line`: the start of the horizontal whitespace before it (the
-/// separator belongs to the marker, so stripping gives back the unmarked line exactly).
-fn marker_start(line: &str) -> Option<(usize, usize)> {
-    let at = line.find("//~")?;
-    let start = line[..at].trim_end_matches([' ', '\t']).len();
-    Some((start, at))
-}
-
 /// Strips the markers of a UTF-8 source and returns (stripped text, marked locations).
 /// A marker runs from `//~` to the end of its line (a `\r` before the `\n` is kept):
 /// `//~ rule-a rule-b` marks the marker's own line, `//~^ rule` the line above, `//~^^` two
@@ -129,13 +125,7 @@ fn strip_markers(rel: &str, text: &str, known: &[&str]) -> Result<(String, Vec<L
     let mut locs = Vec::new();
     for (i, raw) in text.split_inclusive('\n').enumerate() {
         let lineno = i as u32 + 1;
-        let (body, eol) = match raw.strip_suffix("\r\n") {
-            Some(b) => (b, "\r\n"),
-            None => match raw.strip_suffix('\n') {
-                Some(b) => (b, "\n"),
-                None => (raw, ""),
-            },
-        };
+        let (body, eol) = split_eol(raw);
         let Some((start, at)) = marker_start(body) else {
             out.push_str(raw);
             continue;

@@ -7,11 +7,16 @@ use std::path::{Path, PathBuf};
 
 use channel_lint::{rules, run_tuned, Options, Outcome, Tuning};
 
-fn fixtures_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .canonicalize()
-        .expect("fixtures folder")
+#[path = "support/markers.rs"]
+mod markers;
+
+/// The fixture cases, copied with their `//~` markers stripped (the markers are test
+/// annotations, not input); the copy lives as long as the returned folder.
+fn fixtures_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    markers::copy_stripped(&from, tmp.path());
+    tmp
 }
 
 fn options(case: &Path) -> Option<Options> {
@@ -52,9 +57,9 @@ fn tuned(prefilter: bool, cache: Option<&Path>) -> Tuning {
     }
 }
 
-fn cases() -> Vec<PathBuf> {
+fn cases(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for g in std::fs::read_dir(fixtures_root()).unwrap() {
+    for g in std::fs::read_dir(root.canonicalize().unwrap()).unwrap() {
         let g = g.unwrap().path();
         if !g.is_dir() {
             continue;
@@ -92,7 +97,8 @@ fn every_mode_gives_the_same_diagnostics_on_every_fixture() {
     let mut failures = Vec::new();
     let mut unseen = Vec::new();
     let mut n = 0;
-    for case in cases() {
+    let copy = fixtures_copy();
+    for case in cases(copy.path()) {
         let Some(opts) = options(&case) else {
             continue; // a policy-error case: nothing to compare
         };
@@ -380,7 +386,8 @@ fn a_grammar_error_in_a_blanked_item_is_the_only_difference() {
 fn the_in_memory_analysis_gives_the_disk_run() {
     use channel_lint::driver::{analyze, MemoryVfs, Request};
     let mut checked = 0;
-    for case in cases() {
+    let copy = fixtures_copy();
+    for case in cases(copy.path()) {
         let Some(opts) = options(&case) else {
             continue;
         };

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use channel_lint::{Options, Outcome};
 use proptest::prelude::*;
 
+#[path = "support/markers.rs"]
+mod markers;
+
 const POLICY: &str = r#"
 [[banned-type]]
 path = "tokio::net::UdpSocket"
@@ -59,7 +62,7 @@ fn fixture_sources() -> Vec<Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(std::fs::read(p).unwrap());
+                out.push(markers::input_bytes(&p, std::fs::read(&p).unwrap()));
             }
         }
     }
