@@ -32,6 +32,10 @@ pub enum EdgeKind {
     InAsyncBlock,
     /// Inside the future or closure handed to a spawner: not on the caller's path.
     Spawned,
+    /// A call of a workspace `async fn` whose future is not awaited where it is made (kept in
+    /// a variable, returned, pushed into a set, passed on): the callee's body runs when that
+    /// future is polled, which may be later or elsewhere (today: assumed to run in place).
+    Deferred,
 }
 
 impl EdgeKind {
@@ -49,7 +53,8 @@ impl EdgeKind {
         }
     }
 
-    /// Runs as part of the caller under today's model (everything but spawned work).
+    /// Runs as part of the caller under today's model (everything but spawned work: calls in
+    /// closures, async blocks and deferred futures are assumed to run in place).
     pub fn runs_in_caller(self) -> bool {
         self != EdgeKind::Spawned
     }
@@ -58,8 +63,9 @@ impl EdgeKind {
 /// What a call is made on.
 #[derive(Debug, Clone)]
 pub enum Subject {
-    /// `recv.method(..)`: the receiver's inferred type.
-    Method { recv: Ty },
+    /// `recv.method(..)`: the receiver expression, whose inferred type is in the side table
+    /// ([`FnSummary::ty_of`]).
+    Method { recv: ExprId },
     /// `a::b::f(..)`: what the path resolved to.
     Path { resolved: Option<Res> },
 }
@@ -73,6 +79,8 @@ pub enum Unresolved {
     CallsAValue,
     /// A path that resolves to no known function.
     UnknownPath,
+    /// `.m(..)` on a future (a combinator or an extension trait's method): not followed.
+    OnFuture,
 }
 
 /// What a call may reach.
@@ -111,13 +119,27 @@ impl CallFact {
     }
 }
 
-/// Every call of a function, in evaluation order (the side table of the body's calls).
+/// What the walk of one function body inferred: its calls, in evaluation order (call → what it
+/// may reach), and the types of the expressions it typed (expression → type), as side tables
+/// of the body (the body itself is the facts', unchanged).
 #[derive(Debug, Clone, Default)]
 pub struct FnSummary {
     pub calls: Vec<CallFact>,
+    /// (expression, type), sorted by expression: the receivers of method calls and the
+    /// initialisers of `let`s and other bindings, each as typed where the walk met it first.
+    /// An expression not here was not typed (which is not the same as [`Ty::Unknown`]).
+    types: Vec<(ExprId, Ty)>,
 }
 
 impl FnSummary {
+    /// The inferred type of `e`, if the walk typed it (see [`FnSummary::types`]).
+    pub fn ty_of(&self, e: ExprId) -> Option<&Ty> {
+        self.types
+            .binary_search_by_key(&e, |(x, _)| *x)
+            .ok()
+            .map(|i| &self.types[i].1)
+    }
+
     /// The calls with workspace targets, of the given kinds.
     pub fn edges(&self, follow: fn(EdgeKind) -> bool) -> impl Iterator<Item = &CallFact> {
         self.calls
@@ -172,7 +194,11 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             cx.bind_ty(pat, t);
         }
         walk_body(self.body(f), &mut cx);
-        cx.out
+        let mut out = cx.out;
+        // First typing wins (a stable sort keeps walk order among equal ids).
+        out.types.sort_by_key(|(e, _)| *e);
+        out.types.dedup_by_key(|(e, _)| *e);
+        out
     }
 
     /// Methods named `name` that a value of type `ty` may dispatch to; `None` if the type is unknown.
@@ -218,7 +244,9 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                 }
                 Some(out)
             }
-            Ty::Unknown => None,
+            // A future's methods are a dependency's combinators or an extension trait's
+            // (blanket impls are not indexed): not known, and said so.
+            Ty::Unknown | Ty::Future(_) => None,
             _ => Some(Vec::new()),
         }
     }
@@ -292,7 +320,11 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
     fn bind(&mut self, body: &Body, pat: &Pat, ty: Option<&TyRef>, init: Init) {
         let t = match (ty, init) {
             (Some(ty), _) => self.lower(ty),
-            (None, Init::Expr(e)) => self.eval(body, e),
+            (None, Init::Expr(e)) => {
+                let t = self.eval(body, e);
+                self.out.types.push((e, t.clone()));
+                t
+            }
             // As the element of `IterElem(e)` evaluated at depth 0.
             (None, Init::IterElem(e)) => iter_elem(&self.eval_d(body, e, 1)),
             (None, Init::None) => Ty::Unknown,
@@ -313,14 +345,18 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
                         targets: t,
                     },
                     Some(_) => Resolution::External,
+                    None if matches!(rt, Ty::Future(_)) => {
+                        Resolution::Unresolved(Unresolved::OnFuture)
+                    }
                     None => Resolution::Unresolved(Unresolved::UnknownReceiver),
                 };
+                self.out.types.push((*recv, rt));
                 CallFact {
                     call,
                     site: *span,
                     awaited,
                     kind,
-                    subject: Subject::Method { recv: rt },
+                    subject: Subject::Method { recv: *recv },
                     resolution,
                 }
             }
@@ -341,6 +377,10 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
             }
             _ => return,
         };
+        let mut fact = fact;
+        if fact.kind == EdgeKind::Inline && !awaited && self.all_async(fact.targets()) {
+            fact.kind = EdgeKind::Deferred;
+        }
         self.out.calls.push(fact);
     }
 }
@@ -348,6 +388,11 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
 impl FnCx<'_, '_, '_> {
     fn index(&self) -> &Index<'_> {
         self.an.index
+    }
+
+    /// Some targets, all `async fn`s: calling one makes a future and runs nothing yet.
+    fn all_async(&self, targets: &[FnId]) -> bool {
+        !targets.is_empty() && targets.iter().all(|&t| self.an.index.fn_facts(t).is_async)
     }
 
     fn lower(&self, t: &TyRef) -> Ty {
@@ -388,18 +433,25 @@ impl FnCx<'_, '_, '_> {
     fn ret_of(&self, f: FnId, self_ty: Option<&Ty>) -> Ty {
         let index = self.an.index;
         let facts = index.fn_facts(f);
-        let Some(ret) = &facts.ret else {
-            return Ty::Tuple(vec![]);
+        let out = match &facts.ret {
+            None => Ty::Tuple(vec![]),
+            Some(ret) => {
+                let own_self = self_type_of(index, f);
+                let self_ty = self_ty.cloned().or(own_self);
+                let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+                Lower {
+                    index,
+                    self_ty: self_ty.as_ref(),
+                    subst,
+                }
+                .lower(f.file, ret)
+            }
         };
-        let own_self = self_type_of(index, f);
-        let self_ty = self_ty.cloned().or(own_self);
-        let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
-        Lower {
-            index,
-            self_ty: self_ty.as_ref(),
-            subst,
+        if facts.is_async {
+            Ty::Future(Box::new(out))
+        } else {
+            out
         }
-        .lower(f.file, ret)
     }
 
     fn eval(&self, body: &Body, e: ExprId) -> Ty {
@@ -413,7 +465,14 @@ impl FnCx<'_, '_, '_> {
             return Ty::Unknown;
         }
         match &body.expr(e).kind {
-            ExprKind::Await { base: x, .. } | ExprKind::Paren(x) => self.eval_d(body, *x, depth),
+            // Awaiting a future gives its output; any other awaited value (a dependency's future,
+            // typed by what it resolves to) is looked through.
+            ExprKind::Await { base: x, .. } => match self.eval_d(body, *x, depth) {
+                Ty::Future(out) => *out,
+                t => t,
+            },
+            ExprKind::Paren(x) => self.eval_d(body, *x, depth),
+            ExprKind::AsyncBlock(_) => Ty::Future(Box::new(Ty::Unknown)),
             ExprKind::Spawn { call } => match &body.expr(*call).kind {
                 ExprKind::MethodCall { recv, method, .. } => {
                     let rt = self.eval_d(body, *recv, depth + 1);
@@ -635,6 +694,9 @@ impl Unresolved {
     /// Why the call `call` of `body` is not followed, in words (`None`: not an unresolved call).
     pub fn describe(self, body: &Body, call: ExprId) -> String {
         match (&body.expr(call).kind, self) {
+            (ExprKind::MethodCall { method, .. }, Unresolved::OnFuture) => {
+                format!("`.{method}(..)` on a future: combinators and extension-trait methods are not followed")
+            }
             (ExprKind::MethodCall { method, .. }, _) => {
                 format!("`.{method}(..)`: the receiver's type is not known")
             }
@@ -657,5 +719,147 @@ impl Unresolved {
             ),
             _ => String::from("a call that is not followed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::facts::{extract, ExtractOptions};
+    use crate::index::FileData;
+
+    fn file(src: &str) -> Vec<FileData> {
+        vec![FileData {
+            rel: "src/lib.rs".into(),
+            abs: "/w/src/lib.rs".into(),
+            facts: extract(
+                &syn::parse_file(src).expect("test source parses"),
+                ExtractOptions::default(),
+            ),
+            is_test_path: false,
+        }]
+    }
+
+    /// The summary of the function called `name`, with the callee names of its calls.
+    fn summary(files: &[FileData], name: &str) -> (Vec<(String, EdgeKind)>, FnSummary, FnId) {
+        let index = Index::build(files, &[], Path::new("/w"));
+        let f = index
+            .all_fns()
+            .find(|&f| index.fn_facts(f).name == name)
+            .expect("fn exists");
+        let mut an = Analyzer::new(&index);
+        let s = (*an.summary(f)).clone();
+        let calls = s
+            .calls
+            .iter()
+            .map(|c| {
+                let n = match &an.body(f).expr(c.call).kind {
+                    ExprKind::MethodCall { method, .. } => method.clone(),
+                    ExprKind::Call {
+                        callee: CallTarget::Path { path, .. },
+                        ..
+                    } => path.join("::"),
+                    _ => unreachable!(),
+                };
+                (n, c.kind)
+            })
+            .collect();
+        (calls, s, f)
+    }
+
+    const SRC: &str = r#"
+        pub struct Peer;
+        impl Peer {
+            pub async fn work(&self) -> Tx { Tx }
+            pub fn plain(&self) -> Tx { Tx }
+        }
+        pub struct Tx;
+        impl Tx { pub fn go(&self) {} }
+        pub async fn run(p: Peer, set: &mut Vec<()>) {
+            p.work().await.go();
+            let later = p.work();
+            set.push(p.work());
+            p.plain().go();
+            later.await.go();
+            tokio::spawn(p.work());
+        }
+    "#;
+
+    #[test]
+    fn an_async_call_not_awaited_where_made_is_a_deferred_edge() {
+        let files = file(SRC);
+        let (calls, _, _) = summary(&files, "run");
+        use EdgeKind::*;
+        assert_eq!(
+            calls,
+            vec![
+                ("work".into(), Awaited),
+                ("go".into(), Inline),
+                ("work".into(), Deferred),
+                ("work".into(), Deferred),
+                ("push".into(), Inline),
+                ("plain".into(), Inline),
+                ("go".into(), Inline),
+                ("go".into(), Inline),
+                ("work".into(), Spawned),
+                ("tokio::spawn".into(), Inline),
+            ]
+        );
+        // Today's model still runs deferred work in place (the accuracy issue decides).
+        assert!(Deferred.runs_in_caller() && !Spawned.runs_in_caller());
+    }
+
+    #[test]
+    fn awaiting_a_future_gives_its_output_and_the_side_table_keeps_the_types() {
+        let files = file(SRC);
+        let (_, s, _) = summary(&files, "run");
+        // Both `.go()` calls after an await resolve: the receiver is `Tx`, not a future.
+        let go: Vec<&CallFact> = s
+            .calls
+            .iter()
+            .filter(|c| matches!(c.resolution, Resolution::Fns { .. }))
+            .collect();
+        assert_eq!(go.len(), 8, "{:#?}", s.calls);
+        // `let later = p.work();` is typed as the future of `Tx`.
+        let futures: Vec<&Ty> = s
+            .types
+            .iter()
+            .map(|(_, t)| t)
+            .filter(|t| matches!(t, Ty::Future(_)))
+            .collect();
+        assert!(
+            futures
+                .iter()
+                .any(|t| matches!(t, Ty::Future(o) if matches!(**o, Ty::Adt { .. }))),
+            "{:#?}",
+            s.types
+        );
+        for c in &s.calls {
+            if let Subject::Method { recv } = c.subject {
+                assert!(s.ty_of(recv).is_some(), "every receiver is typed");
+            }
+        }
+    }
+
+    #[test]
+    fn a_method_of_a_future_is_unresolved_and_says_why() {
+        let files = file(
+            "pub async fn f() {}\npub fn g() { let _ = f().boxed(); let _ = async { 1 }.fuse(); }\n",
+        );
+        let (_, s, g) = summary(&files, "g");
+        let index = Index::build(&files, &[], Path::new("/w"));
+        let an = Analyzer::new(&index);
+        let why: Vec<String> = s
+            .calls
+            .iter()
+            .filter_map(|c| match c.resolution {
+                Resolution::Unresolved(u) => Some(u.describe(an.body(g), c.call)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why.iter().all(|w| w.contains("on a future")), "{why:?}");
     }
 }

@@ -33,6 +33,10 @@ pub enum Ty {
         ty: String,
         bounded: bool,
     },
+    /// The future a call of an `async fn` or an `async` block makes, with its output type:
+    /// awaiting it gives the output. Its methods (combinators, extension traits) are not
+    /// followed.
+    Future(Box<Ty>),
     Unknown,
 }
 
