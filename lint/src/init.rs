@@ -8,7 +8,7 @@
 //!
 //! Files are parsed like the lint parses them ([`crate::parse::parse_file`], with recovery, on
 //! the pipeline's large-stack threads), and test code is skipped by the lint's own rule
-//! ([`crate::semantics::cfg`]): `tests/` and `benches/` folders (and `examples/`, no listener
+//! ([`crate::cfg`]): `tests/` and `benches/` folders (and `examples/`, no listener
 //! lives there), `#![cfg(test)]` files, and items that are test code.
 
 use std::ffi::OsString;
@@ -19,8 +19,8 @@ use clap::Parser;
 use rayon::prelude::*;
 use syn::visit::Visit;
 
+use crate::cfg::{cfg_of, cfg_test_only, has_test_attr, is_test_path};
 use crate::rules;
-use crate::semantics::cfg::{cfg_of, cfg_test_only, has_test_attr, is_test_path};
 use crate::workspace::{absolute, find_root};
 
 #[derive(Parser, Debug)]

@@ -19,6 +19,7 @@
 // of both binaries). Everything else is internal to the crate.
 pub mod baseline;
 pub mod cache;
+pub(crate) mod cfg;
 pub mod cli;
 pub mod diagnostic;
 pub mod discover;

@@ -142,7 +142,7 @@ pub fn analyze(
     let mut directives = Vec::with_capacity(n);
     for s in planner.files {
         let mut data = FileData {
-            is_test_path: crate::semantics::cfg::is_test_path(&s.rel),
+            is_test_path: crate::cfg::is_test_path(&s.rel),
             rel: s.rel,
             abs: s.path,
             facts: crate::facts::FileFacts::empty(),

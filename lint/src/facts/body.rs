@@ -17,7 +17,6 @@ use super::{
     ScopeId, SelectArm, Stmt, StmtKind,
 };
 use crate::diagnostic::Span;
-use crate::semantics::known::is_spawn_name;
 
 /// Lower a function body to its expression arena ([`Body`]).
 pub fn lower(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Body {
@@ -36,6 +35,23 @@ pub fn lower(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Body {
 struct Lowering {
     exprs: Vec<ExprData>,
     scope: ScopeId,
+}
+
+/// Method or function names whose arguments run on another task or thread: a call of one
+/// becomes an [`ExprKind::Spawn`] node that keeps the spawned futures and closures as its
+/// arguments. A name match on what the source writes (`tokio::spawn`, `set.spawn(..)`,
+/// `spawn_blocking`, a project's own `GlobalExecutor::spawn`): the lowering records that the
+/// code hands work away, and the semantic layer decides what that means.
+pub fn is_spawn_name(name: &str) -> bool {
+    matches!(
+        name,
+        "spawn"
+            | "spawn_local"
+            | "spawn_blocking"
+            | "spawn_on"
+            | "spawn_local_on"
+            | "spawn_blocking_on"
+    )
 }
 
 impl Lowering {
@@ -338,5 +354,18 @@ impl Lowering {
             args,
             span: Span::from_pm2(span),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_spawn_name;
+
+    #[test]
+    fn spawners_are_matched_by_whole_name() {
+        assert!(is_spawn_name("spawn_blocking"));
+        assert!(is_spawn_name("spawn"));
+        assert!(!is_spawn_name("spawned"));
+        assert!(!is_spawn_name("respawn"));
     }
 }

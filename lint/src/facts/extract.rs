@@ -8,7 +8,7 @@ use super::anchor;
 use super::climb::{climb_stops, Climb, Climbing};
 use super::unsafe_only::{unsafe_visits, UnsafeCollector};
 use super::*;
-use crate::semantics::cfg::{cfg_of, cfg_test_only, has_test_attr};
+use crate::cfg::{cfg_of, cfg_test_only, has_test_attr};
 
 /// What to collect beyond the always-collected index facts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -508,7 +508,7 @@ impl Extractor {
     }
 
     /// Record the `#[cfg]` conditions of a node that has some.
-    fn record_cfg(&mut self, node: CfgNode, cfg: crate::semantics::cfg::Cfg) {
+    fn record_cfg(&mut self, node: CfgNode, cfg: crate::cfg::Cfg) {
         if !cfg.is_empty() {
             self.facts.cfgs.push((node, cfg));
         }

@@ -87,8 +87,8 @@ pub struct FileFacts {
     /// The whole file is test code (`#![cfg(test)]`).
     pub file_is_test: bool,
     /// The `#[cfg]` conditions of the nodes that have some, in walk order (`in_test` and
-    /// `file_is_test` are computed from them, see `semantics::cfg::cfg_test_only`).
-    pub cfgs: Vec<(CfgNode, crate::semantics::cfg::Cfg)>,
+    /// `file_is_test` are computed from them, see `cfg::cfg_test_only`).
+    pub cfgs: Vec<(CfgNode, crate::cfg::Cfg)>,
 }
 
 /// A node whose `#[cfg]` conditions [`FileFacts::cfgs`] records: the file (`#![cfg(..)]`), a
@@ -453,7 +453,7 @@ pub enum ExprKind {
         span: Span,
     },
     /// A call that hands its arguments to another task or thread (`tokio::spawn(fut)`,
-    /// `set.spawn(fut)`, `spawn_blocking(|| ..)`; see `semantics::known::is_spawn_name`): the
+    /// `set.spawn(fut)`, `spawn_blocking(|| ..)`; see `facts::body::is_spawn_name`): the
     /// call node (a [`ExprKind::MethodCall`] or [`ExprKind::Call`]), whose arguments are the
     /// spawned futures or closures.
     Spawn {

@@ -1,12 +1,12 @@
 //! The one table of external APIs the analysis knows by name: channel types and the methods of
-//! them that wait for capacity, the functions that run their argument on another task or thread
-//! (spawners), the functions and macros that await the futures they are given, the iterator and
+//! them that wait for capacity, the functions and macros that await the futures they are given, the iterator and
 //! `Option` adapters whose closure receives an element of the receiver, and the std method names
 //! too common to be worth listing as unresolved.
 //!
 //! Everything here is a name match on what the source writes; nothing is compiled or guessed.
-//! Rules and the call graph read these tables; the facts of a file only use
-//! [`is_spawn_name`] to mark a call as a [`Spawn`](crate::facts::ExprKind) node.
+//! Rules and the call graph read these tables. The spawners (the functions that run their
+//! argument on another task or thread) are not here: a spawn is a node of the body IR, so the
+//! lowering that makes it owns their names (`facts::body::is_spawn_name`).
 
 use crate::index::resolve::TypeKey;
 use crate::index::Index;
@@ -155,19 +155,6 @@ pub fn channel_constructor(path: &str) -> Option<ChannelConstructor> {
         }
         _ => None,
     }
-}
-
-/// Method or function names whose arguments run on another task or thread.
-pub fn is_spawn_name(name: &str) -> bool {
-    matches!(
-        name,
-        "spawn"
-            | "spawn_local"
-            | "spawn_blocking"
-            | "spawn_on"
-            | "spawn_local_on"
-            | "spawn_blocking_on"
-    )
 }
 
 /// Iterator and `Option` adapters whose closure receives an element of the receiver.
@@ -319,9 +306,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spawners_and_awaiters_are_told_apart() {
-        assert!(is_spawn_name("spawn_blocking"));
-        assert!(!is_spawn_name("spawned"));
+    fn awaiters_are_told_apart() {
         assert!(awaits_collection("join_all"));
         assert!(!awaits_collection("join"));
         assert!(macro_awaits_arguments("join"));

@@ -3,10 +3,10 @@
 //!
 //! Layering: this module tree sits above the per-file facts (`crate::facts`: item tree and
 //! bodies) and the workspace index (`crate::index`: modules, name resolution, impls), and below
-//! the rules. Nothing here knows a rule: a rule reads the call graph's edges, the inferred types
+//! the rules. The `#[cfg]` predicates it evaluates are parsed below the facts
+//! ([`crate::cfg`]), like rust-analyzer's `cfg` crate. Nothing here knows a rule: a rule reads the call graph's edges, the inferred types
 //! and the [`known`] tables, and decides what is a finding.
 //!
-//! - [`cfg`]: `#[cfg]` predicates and the one test-code rule;
 //! - [`qualname`]: the one qualified-path type (matching a resolved path against a pattern);
 //! - [`known`]: the one table of external APIs known by name;
 //! - [`ty`]: [`ty::Ty`], what an expression is known to be, and the lowering of written types;
@@ -15,7 +15,6 @@
 //! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily.
 
 pub mod callgraph;
-pub mod cfg;
 pub mod known;
 pub mod qualname;
 pub mod ty;

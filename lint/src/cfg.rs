@@ -1,6 +1,10 @@
 //! `#[cfg(..)]` predicates as parsed values, their three-valued evaluation, and the one answer to
 //! "is this test-only code?" that the facts extractor, the driver and `init` all ask.
 //!
+//! A base module (like rust-analyzer's `cfg` crate): it depends on no other module of the
+//! crate, so the facts can record parsed predicates and the semantic layer and rules can
+//! evaluate them.
+//!
 //! Invariants:
 //! - A predicate is parsed from the attribute's tokens, never matched as words: `test`,
 //!   `feature = "x"`, `all(..)`, `any(..)`, `not(..)`. What does not parse is kept as
