@@ -25,6 +25,7 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
         anchors: Vec::new(),
         climb: Climb::Closed,
         in_test: false,
+        conds: Vec::new(),
         opts,
         item_ids: HashMap::new(),
         mod_scopes: HashMap::new(),
@@ -37,6 +38,7 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
     });
     let file_cfg = cfg_of(&file.attrs);
     ex.facts.file_is_test = cfg_test_only(&file_cfg);
+    ex.conds.extend(file_cfg.iter().cloned());
     if !file_cfg.is_empty() {
         ex.facts.cfgs.push((CfgNode::File, file_cfg));
     }
@@ -55,6 +57,8 @@ struct Extractor {
     /// Whether an `unsafe` block here may be explained above the innermost anchor.
     climb: Climb,
     in_test: bool,
+    /// The `#[cfg]` conditions in effect here, outermost first (see `FnFacts::conds`).
+    conds: crate::cfg::Cfg,
     opts: ExtractOptions,
     /// syn item → registered item (items are registered before their scope is walked).
     item_ids: HashMap<*const syn::Item, ItemId>,
@@ -386,11 +390,14 @@ impl Extractor {
                             },
                             _ => None,
                         });
+                        let mut conds = self.conds.clone();
+                        conds.extend(cfg_of(&m.attrs));
                         self.facts.mod_decls.push(ModDecl {
                             name: ident_str(&m.ident),
                             scope,
                             path_attr,
                             item: id,
+                            conds,
                         });
                     }
                     Some(id)
@@ -488,6 +495,7 @@ impl Extractor {
             span: Span::from_pm2(sig.ident.span()),
             item_line,
             in_test: self.in_test,
+            conds: self.conds.clone(),
         });
         (idx, body_scope)
     }
@@ -496,6 +504,23 @@ impl Extractor {
         let saved = std::mem::replace(&mut self.scope, scope);
         let r = f(self);
         self.scope = saved;
+        r
+    }
+
+    /// Run `f` under extra `#[cfg]` conditions (and `test` for a test-harness attribute).
+    fn with_conds<R>(
+        &mut self,
+        cfg: &[crate::cfg::CfgPred],
+        harness: bool,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let n = self.conds.len();
+        self.conds.extend(cfg.iter().cloned());
+        if harness {
+            self.conds.push(crate::cfg::CfgPred::Atom("test".into()));
+        }
+        let r = f(self);
+        self.conds.truncate(n);
         r
     }
 
@@ -537,15 +562,17 @@ impl Extractor {
             syn::Item::Fn(f) => {
                 let test = has_test_attr(&f.attrs);
                 let line = anchor::item(item).0;
-                self.with_test(test, |ex| {
-                    let (idx, body_scope) =
-                        ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
-                    ex.patch_fn(item, idx);
-                    for a in &f.attrs {
-                        ex.visit_attribute(a);
-                    }
-                    ex.visit_signature(&f.sig);
-                    ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                self.with_conds(&[], test, |ex| {
+                    ex.with_test(test, |ex| {
+                        let (idx, body_scope) =
+                            ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
+                        ex.patch_fn(item, idx);
+                        for a in &f.attrs {
+                            ex.visit_attribute(a);
+                        }
+                        ex.visit_signature(&f.sig);
+                        ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                    })
                 });
             }
             syn::Item::Mod(m) => {
@@ -589,18 +616,21 @@ impl Extractor {
                             // Today's rule: a method's own `#[cfg]` does not make it test code.
                             let test = has_test_attr(&f.attrs);
                             let line = a.0;
-                            ex.with_test(test, |ex| {
-                                let (idx, body_scope) = ex.function(
-                                    &f.sig,
-                                    Some(&f.block),
-                                    FnOwner::Impl(impl_idx),
-                                    line,
-                                    &generics,
-                                );
-                                ex.facts.impls[impl_idx.idx()].methods.push(idx);
-                                ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
-                                ex.visit_signature(&f.sig);
-                                ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                            let own = cfg_of(&f.attrs);
+                            ex.with_conds(&own, test, |ex| {
+                                ex.with_test(test, |ex| {
+                                    let (idx, body_scope) = ex.function(
+                                        &f.sig,
+                                        Some(&f.block),
+                                        FnOwner::Impl(impl_idx),
+                                        line,
+                                        &generics,
+                                    );
+                                    ex.facts.impls[impl_idx.idx()].methods.push(idx);
+                                    ex.record_cfg(CfgNode::Fn(idx), own.clone());
+                                    ex.visit_signature(&f.sig);
+                                    ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                                })
                             });
                         }
                         syn::ImplItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
@@ -621,14 +651,17 @@ impl Extractor {
                         syn::TraitItem::Fn(f) => {
                             if let (Some(block), Some(tid)) = (&f.default, trait_item) {
                                 let line = a.0;
-                                let (idx, body_scope) = ex.function(
-                                    &f.sig,
-                                    Some(block),
-                                    FnOwner::Trait(tid),
-                                    line,
-                                    &generics,
-                                );
-                                ex.record_cfg(CfgNode::Fn(idx), cfg_of(&f.attrs));
+                                let own = cfg_of(&f.attrs);
+                                let (idx, body_scope) = ex.with_conds(&own, false, |ex| {
+                                    ex.function(
+                                        &f.sig,
+                                        Some(block),
+                                        FnOwner::Trait(tid),
+                                        line,
+                                        &generics,
+                                    )
+                                });
+                                ex.record_cfg(CfgNode::Fn(idx), own);
                                 if let ItemKind::Trait { methods } =
                                     &mut ex.facts.items[tid.idx()].kind
                                 {
@@ -743,6 +776,7 @@ impl<'ast> Visit<'ast> for Extractor {
         let (attrs, reads_cfg) = item_attrs(item);
         let cfg = cfg_of(attrs);
         let test = reads_cfg && cfg_test_only(&cfg);
+        let own = cfg.clone();
         if !cfg.is_empty() {
             let node = match item {
                 // `item_inner` pushes the impl next.
@@ -758,7 +792,9 @@ impl<'ast> Visit<'ast> for Extractor {
         }
         let anchor = anchor::item(item);
         self.anchored(anchor, Climb::item(item), |ex| {
-            ex.with_test(test, |ex| ex.item_inner(item))
+            ex.with_conds(&own, false, |ex| {
+                ex.with_test(test, |ex| ex.item_inner(item))
+            })
         });
     }
 

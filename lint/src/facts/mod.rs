@@ -231,6 +231,9 @@ pub struct ModDecl {
     /// `#[path = ".."]`.
     pub path_attr: Option<String>,
     pub item: ItemId,
+    /// The `#[cfg]` conditions the loaded file's code is under from this file: those of the
+    /// file and the enclosing modules, and the declaration's own (all must hold).
+    pub conds: crate::cfg::Cfg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +262,11 @@ pub struct FnFacts {
     /// First line of the item, attributes included (for `// channel-lint: listener-entry`).
     pub item_line: u32,
     pub in_test: bool,
+    /// Every `#[cfg]` condition the function is under within its file (the file's, the
+    /// enclosing modules' and impl's, its own; a test-harness attribute such as `#[test]` as
+    /// `test`), outermost first. All must hold for it to be compiled; the conditions from the
+    /// files that declare this one are the index's (`Index::fn_conds`).
+    pub conds: crate::cfg::Cfg,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -121,6 +121,10 @@ pub struct Index<'a> {
     pub(crate) impls_by_type: HashMap<resolve::TypeKey, Vec<GImpl>>,
     pub(crate) impls_by_trait: HashMap<resolve::TypeKey, Vec<GImpl>>,
     memo: std::sync::Mutex<HashMap<(GScope, String), Option<Res>>>,
+    /// Per file, the `#[cfg]` conditions its code is under from outside it: the chain of `mod`
+    /// declarations that loads it (each with the conditions in effect there), and `test` for a
+    /// file under `tests/` or `benches/`.
+    file_conds: Vec<crate::cfg::Cfg>,
 }
 
 fn file_stem(p: &Path) -> String {
@@ -204,6 +208,16 @@ impl<'a> Index<'a> {
             impls_by_type: HashMap::new(),
             impls_by_trait: HashMap::new(),
             memo: Default::default(),
+            file_conds: files
+                .iter()
+                .map(|f| {
+                    if f.is_test_path {
+                        vec![crate::cfg::CfgPred::Atom("test".into())]
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
         };
         let by_path: HashMap<&Path, FileId> = files
             .iter()
@@ -303,6 +317,9 @@ impl<'a> Index<'a> {
                         },
                     );
                     index.mod_files.insert(GItem::new(fid, decl.item), child);
+                    let mut conds = index.file_conds[fid.idx()].clone();
+                    conds.extend(decl.conds.iter().cloned());
+                    index.file_conds[child.idx()].extend(conds);
                     stack.push(child);
                 }
             }
@@ -419,6 +436,22 @@ impl<'a> Index<'a> {
 
     pub fn fn_facts(&self, f: FnId) -> &crate::facts::FnFacts {
         &self.files[f.file.idx()].facts.fns[f.idx.idx()]
+    }
+
+    /// Every `#[cfg]` condition `f` is compiled under, outermost first: those from the `mod`
+    /// declarations that load its file, then its own file's (see `FnFacts::conds`).
+    pub fn fn_conds(&self, f: FnId) -> impl Iterator<Item = &crate::cfg::CfgPred> {
+        self.file_conds[f.file.idx()]
+            .iter()
+            .chain(self.fn_facts(f).conds.iter())
+    }
+
+    /// Whether `f` can exist in the build `env` describes: false only when one of its
+    /// conditions is known to be false there (unknown conditions, such as a feature the policy
+    /// does not name, keep it: it may be compiled).
+    pub fn fn_in_build(&self, f: FnId, env: &crate::cfg::CfgEnv) -> bool {
+        self.fn_conds(f)
+            .all(|c| c.eval(env) != crate::cfg::Tri::False)
     }
 
     /// `crate::module::Type::method` style name of a function, crate name first.

@@ -14,6 +14,7 @@ use super::ty::{
     self_type_of, std_method, unwrap_try, Lower, Ty,
 };
 use super::walk::{walk_body, BodyVisitor, Init, Place};
+use crate::cfg::CfgEnv;
 use crate::diagnostic::Span;
 use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, ItemKind, Pat, ScopeId, TyRef};
 use crate::index::resolve::TypeKey;
@@ -93,6 +94,9 @@ pub enum Resolution {
     },
     /// Resolved, but to nothing in the workspace (std, a dependency, a struct constructor).
     External,
+    /// Every workspace function it names is absent from the build analysed (for example
+    /// only test-only impls of a trait match, and production code is analysed).
+    NotInBuild,
     Unresolved(Unresolved),
 }
 
@@ -150,13 +154,22 @@ impl FnSummary {
 
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
+    /// The build whose call graph this is: a call from code of this build reaches only the
+    /// functions that can exist in it ([`Index::fn_in_build`]).
+    build: CfgEnv,
     cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
+    /// The call graph of a production build (`cfg(test)` off, features unknown).
     pub fn new(index: &'i Index<'a>) -> Self {
+        Self::for_build(index, CfgEnv::not_test())
+    }
+
+    pub fn for_build(index: &'i Index<'a>, build: CfgEnv) -> Self {
         Analyzer {
             index,
+            build,
             cache: HashMap::new(),
         }
     }
@@ -182,6 +195,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
         let mut cx = FnCx {
             an: self,
+            in_build: index.fn_in_build(f, &self.build),
             fid: f.file,
             scope: facts.body_scope,
             self_ty,
@@ -296,6 +310,8 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 
 struct FnCx<'c, 'i, 'a> {
     an: &'c Analyzer<'i, 'a>,
+    /// The function exists in the analysed build (then its calls reach only functions that do).
+    in_build: bool,
     fid: FileId,
     scope: ScopeId,
     self_ty: Option<Ty>,
@@ -378,6 +394,15 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
             _ => return,
         };
         let mut fact = fact;
+        if self.in_build {
+            if let Resolution::Fns { targets, .. } = &mut fact.resolution {
+                let index = self.an.index;
+                targets.retain(|&t| index.fn_in_build(t, &self.an.build));
+                if targets.is_empty() {
+                    fact.resolution = Resolution::NotInBuild;
+                }
+            }
+        }
         if fact.kind == EdgeKind::Inline && !awaited && self.all_async(fact.targets()) {
             fact.kind = EdgeKind::Deferred;
         }
