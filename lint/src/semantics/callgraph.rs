@@ -13,7 +13,7 @@ use super::ty::{
     self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, peel_ref,
     self_type_of, std_method, unwrap_try, Lower, Ty,
 };
-use super::walk::{walk_body, BodyVisitor, Init, Place};
+use super::walk::{self, walk_body_with, BodyVisitor, Init, Place, Use};
 use crate::cfg::CfgEnv;
 use crate::diagnostic::Span;
 use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, ItemKind, Pat, ScopeId, TyRef};
@@ -33,18 +33,27 @@ pub enum EdgeKind {
     InAsyncBlock,
     /// Inside the future or closure handed to a spawner: not on the caller's path.
     Spawned,
-    /// A call of a workspace `async fn` whose future is not awaited where it is made (kept in
-    /// a variable, returned, pushed into a set, passed on): the callee's body runs when that
-    /// future is polled, which may be later or elsewhere (today: assumed to run in place).
+    /// A call of a workspace `async fn` whose future this body neither awaits (in place or
+    /// through a local) nor returns nor spawns (it is pushed into a set, passed on, stored,
+    /// dropped), and any call inside an async block treated so: it runs wherever that future
+    /// is polled, if ever, concurrently with whatever polls it.
     Deferred,
+    /// A call of a workspace `async fn` whose future is the function's value, and any call
+    /// inside an async block that is: it runs when the caller polls what this function
+    /// returns (assumed: in place).
+    Returned,
 }
 
 impl EdgeKind {
     fn of(awaited: bool, place: Place) -> EdgeKind {
         if place.spawned {
             EdgeKind::Spawned
+        } else if place.deferred > 0 {
+            EdgeKind::Deferred
         } else if place.closures > 0 {
             EdgeKind::InClosure
+        } else if place.returned > 0 {
+            EdgeKind::Returned
         } else if place.async_blocks > 0 {
             EdgeKind::InAsyncBlock
         } else if awaited {
@@ -54,10 +63,10 @@ impl EdgeKind {
         }
     }
 
-    /// Runs as part of the caller under today's model (everything but spawned work: calls in
-    /// closures, async blocks and deferred futures are assumed to run in place).
+    /// Runs as part of the caller: everything but spawned work and deferred futures (calls in
+    /// closures and in returned futures are assumed to run in place).
     pub fn runs_in_caller(self) -> bool {
-        self != EdgeKind::Spawned
+        !matches!(self, EdgeKind::Spawned | EdgeKind::Deferred)
     }
 }
 
@@ -193,8 +202,11 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         let facts = index.fn_facts(f);
         let self_ty = self_type_of(index, f);
         let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+        let body = self.body(f);
+        let uses = walk::uses(body);
         let mut cx = FnCx {
             an: self,
+            uses: &uses,
             in_build: index.fn_in_build(f, &self.build),
             fid: f.file,
             scope: facts.body_scope,
@@ -207,7 +219,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             let t = cx.lower(ty);
             cx.bind_ty(pat, t);
         }
-        walk_body(self.body(f), &mut cx);
+        walk_body_with(body, &uses, &mut cx);
         let mut out = cx.out;
         // First typing wins (a stable sort keeps walk order among equal ids).
         out.types.sort_by_key(|(e, _)| *e);
@@ -310,6 +322,8 @@ impl<'i, 'a> Analyzer<'i, 'a> {
 
 struct FnCx<'c, 'i, 'a> {
     an: &'c Analyzer<'i, 'a>,
+    /// What the body does with each expression's value.
+    uses: &'c [Use],
     /// The function exists in the analysed build (then its calls reach only functions that do).
     in_build: bool,
     fid: FileId,
@@ -349,6 +363,8 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
     }
 
     fn call(&mut self, body: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+        // `let f = tx.send(x); .. f.await`: awaited, later.
+        let awaited = awaited || self.uses[call.idx()] == Use::Awaited;
         let kind = EdgeKind::of(awaited, place);
         let fact = match &body.expr(call).kind {
             ExprKind::MethodCall {
@@ -404,7 +420,13 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
             }
         }
         if fact.kind == EdgeKind::Inline && !awaited && self.all_async(fact.targets()) {
-            fact.kind = EdgeKind::Deferred;
+            // The call makes a future and runs nothing yet: where the future goes decides.
+            fact.kind = match self.uses[call.idx()] {
+                Use::Awaited => EdgeKind::Awaited,
+                Use::Spawned => EdgeKind::Spawned,
+                Use::Returned => EdgeKind::Returned,
+                Use::Other => EdgeKind::Deferred,
+            };
         }
         self.out.calls.push(fact);
     }
@@ -822,7 +844,9 @@ mod tests {
             vec![
                 ("work".into(), Awaited),
                 ("go".into(), Inline),
-                ("work".into(), Deferred),
+                // `let later = p.work(); .. later.await`: awaited, later.
+                ("work".into(), Awaited),
+                // `set.push(p.work())`: runs wherever the set is polled.
                 ("work".into(), Deferred),
                 ("push".into(), Inline),
                 ("plain".into(), Inline),
@@ -832,8 +856,8 @@ mod tests {
                 ("tokio::spawn".into(), Inline),
             ]
         );
-        // Today's model still runs deferred work in place (the accuracy issue decides).
-        assert!(Deferred.runs_in_caller() && !Spawned.runs_in_caller());
+        assert!(!Deferred.runs_in_caller() && !Spawned.runs_in_caller());
+        assert!(Returned.runs_in_caller() && InAsyncBlock.runs_in_caller());
     }
 
     #[test]

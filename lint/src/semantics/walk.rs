@@ -6,8 +6,11 @@
 //!   `select!` branch future or a `join!`-style macro argument, or when it sits in the
 //!   arguments of an awaited `join_all`-style call (then the futures its closures return are
 //!   awaited too: `join_all(peers.iter().map(|p| p.tx.send(m)))`);
-//! - closures and async blocks that are not spawned are walked where they are written, as if
-//!   they ran in place (the visitor is told it is inside one, see [`Place`]);
+//! - closures are walked where they are written, as if they ran in place; an async block is
+//!   walked where it is written and marked by where its future goes ([`uses`]): awaited in
+//!   this body (in place, or through a local awaited later), returned to the caller, handed to
+//!   a spawn call (directly or through a local: spawned work), or anything else (deferred: it
+//!   runs wherever it is polled); the visitor is told which ([`Place`]);
 //! - the arguments of a spawn call ([`ExprKind::Spawn`]) are not part of the caller's path:
 //!   they are walked only when the visitor asks for them ([`BodyVisitor::WANTS_SPAWNED`]),
 //!   inside a scope of their own and marked [`Place::spawned`];
@@ -37,8 +40,15 @@ pub struct Place {
     pub closures: u32,
     /// Inside this many async blocks (walked as if awaited where written).
     pub async_blocks: u32,
-    /// Inside the arguments of a spawn call: not on the caller's path.
+    /// Inside the arguments of a spawn call (or an async block a local hands to one): not on
+    /// the caller's path.
     pub spawned: bool,
+    /// Inside this many async blocks whose future this body neither awaits nor returns (it is
+    /// pushed into a set, passed on, stored): it runs wherever it is polled, if ever.
+    pub deferred: u32,
+    /// Inside this many async blocks that are the function's value: they run when the caller
+    /// polls what the function returns.
+    pub returned: u32,
 }
 
 /// The callbacks of [`walk_body`], in evaluation order.
@@ -58,11 +68,17 @@ pub trait BodyVisitor {
 
 /// Walk `body` from its root block.
 pub fn walk_body<V: BodyVisitor>(body: &Body, v: &mut V) {
+    walk_body_with(body, &uses(body), v);
+}
+
+/// [`walk_body`] with the body's [`uses`] computed by the caller.
+pub fn walk_body_with<V: BodyVisitor>(body: &Body, uses: &[Use], v: &mut V) {
     let Some(root) = body.root else {
         return;
     };
     let mut w = Walker {
         body,
+        uses,
         v,
         anchors: body.outer_anchors.clone(),
         await_tails: false,
@@ -73,6 +89,7 @@ pub fn walk_body<V: BodyVisitor>(body: &Body, v: &mut V) {
 
 struct Walker<'b, V> {
     body: &'b Body,
+    uses: &'b [Use],
     v: &'b mut V,
     anchors: Vec<Anchor>,
     /// Inside the arguments of an awaited `join_all(..)`-like call: the futures that closures
@@ -260,10 +277,22 @@ impl<V: BodyVisitor> Walker<'_, V> {
                 self.exit();
             }
             ExprKind::AsyncBlock(b) => {
-                // An async block that is not spawned: assume it is awaited by the caller.
-                self.place.async_blocks += 1;
+                // Where its future goes decides where its body runs.
+                let saved = self.place;
+                match self.uses[e.idx()] {
+                    _ if awaited => self.place.async_blocks += 1,
+                    Use::Awaited => self.place.async_blocks += 1,
+                    // Written in a spawn call's arguments (already walked as spawned work).
+                    Use::Spawned if self.place.spawned => self.place.async_blocks += 1,
+                    Use::Returned => self.place.returned += 1,
+                    Use::Other => self.place.deferred += 1,
+                    Use::Spawned if !V::WANTS_SPAWNED => return,
+                    Use::Spawned => self.place.spawned = true,
+                }
+                self.enter();
                 self.expr(*b, false);
-                self.place.async_blocks -= 1;
+                self.exit();
+                self.place = saved;
             }
             ExprKind::Closure { .. } => self.closure(e, None),
             ExprKind::If { cond, then, els } => {
@@ -364,6 +393,212 @@ impl<V: BodyVisitor> Walker<'_, V> {
     }
 }
 
+/// What a body does with the value of an expression, as far as the body shows: the fate of a
+/// future that is not awaited where it is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Use {
+    /// Passed to a function or method, pushed into a collection, stored in a field, dropped:
+    /// whatever polls it runs it, maybe never, maybe concurrently with other work.
+    #[default]
+    Other,
+    /// The function's own value (its tail expression or a `return`): the caller decides.
+    Returned,
+    /// Handed to a spawn call: runs on another task.
+    Spawned,
+    /// Awaited where it is made (`.await`, a `select!`/`join!` future), or bound to a local
+    /// that is awaited later in the body.
+    Awaited,
+}
+
+/// For every expression of `body`, what is done with its value ([`Use`]). A local bound by
+/// `let x = e` gives `e` the strongest use of `x` after it (awaited over spawned over returned
+/// over other; locals are matched by name). Wrappers that keep a future a future (`.boxed()`,
+/// `.fuse()`, `Box::pin(..)`, `&mut`, parentheses, `?`) pass their use on.
+pub fn uses(body: &Body) -> Vec<Use> {
+    let mut u = Uses {
+        body,
+        out: vec![Use::Other; body.exprs.len()],
+        locals: Vec::new(),
+    };
+    if let Some(root) = body.root {
+        u.expr(root, Use::Returned);
+    }
+    // A local's strongest use becomes its initialiser's (and what the initialiser wraps).
+    let locals = std::mem::take(&mut u.locals);
+    for (name, init) in locals {
+        let best = body
+            .exprs
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| matches!(&x.kind, ExprKind::Path(p) if p.len() == 1 && p[0] == name))
+            .map(|(i, _)| u.out[i])
+            .max()
+            .unwrap_or_default();
+        if best > u.out[init.idx()] {
+            u.expr(init, best);
+        }
+    }
+    u.out
+}
+
+struct Uses<'b> {
+    body: &'b Body,
+    out: Vec<Use>,
+    /// `let x = e`: (x, e).
+    locals: Vec<(String, ExprId)>,
+}
+
+/// Methods that wrap a future in another future of the same work.
+fn keeps_future(method: &str) -> bool {
+    matches!(
+        method,
+        "boxed" | "boxed_local" | "fuse" | "instrument" | "in_current_span"
+    )
+}
+
+impl Uses<'_> {
+    fn stmts(&mut self, stmts: &[Stmt], tail: Use) {
+        let n = stmts.len();
+        for (i, s) in stmts.iter().enumerate() {
+            match &s.kind {
+                StmtKind::Let {
+                    pat, init, diverge, ..
+                } => {
+                    if let Some(i) = init {
+                        self.expr(*i, Use::Other);
+                        if let Pat::Bind(name) = pat {
+                            self.locals.push((name.clone(), *i));
+                        }
+                    }
+                    if let Some(d) = diverge {
+                        self.expr(*d, Use::Other);
+                    }
+                }
+                StmtKind::Expr(e) => {
+                    let u = if i + 1 == n { tail } else { Use::Other };
+                    self.expr(*e, u);
+                }
+                StmtKind::Item => {}
+            }
+        }
+    }
+
+    fn all(&mut self, xs: &[ExprId], u: Use) {
+        for &x in xs {
+            self.expr(x, u);
+        }
+    }
+
+    fn expr(&mut self, e: ExprId, u: Use) {
+        let slot = &mut self.out[e.idx()];
+        *slot = (*slot).max(u);
+        let body = self.body;
+        match &body.expr(e).kind {
+            ExprKind::Await { base, .. } => self.expr(*base, Use::Awaited),
+            ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => self.expr(*x, u),
+            ExprKind::Spawn { call } => {
+                let args = match &body.expr(*call).kind {
+                    ExprKind::MethodCall { recv, args, .. } => {
+                        self.expr(*recv, Use::Other);
+                        args
+                    }
+                    ExprKind::Call { args, .. } => args,
+                    _ => return,
+                };
+                self.expr(*call, u);
+                self.all(args, Use::Spawned);
+            }
+            ExprKind::MethodCall {
+                recv, method, args, ..
+            } => {
+                let r = if keeps_future(method) { u } else { Use::Other };
+                self.expr(*recv, r);
+                self.all(args, Use::Other);
+            }
+            ExprKind::Call { callee, args, .. } => {
+                if let CallTarget::Expr(f) = callee {
+                    self.expr(*f, Use::Other);
+                }
+                let pin = matches!(callee, CallTarget::Path { path, .. }
+                    if path.last().is_some_and(|l| l == "pin") && path.len() >= 2);
+                self.all(args, if pin { u } else { Use::Other });
+            }
+            ExprKind::Block(stmts) => self.stmts(stmts, u),
+            ExprKind::AsyncBlock(b) => self.expr(*b, Use::Returned),
+            ExprKind::Closure { body: b, .. } => self.expr(*b, Use::Returned),
+            ExprKind::If { cond, then, els } => {
+                self.expr(*cond, Use::Other);
+                self.expr(*then, u);
+                if let Some(x) = els {
+                    self.expr(*x, u);
+                }
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                self.expr(*scrutinee, Use::Other);
+                for arm in arms {
+                    if let Some(g) = arm.guard {
+                        self.expr(g, Use::Other);
+                    }
+                    self.expr(arm.body, u);
+                }
+            }
+            ExprKind::Return(Some(x)) => self.expr(*x, Use::Returned),
+            ExprKind::MacroCall { name, args, .. } => match args {
+                MacroArgs::Select(arms) => {
+                    for arm in arms {
+                        if let Some(f) = arm.future {
+                            self.expr(f, Use::Awaited);
+                        }
+                        if let Some(g) = arm.guard {
+                            self.expr(g, Use::Other);
+                        }
+                        self.expr(arm.handler, Use::Other);
+                    }
+                }
+                MacroArgs::Exprs(xs) => {
+                    let a = if macro_awaits_arguments(name) {
+                        Use::Awaited
+                    } else {
+                        Use::Other
+                    };
+                    self.all(xs, a);
+                }
+                MacroArgs::Stmts(stmts) => self.stmts(stmts, Use::Other),
+                MacroArgs::Tokens => {}
+            },
+            other => {
+                for c in children(other) {
+                    self.expr(c, Use::Other);
+                }
+            }
+        }
+    }
+}
+
+/// The sub-expressions of the kinds [`Uses::expr`] does not treat on their own.
+fn children(k: &ExprKind) -> Vec<ExprId> {
+    match k {
+        ExprKind::Field { base, .. } | ExprKind::Deref(base) | ExprKind::Unary(base) => {
+            vec![*base]
+        }
+        ExprKind::Cast(x) => vec![*x],
+        ExprKind::Index { base, index } => vec![*base, *index],
+        ExprKind::StructLit { fields, rest, .. } => {
+            fields.iter().copied().chain(rest.iter().copied()).collect()
+        }
+        ExprKind::Tuple(xs) | ExprKind::Array(xs) => xs.clone(),
+        ExprKind::Repeat { value, len } => vec![*value, *len],
+        ExprKind::Let { init, .. } => vec![*init],
+        ExprKind::Loop { head, body, .. } => head.iter().copied().chain([*body]).collect(),
+        ExprKind::Assign { lhs, rhs } | ExprKind::Binary { lhs, rhs } => vec![*lhs, *rhs],
+        ExprKind::Range { start, end } => start.iter().chain(end.iter()).copied().collect(),
+        ExprKind::Break(x) | ExprKind::Yield(x) | ExprKind::Return(x) => {
+            x.iter().copied().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The anchors of a call on the caller's path (innermost first): the statements and match arms
 /// around it and the items around its function. Empty if the walk does not reach it.
 pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {
@@ -427,7 +662,104 @@ mod tests {
         closures: 0,
         async_blocks: 0,
         spawned: false,
+        deferred: 0,
+        returned: 0,
     };
+
+    /// The use of the value of each call, by callee name, in walk order.
+    fn call_uses(src: &str) -> Vec<(String, Use)> {
+        let f = facts(src);
+        let body = &f.bodies[0];
+        let u = uses(body);
+        struct Names<'u>(&'u [Use], Vec<(String, Use)>);
+        impl BodyVisitor for Names<'_> {
+            const WANTS_SPAWNED: bool = true;
+            fn enter(&mut self, _: &Body) {}
+            fn exit(&mut self, _: &Body) {}
+            fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
+            fn call(&mut self, body: &Body, call: ExprId, _: bool, _: Place, _: &[Anchor]) {
+                let name = match &body.expr(call).kind {
+                    ExprKind::MethodCall { method, .. } => method.clone(),
+                    ExprKind::Call {
+                        callee: CallTarget::Path { path, .. },
+                        ..
+                    } => path.join("::"),
+                    _ => return,
+                };
+                self.1.push((name, self.0[call.idx()]));
+            }
+        }
+        let mut v = Names(&u, Vec::new());
+        walk_body_with(body, &u, &mut v);
+        v.1
+    }
+
+    #[test]
+    fn a_future_is_used_where_its_value_goes() {
+        let c = call_uses(
+            "fn f() -> F {
+                let a = work_a(); a.await;
+                let b = work_b(); tokio::spawn(b);
+                futs.push(work_c());
+                let d = work_d().boxed(); set.push(d);
+                let e = work_e(); select! { _ = &mut e => {} }
+                work_f()
+            }",
+        );
+        let want = [
+            ("work_a", Use::Awaited),
+            ("work_b", Use::Spawned),
+            ("tokio::spawn", Use::Other),
+            ("work_c", Use::Other),
+            ("push", Use::Other),
+            ("work_d", Use::Other),
+            ("boxed", Use::Other),
+            ("push", Use::Other),
+            ("work_e", Use::Awaited),
+            ("work_f", Use::Returned),
+        ];
+        let want: Vec<(String, Use)> = want.iter().map(|(n, u)| (n.to_string(), *u)).collect();
+        assert_eq!(c, want);
+    }
+
+    #[test]
+    fn an_async_block_is_marked_by_where_its_future_goes() {
+        let c = calls::<true>(
+            "fn f() -> F {
+                let w = async move { tx.send(1).await; };
+                tokio::spawn(w);
+                futs.push(async move { tx.send(2).await; });
+                async move { tx.send(3).await; }.await;
+                async move { tx.send(4).await; }
+            }",
+        );
+        let sends: Vec<Place> = c.iter().filter(|c| c.0 == "send").map(|c| c.2).collect();
+        assert_eq!(sends.len(), 4);
+        assert!(sends[0].spawned, "handed to a spawn through a local");
+        assert_eq!(
+            (sends[1].deferred, sends[1].spawned),
+            (1, false),
+            "pushed into a set"
+        );
+        assert_eq!(
+            (sends[2].async_blocks, sends[2].deferred),
+            (1, 0),
+            "awaited in place"
+        );
+        assert_eq!(
+            (sends[3].returned, sends[3].deferred),
+            (1, 0),
+            "the function's value"
+        );
+        // Without spawned work the spawned block is not walked at all.
+        assert_eq!(
+            calls::<false>("fn f() { let w = async { tx.send(1).await }; tokio::spawn(w); }")
+                .iter()
+                .filter(|c| c.0 == "send")
+                .count(),
+            0
+        );
+    }
 
     #[test]
     fn awaited_through_parens_and_try_only() {

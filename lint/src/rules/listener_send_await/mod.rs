@@ -423,5 +423,31 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     for u in unresolved {
         let _ = writeln!(out, "{u}");
     }
+    // Deferred futures are known, not unknown: say which were left to whoever polls them.
+    let mut deferred = Vec::new();
+    for &f in &order {
+        for c in an.summary(f).calls.iter() {
+            if c.kind != EdgeKind::Deferred || c.targets().is_empty() {
+                continue;
+            }
+            let names: Vec<String> = c.targets().iter().map(|&t| short_name(index, t)).collect();
+            deferred.push(format!(
+                "  {}:{}:{} in `{}`: the future of `{}` is not awaited here",
+                index.files[f.file.idx()].rel,
+                c.site.line,
+                c.site.column,
+                short_name(index, f),
+                names.join("` / `")
+            ));
+        }
+    }
+    if !deferred.is_empty() {
+        deferred.sort();
+        deferred.dedup();
+        let _ = writeln!(out, "deferred futures on the listener path ({}): not followed, they run where they are polled (a set, a field, another task)", deferred.len());
+        for d in deferred {
+            let _ = writeln!(out, "{d}");
+        }
+    }
     out
 }
