@@ -21,24 +21,26 @@ pub struct ChannelSpec {
     pub methods: Vec<String>,
 }
 
+/// tokio's bounded sender: each waits for capacity (`reserve_owned` consumes the sender).
+const TOKIO: &[&str] = &["send", "reserve", "reserve_many", "reserve_owned"];
+/// A `Sink` driven through `futures::SinkExt`: `send`, `feed` and `send_all` wait until the
+/// sink accepts the items (a bounded channel: until it has capacity).
+const SINK: &[&str] = &["send", "feed", "send_all"];
+
 pub fn default_channels() -> Vec<ChannelSpec> {
     let spec = |p: &str, m: &[&str]| ChannelSpec {
         path: p.split("::").map(str::to_string).collect(),
         methods: m.iter().map(|s| s.to_string()).collect(),
     };
     vec![
-        spec(
-            "tokio::sync::mpsc::Sender",
-            &["send", "reserve", "reserve_many"],
-        ),
-        spec(
-            "tokio::sync::mpsc::bounded::Sender",
-            &["send", "reserve", "reserve_many"],
-        ),
+        spec("tokio::sync::mpsc::Sender", TOKIO),
+        spec("tokio::sync::mpsc::bounded::Sender", TOKIO),
         spec("async_channel::Sender", &["send"]),
         spec("flume::Sender", &["send_async"]),
-        spec("futures::channel::mpsc::Sender", &["send"]),
-        spec("futures_channel::mpsc::Sender", &["send"]),
+        spec("futures::channel::mpsc::Sender", SINK),
+        spec("futures_channel::mpsc::Sender", SINK),
+        spec("kanal::AsyncSender", &["send"]),
+        spec("tokio_util::sync::PollSender", SINK),
     ]
 }
 
@@ -323,6 +325,14 @@ mod tests {
             .find(|c| c.path.join("::") == "tokio::sync::mpsc::Sender")
             .expect("tokio mpsc is a default channel");
         assert!(tokio.methods.iter().any(|m| m == "reserve"));
+        assert!(tokio.methods.iter().any(|m| m == "reserve_owned"));
+        let sink = c
+            .iter()
+            .find(|c| c.path.join("::") == "futures::channel::mpsc::Sender")
+            .expect("futures mpsc is a default channel");
+        for m in ["send", "feed", "send_all"] {
+            assert!(sink.methods.iter().any(|x| x == m), "{m}");
+        }
         assert!(!tokio.methods.iter().any(|m| m == "try_send"));
         assert!(QUIET_METHODS.contains(&"clone"));
     }
