@@ -204,3 +204,37 @@ fn init_survives_a_5000_deep_nested_expression() {
     let (code, out, err) = run(&["channel-lint", "."], dir.path());
     assert!(code == 0 || code == 1, "stdout:\n{out}\nstderr:\n{err}");
 }
+
+#[test]
+fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        "[listener]\nentry-points = [\"listen\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} }\n\
+         pub async fn listen() {\n let (a, b, c) = mystery();\n\
+         a.forward();\n b.as_nanos_total();\n c.send(1).await;\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["--explain-path", "listen", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let matter = out
+        .find("unresolved calls on the listener path (3)")
+        .expect(&out);
+    let foreign = out
+        .find("unresolved calls that cannot reach workspace code (1)")
+        .expect(&out);
+    assert!(matter < foreign, "{out}");
+    let forward = out.find("`.forward(..)`").expect(&out);
+    let send = out.find("`.send(..)`").expect(&out);
+    let nanos = out.find("`.as_nanos_total(..)`").expect(&out);
+    assert!(
+        forward < foreign && send < foreign && nanos > foreign,
+        "{out}"
+    );
+}

@@ -394,21 +394,48 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         }
         let _ = writeln!(out);
     }
+    // A method call on a receiver of unknown type can only reach workspace code (or be a
+    // channel send) if the workspace defines a method of that name (or a channel's waiting
+    // method is called so); the others are a dependency's or std's, listed after.
+    let mut workspace_methods: std::collections::HashSet<&str> = index
+        .all_fns()
+        .filter(|&f| !matches!(index.fn_facts(f).owner, crate::facts::FnOwner::Free))
+        .map(|f| index.fn_facts(f).name.as_str())
+        .collect();
+    for file in index.files {
+        for item in &file.facts.items {
+            if let crate::facts::ItemKind::Trait { methods } = &item.kind {
+                workspace_methods.extend(methods.iter().map(|m| m.0.as_str()));
+            }
+        }
+    }
+    let channel_specs = channels(cx);
+    let may_matter = |method: &str| {
+        workspace_methods.contains(method)
+            || channel_specs
+                .iter()
+                .any(|c| c.methods.iter().any(|m| m == method))
+    };
     let mut unresolved = Vec::new();
+    let mut foreign = Vec::new();
     for &f in &order {
         let body = an.body(f);
         for c in an.summary(f).calls.iter().filter(|c| followed(c.kind)) {
             let Resolution::Unresolved(why) = c.resolution else {
                 continue;
             };
+            let mut list = &mut unresolved;
             if let crate::facts::ExprKind::MethodCall { method, .. } = &body.expr(c.call).kind {
                 if QUIET_METHODS.contains(&method.as_str()) {
                     continue;
                 }
+                if !may_matter(method) {
+                    list = &mut foreign;
+                }
             }
             let site = c.site;
             let why = why.describe(body, c.call);
-            unresolved.push(format!(
+            list.push(format!(
                 "  {}:{}:{} in `{}`: {}",
                 index.files[f.file.idx()].rel,
                 site.line,
@@ -422,6 +449,13 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let _ = writeln!(out, "unresolved calls on the listener path ({}): not followed, so sends behind them are not seen", unresolved.len());
     for u in unresolved {
         let _ = writeln!(out, "{u}");
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        let _ = writeln!(out, "unresolved calls that cannot reach workspace code ({}): no workspace item defines the method and no channel's waiting method is named so (a dependency's or std's)", foreign.len());
+        for u in foreign {
+            let _ = writeln!(out, "{u}");
+        }
     }
     // Deferred futures are known, not unknown: say which were left to whoever polls them.
     let mut deferred = Vec::new();
