@@ -245,11 +245,18 @@ impl Diagnostic {
 #[derive(Default, Debug)]
 pub struct Sink {
     pub diagnostics: Vec<Diagnostic>,
+    /// Directives a rule applied itself, not to a diagnostic (an exemption on a call edge):
+    /// (path, the comment's position). They are not reported as unused.
+    pub used_directives: Vec<(String, Span)>,
 }
 
 impl Sink {
     pub fn push(&mut self, d: Diagnostic) {
         self.diagnostics.push(d);
+    }
+
+    pub fn directive_used(&mut self, path: &str, at: Span) {
+        self.used_directives.push((path.to_string(), at));
     }
 }
 

@@ -39,14 +39,26 @@ pub struct Directive {
 
 impl Directive {
     fn applies_to(&self, d: &Diagnostic) -> bool {
+        self.applies_at(d.span.line, &d.anchors)
+    }
+
+    /// Whether the directive is attached to something on `line` inside the statements and
+    /// items `anchors` (their first and last lines).
+    pub fn applies_at(&self, line: u32, anchors: &[(u32, u32)]) -> bool {
         if self.trailing {
             let l = self.span.line;
-            d.span.line == l || d.anchors.iter().any(|&(s, e)| s == l || e == l)
+            line == l || anchors.iter().any(|&(s, e)| s == l || e == l)
         } else {
             self.targets
                 .iter()
-                .any(|&t| d.span.line == t || d.anchors.iter().any(|&(s, _)| s == t))
+                .any(|&t| line == t || anchors.iter().any(|&(s, _)| s == t))
         }
+    }
+
+    /// An allow of `rule` that has a reason (one that applies).
+    pub fn allows(&self, rule: &str) -> bool {
+        self.reason.is_some()
+            && matches!(&self.kind, DirectiveKind::Allow(rules) if rules.iter().any(|r| r == rule))
     }
 }
 
@@ -164,19 +176,22 @@ pub fn listener_entry_lines(directives: &[Directive]) -> Vec<u32> {
 }
 
 /// Apply the directives of each file to its diagnostics; add the directive diagnostics.
-/// `level` gives each rule's configured level.
+/// `level` gives each rule's configured level; `used`: directives a rule applied itself (an
+/// exemption on a call edge), by path and comment position.
 pub fn apply(
     diagnostics: Vec<Diagnostic>,
     files: &[(&str, &[Directive])],
     level: &dyn Fn(&str) -> Level,
     known_rules: &[&str],
+    used: &[(String, Span)],
 ) -> Vec<Diagnostic> {
     let mut by_path: std::collections::HashMap<&str, Vec<(usize, &Directive, bool)>> =
         Default::default();
     for (path, ds) in files {
         let v = by_path.entry(path).or_default();
         for (i, d) in ds.iter().enumerate() {
-            v.push((i, d, false));
+            let applied = used.iter().any(|(p, s)| p == path && *s == d.span);
+            v.push((i, d, applied));
         }
     }
     let mut kept = Vec::new();

@@ -201,6 +201,7 @@ pub fn analyze(
         }
         Some(d)
     };
+    let used = std::mem::take(&mut sink.used_directives);
     let diags: Vec<Diagnostic> = sink
         .diagnostics
         .into_iter()
@@ -212,7 +213,7 @@ pub fn analyze(
         .map(|(f, d)| (f.rel.as_str(), d.as_slice()))
         .collect();
     let known = rules::ids();
-    let diags = suppress::apply(diags, &dirs, &level, &known);
+    let diags = suppress::apply(diags, &dirs, &level, &known, &used);
     let mut diags: Vec<Diagnostic> = diags.into_iter().filter_map(with_level).collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags.dedup_by(|a, b| a.sort_key() == b.sort_key());

@@ -23,7 +23,7 @@ use crate::facts::Anchor;
 use crate::facts::FnIdx;
 use crate::index::Res;
 use crate::index::{FileId, FnId, Index};
-use crate::semantics::callgraph::{Analyzer, EdgeKind, FnSummary, Resolution, Subject};
+use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Resolution, Subject};
 use crate::semantics::known::{
     default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
 };
@@ -178,9 +178,30 @@ fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
 /// Breadth-first search from the entries: each reached function with the (caller, call site) it was first reached from.
 type Preds = HashMap<FnId, Option<(FnId, Span)>>;
 
-fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
+/// What the search found: the reached functions in order, how each was first reached, and the
+/// exemption directives on call edges it did not follow (file, directive index).
+struct Reach {
+    order: Vec<FnId>,
+    preds: Preds,
+    exempt_edges: Vec<(FileId, usize)>,
+}
+
+/// An exemption of this rule (with a reason) attached to the call `c` of `f`: the edge is not
+/// followed, so what is reached only through it is exempt. Returns the directive's index.
+fn edge_exemption(cx: &Context, an: &Analyzer, f: FnId, c: &CallFact) -> Option<usize> {
+    let dirs = cx.directives(f.file.idx());
+    if !dirs.iter().any(|d| d.allows(META.id)) {
+        return None;
+    }
+    let anchors = anchors_of(an.body(f), c.call);
+    dirs.iter()
+        .position(|d| d.allows(META.id) && d.applies_at(c.site.line, &anchors))
+}
+
+fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> Reach {
     let mut preds: Preds = HashMap::new();
     let mut order = Vec::new();
+    let mut exempt_edges = Vec::new();
     let mut queue = VecDeque::new();
     for &e in entries {
         if preds.insert(e, None).is_none() {
@@ -191,6 +212,10 @@ fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
         order.push(f);
         let s = an.summary(f);
         for c in s.edges(followed) {
+            if let Some(d) = edge_exemption(cx, an, f, c) {
+                exempt_edges.push((f.file, d));
+                continue;
+            }
             for &t in c.targets() {
                 if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
                     v.insert(Some((f, c.site)));
@@ -199,7 +224,11 @@ fn search(an: &mut Analyzer, entries: &[FnId]) -> (Vec<FnId>, Preds) {
             }
         }
     }
-    (order, preds)
+    Reach {
+        order,
+        preds,
+        exempt_edges,
+    }
 }
 
 /// Entry first: (function, the call site in the previous step that calls it).
@@ -240,7 +269,15 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     let index = cx.index;
     let channels = channels(cx);
     let mut an = Analyzer::new(index);
-    let (order, preds) = search(&mut an, &entries);
+    let Reach {
+        order,
+        preds,
+        exempt_edges,
+    } = search(cx, &mut an, &entries);
+    for (fid, d) in exempt_edges {
+        let file = &index.files[fid.idx()];
+        sink.directive_used(&file.rel, cx.directives(fid.idx())[d].span);
+    }
     for f in order {
         let s = an.summary(f);
         let sends = sends(&an, f, &s, &channels);
@@ -315,7 +352,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Err(e) => return format!("error: {e}\n"),
     };
     let mut an = Analyzer::new(index);
-    let (order, preds) = search(&mut an, &entries);
+    let Reach { order, preds, .. } = search(cx, &mut an, &entries);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
     for &e in &entries {
