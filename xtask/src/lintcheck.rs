@@ -668,12 +668,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut dirty = false;
     for p in selected {
         let (r, changes) = run_one(p, &root, &bin, &work)?;
-        println!(
-            "== {} {} (entry points: {})",
-            r.pinned.label(),
-            r.pinned.version,
-            r.entry_points.join(", ")
-        );
+        let title = if r.pinned.label() == r.pinned.name {
+            format!("{} {}", r.pinned.name, r.pinned.version)
+        } else {
+            format!(
+                "{} ({} {})",
+                r.pinned.label(),
+                r.pinned.name,
+                r.pinned.version
+            )
+        };
+        println!("== {title} (entry points: {})", r.entry_points.join(", "));
         let s = &r.score;
         println!(
             "   {RULE}: {} findings, TP {}, FP {}, misses {}, precision {}, recall {}",
