@@ -300,6 +300,33 @@ pub fn score(found: &[Found], judged: &Judgement) -> (Score, Vec<Change>) {
     (s, changes)
 }
 
+/// Every judged finding and miss names a file of the unpacked crate and a line inside it: a
+/// typo would otherwise count as a miss (or a GONE finding) forever.
+pub fn check_locations(judged: &Judgement, src: &Path) -> Result<()> {
+    let locations = judged
+        .findings
+        .iter()
+        .map(|f| (&f.file, f.line))
+        .chain(judged.misses.iter().map(|m| (&m.file, m.line)));
+    let mut lines: BTreeMap<&String, usize> = BTreeMap::new();
+    for (file, line) in locations {
+        let n = match lines.get(file) {
+            Some(&n) => n,
+            None => {
+                let text = fs::read(src.join(file))
+                    .map_err(|e| format!("{file}:{line}: not a file of the crate ({e})"))?;
+                let n = crate::corpus::count_lines(&text) as usize;
+                lines.insert(file, n);
+                n
+            }
+        };
+        if line == 0 || line as usize > n {
+            return Err(format!("{file}:{line}: the file has {n} lines"));
+        }
+    }
+    Ok(())
+}
+
 /// How many of the reported FPs and of the still-missed misses have each `cause`.
 pub fn causes(found: &[Found], judged: &Judgement) -> BTreeMap<String, usize> {
     let reported: BTreeSet<Key> = found
@@ -499,6 +526,7 @@ fn run_one(p: &Pinned, root: &Path, bin: &Path, work: &Path) -> Result<(CrateRun
 
     let bytes = fetch(p, &work.join("crates"))?;
     let src = unpack(p, &bytes, &work.join("src"))?;
+    check_locations(&judged, &src).map_err(|e| format!("{}: {e}", judged_path.display()))?;
     let copied = src.join("lintcheck-policy.toml");
     fs::write(&copied, &policy).map_err(|e| format!("writing {}: {e}", copied.display()))?;
 
@@ -875,6 +903,28 @@ reason = "generic V not substituted"
         assert!(changes
             .iter()
             .any(|c| matches!(c, Change::New(f) if f.file == "src/d.rs")));
+    }
+
+    #[test]
+    fn judged_locations_must_exist() {
+        let tmp = std::env::temp_dir().join(format!("xtask-lintcheck-loc-{}", std::process::id()));
+        fs::create_dir_all(tmp.join("src")).unwrap();
+        fs::write(tmp.join("src/a.rs"), "a\nb\nc\n").unwrap();
+        let j = |file: &str, line: u32| {
+            Judgement::parse(
+                &format!("[[miss]]\nfile = '{file}'\nline = {line}\nreason = 'r'\n"),
+                "t",
+            )
+            .unwrap()
+        };
+        assert!(check_locations(&j("src/a.rs", 3), &tmp).is_ok());
+        assert!(check_locations(&j("src/a.rs", 4), &tmp)
+            .unwrap_err()
+            .contains("has 3 lines"));
+        assert!(check_locations(&j("src/b.rs", 1), &tmp)
+            .unwrap_err()
+            .contains("not a file"));
+        let _ = fs::remove_dir_all(&tmp);
     }
 
     #[test]
