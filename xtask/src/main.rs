@@ -1,4 +1,5 @@
-//! Developer tasks for the channel-lint workspace. The one task so far is `bench`: it vendors
+//! Developer tasks for the channel-lint workspace: `bench` (below) and `lintcheck`
+//! (listener-send-await judged on pinned real crates, see `lintcheck.rs`). `bench` vendors
 //! the workspace's dependencies into `target/bench-corpus/vendor` (about two million lines of
 //! real Rust), then times, in one process run, a bare parallel `syn::parse_file` of every `.rs`
 //! file (the baseline, run as a child `xtask parse-baseline DIR` so its peak RSS is measured
@@ -12,6 +13,7 @@ mod baseline;
 mod bench;
 mod corpus;
 mod lint;
+mod lintcheck;
 mod measure;
 mod report;
 
@@ -28,6 +30,12 @@ tasks:
         (default corpus: target/bench-corpus/vendor, made with `cargo vendor`;
          default lint: built with `cargo build --release -p cargo-channel-lint`;
          each run is killed after --timeout seconds, default 1200)
+  lintcheck [--crate NAME] [--lint-bin PATH] [--check] [--markdown]
+        listener-send-await on pinned crates.io crates (lintcheck/crates.toml; needs
+        network and curl): runs the release lint with each crate's policy
+        lintcheck/<crate>/channel-lint.toml and compares with lintcheck/<crate>/judged.toml;
+        prints TP, FP, misses, precision, recall and the NEW/GONE diff (docs/evaluation.md).
+        --check: exit 1 when a finding is unjudged or a judged one is gone
   help  print this text";
 
 /// Errors are plain messages: every task prints them and exits non-zero.
@@ -58,6 +66,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => parse_bench_args(&args[1..]).and_then(|a| bench::run(&a)),
+        Some("lintcheck") => parse_lintcheck_args(&args[1..]).and_then(|a| lintcheck::run(&a)),
         // Hidden: the child process of the baseline row.
         Some("parse-baseline") => baseline::main(&args[1..]),
         Some("help" | "-h" | "--help") | None => {
@@ -110,6 +119,29 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs> {
         } else if let Some(v) = flag_value(args, &mut i, "--timeout")? {
             let secs = parse_jobs(v).map_err(|_| format!("--timeout wants seconds, not `{v}`"))?;
             out.timeout = Duration::from_secs(secs as u64);
+        } else if matches!(args[i].as_str(), "-h" | "--help") {
+            println!("{USAGE}");
+            std::process::exit(0);
+        } else {
+            return Err(format!("unexpected argument `{}`\n\n{USAGE}", args[i]));
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn parse_lintcheck_args(args: &[String]) -> Result<lintcheck::Args> {
+    let mut out = lintcheck::Args::default();
+    let mut i = 0;
+    while i < args.len() {
+        if let Some(v) = flag_value(args, &mut i, "--crate")? {
+            out.krate = Some(v.to_string());
+        } else if let Some(v) = flag_value(args, &mut i, "--lint-bin")? {
+            out.lint_bin = Some(PathBuf::from(v));
+        } else if args[i] == "--check" {
+            out.check = true;
+        } else if args[i] == "--markdown" {
+            out.markdown = true;
         } else if matches!(args[i].as_str(), "-h" | "--help") {
             println!("{USAGE}");
             std::process::exit(0);
