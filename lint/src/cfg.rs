@@ -85,6 +85,21 @@ impl CfgEnv {
             ..CfgEnv::default()
         }
     }
+
+    /// A production build (`test` off) with these features, when they are known (the
+    /// policy's `[analysis] features`: the listed ones on, every other off).
+    pub fn production(features: Option<Vec<String>>) -> CfgEnv {
+        CfgEnv {
+            test: Some(false),
+            features,
+            atoms: Vec::new(),
+        }
+    }
+
+    /// Can code under all of `cfg` be compiled in this build (no condition known false)?
+    pub fn admits(&self, cfg: &[CfgPred]) -> bool {
+        cfg.iter().all(|c| c.eval(self) != Tri::False)
+    }
 }
 
 impl CfgPred {

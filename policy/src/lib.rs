@@ -38,6 +38,9 @@
 //! [[exemption-marker]]
 //! prefix = "channel-safety: ok"
 //! rule = "listener-send-await"
+//!
+//! [analysis]
+//! features = ["redb", "trace"]                 # the build analysed: these on, others off
 //! ```
 //!
 //! Globs are relative to the folder of the file that holds the policy and follow the
@@ -124,6 +127,17 @@ pub struct Policy {
     pub channel_types: Vec<ChannelType>,
     /// `[[exemption-marker]]` entries, in file order.
     pub exemption_markers: Vec<ExemptionMarker>,
+    /// The `[analysis]` table.
+    pub analysis: AnalysisConfig,
+}
+
+/// The `[analysis]` table: which build the analysis describes.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisConfig {
+    /// `features`: the Cargo features of the analysed build. `None` (the key is absent): every
+    /// feature is unknown, so code under any `feature = ".."` may be compiled and stays
+    /// reachable (fail closed). `Some(list)`: these features are on and every other is off.
+    pub features: Option<Vec<String>>,
 }
 
 impl Policy {

@@ -23,6 +23,13 @@ pub(crate) struct RawPolicy {
     channel_type: Vec<RawChannelType>,
     #[serde(default, rename = "exemption-marker")]
     exemption_marker: Vec<RawExemptionMarker>,
+    analysis: Option<RawAnalysis>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnalysis {
+    features: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,6 +279,29 @@ impl Ctx<'_> {
                     pattern: ep.into_inner(),
                     segments,
                 });
+            }
+        }
+
+        if let Some(analysis) = raw.analysis {
+            if let Some(features) = analysis.features {
+                let mut names = Vec::with_capacity(features.len());
+                for f in features {
+                    let ok = !f.get_ref().is_empty()
+                        && f.get_ref()
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                    if !ok {
+                        return Err(self.err(
+                            ErrorKind::InvalidIdentifier,
+                            f.span(),
+                            format!("`{}` is not a Cargo feature name", f.get_ref()),
+                            "not a feature name",
+                            Some("feature names are letters, digits, `_` and `-`, e.g. \"simulation_tests\"".to_owned()),
+                        ));
+                    }
+                    names.push(f.into_inner());
+                }
+                policy.analysis.features = Some(names);
             }
         }
 

@@ -305,3 +305,29 @@ fn renders_with_graphical_handler() {
     assert!(out.contains("invalid level"), "{out}");
     assert!(out.contains("channel_lint::policy::invalid_level"), "{out}");
 }
+
+#[test]
+fn analysis_features_parse_and_are_checked() {
+    let p =
+        parse("[analysis]\nfeatures = [\"redb\", \"simulation_tests\", \"wasmtime-backend\"]\n")
+            .unwrap();
+    assert_eq!(
+        p.analysis.features.as_deref(),
+        Some(
+            &[
+                "redb".to_string(),
+                "simulation_tests".into(),
+                "wasmtime-backend".into()
+            ][..]
+        )
+    );
+    assert!(parse("").unwrap().analysis.features.is_none());
+    let (t, _) = err_text(
+        "[analysis]\nfeatures = [\"a b\"]\n",
+        ErrorKind::InvalidIdentifier,
+    );
+    assert_eq!(t, "\"a b\"");
+    let (t, err) = err_text("[analysis]\nfeature = [\"x\"]\n", ErrorKind::UnknownKey);
+    assert_eq!(t, "feature");
+    assert!(err.to_string().contains("features"), "{err}");
+}

@@ -16,6 +16,7 @@ use super::{
     Anchor, Body, CallTarget, ExprData, ExprId, ExprKind, LoopKind, MacroArgs, MatchArm, Param,
     ScopeId, SelectArm, Stmt, StmtKind,
 };
+use crate::cfg::cfg_of;
 use crate::diagnostic::Span;
 
 /// Lower a function body to its expression arena ([`Body`]).
@@ -35,6 +36,51 @@ pub fn lower(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Body {
 struct Lowering {
     exprs: Vec<ExprData>,
     scope: ScopeId,
+}
+
+/// The outer attributes of an expression (those a `#[cfg]` on a statement lands on).
+fn expr_attrs(e: &syn::Expr) -> &[syn::Attribute] {
+    use syn::Expr as E;
+    match e {
+        E::Array(x) => &x.attrs,
+        E::Assign(x) => &x.attrs,
+        E::Async(x) => &x.attrs,
+        E::Await(x) => &x.attrs,
+        E::Binary(x) => &x.attrs,
+        E::Block(x) => &x.attrs,
+        E::Break(x) => &x.attrs,
+        E::Call(x) => &x.attrs,
+        E::Cast(x) => &x.attrs,
+        E::Closure(x) => &x.attrs,
+        E::Const(x) => &x.attrs,
+        E::Continue(x) => &x.attrs,
+        E::Field(x) => &x.attrs,
+        E::ForLoop(x) => &x.attrs,
+        E::Group(x) => &x.attrs,
+        E::If(x) => &x.attrs,
+        E::Index(x) => &x.attrs,
+        E::Let(x) => &x.attrs,
+        E::Lit(x) => &x.attrs,
+        E::Loop(x) => &x.attrs,
+        E::Macro(x) => &x.attrs,
+        E::Match(x) => &x.attrs,
+        E::MethodCall(x) => &x.attrs,
+        E::Paren(x) => &x.attrs,
+        E::Path(x) => &x.attrs,
+        E::Range(x) => &x.attrs,
+        E::Reference(x) => &x.attrs,
+        E::Repeat(x) => &x.attrs,
+        E::Return(x) => &x.attrs,
+        E::Struct(x) => &x.attrs,
+        E::Try(x) => &x.attrs,
+        E::TryBlock(x) => &x.attrs,
+        E::Tuple(x) => &x.attrs,
+        E::Unary(x) => &x.attrs,
+        E::Unsafe(x) => &x.attrs,
+        E::While(x) => &x.attrs,
+        E::Yield(x) => &x.attrs,
+        _ => &[],
+    }
 }
 
 /// Method or function names whose arguments run on another task or thread: a call of one
@@ -72,6 +118,12 @@ impl Lowering {
 
     fn stmt(&mut self, s: &syn::Stmt) -> Stmt {
         let anchor = anchor::stmt(s);
+        let cfg = match s {
+            syn::Stmt::Local(l) => cfg_of(&l.attrs),
+            syn::Stmt::Expr(e, _) => cfg_of(expr_attrs(e)),
+            syn::Stmt::Macro(m) => cfg_of(&m.attrs),
+            syn::Stmt::Item(_) => Vec::new(),
+        };
         let kind = match s {
             syn::Stmt::Local(l) => {
                 let (init, diverge) = match &l.init {
@@ -97,7 +149,7 @@ impl Lowering {
             syn::Stmt::Expr(e, _) => StmtKind::Expr(self.expr(e)),
             syn::Stmt::Macro(m) => StmtKind::Expr(self.mac(&m.mac)),
         };
-        Stmt { kind, anchor }
+        Stmt { kind, cfg, anchor }
     }
 
     fn exprs<'a>(&mut self, es: impl IntoIterator<Item = &'a syn::Expr>) -> Vec<ExprId> {
@@ -286,6 +338,7 @@ impl Lowering {
                         let guard = arm.guard.as_ref().map(|(_, g)| self.expr(g));
                         let body = self.expr(&arm.body);
                         MatchArm {
+                            cfg: cfg_of(&arm.attrs),
                             pat: pat_ir(&arm.pat),
                             guard,
                             body,

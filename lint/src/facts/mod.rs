@@ -370,6 +370,8 @@ pub struct ExprData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stmt {
     pub kind: StmtKind,
+    /// The statement's own `#[cfg]` conditions (empty: none).
+    pub cfg: crate::cfg::Cfg,
     /// The statement's lines, for suppression comments above it.
     pub anchor: Anchor,
 }
@@ -397,6 +399,8 @@ pub struct Param {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchArm {
+    /// The arm's own `#[cfg]` conditions (empty: none).
+    pub cfg: crate::cfg::Cfg,
     pub pat: Pat,
     pub guard: Option<ExprId>,
     pub body: ExprId,

@@ -451,7 +451,7 @@ impl<'a> Index<'a> {
     /// does not name, keep it: it may be compiled).
     pub fn fn_in_build(&self, f: FnId, env: &crate::cfg::CfgEnv) -> bool {
         self.fn_conds(f)
-            .all(|c| c.eval(env) != crate::cfg::Tri::False)
+            .all(|c| env.admits(std::slice::from_ref(c)))
     }
 
     /// `crate::module::Type::method` style name of a function, crate name first.

@@ -171,6 +171,7 @@ pub struct Analyzer<'i, 'a> {
 
 impl<'i, 'a> Analyzer<'i, 'a> {
     /// The call graph of a production build (`cfg(test)` off, features unknown).
+    #[cfg(test)]
     pub fn new(index: &'i Index<'a>) -> Self {
         Self::for_build(index, CfgEnv::not_test())
     }
@@ -336,6 +337,11 @@ struct FnCx<'c, 'i, 'a> {
 
 impl BodyVisitor for FnCx<'_, '_, '_> {
     const WANTS_SPAWNED: bool = true;
+
+    /// In a function of the analysed build, statements cfg'd out of it do not run.
+    fn compiled(&self, cfg: &[crate::cfg::CfgPred]) -> bool {
+        !self.in_build || self.an.build.admits(cfg)
+    }
 
     fn enter(&mut self, _: &Body) {
         self.env.push(Vec::new());

@@ -64,6 +64,12 @@ pub trait BodyVisitor {
     /// A call (a [`ExprKind::MethodCall`] or a [`ExprKind::Call`] of a path), after its
     /// receiver and arguments. `anchors`: innermost last.
     fn call(&mut self, body: &Body, call: ExprId, awaited: bool, place: Place, anchors: &[Anchor]);
+
+    /// Is a statement or match arm under these `#[cfg]` conditions (non-empty) compiled in the
+    /// build being walked? `false` skips it. Default: every one is.
+    fn compiled(&self, _cfg: &[crate::cfg::CfgPred]) -> bool {
+        true
+    }
 }
 
 /// Walk `body` from its root block.
@@ -109,6 +115,9 @@ impl<V: BodyVisitor> Walker<'_, V> {
 
     fn stmts(&mut self, stmts: &[Stmt]) {
         for s in stmts {
+            if !s.cfg.is_empty() && !self.v.compiled(&s.cfg) {
+                continue;
+            }
             self.anchors.push(s.anchor);
             match &s.kind {
                 StmtKind::Let {
@@ -338,6 +347,9 @@ impl<V: BodyVisitor> Walker<'_, V> {
             ExprKind::Match { scrutinee, arms } => {
                 self.expr(*scrutinee, false);
                 for arm in arms {
+                    if !arm.cfg.is_empty() && !self.v.compiled(&arm.cfg) {
+                        continue;
+                    }
                     self.enter();
                     self.v.bind(body, &arm.pat, None, Init::Expr(*scrutinee));
                     if let Some(g) = arm.guard {

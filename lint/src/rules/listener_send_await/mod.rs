@@ -268,7 +268,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     }
     let index = cx.index;
     let channels = channels(cx);
-    let mut an = Analyzer::new(index);
+    let mut an = Analyzer::for_build(index, build(cx));
     let Reach {
         order,
         preds,
@@ -341,6 +341,12 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     Ok(())
 }
 
+/// The build the listener runs in: production (`test` off), with the policy's
+/// `[analysis] features` when it names them (else every feature unknown, so reachable).
+fn build(cx: &Context) -> crate::cfg::CfgEnv {
+    crate::cfg::CfgEnv::production(cx.policy.policy.analysis.features.clone())
+}
+
 /// `--explain-path FN`: how FN is reached from the entry points, or why not; and the
 /// unresolved calls on the listener path.
 pub fn explain_path(cx: &Context, target: &str) -> String {
@@ -351,7 +357,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Ok(e) => e,
         Err(e) => return format!("error: {e}\n"),
     };
-    let mut an = Analyzer::new(index);
+    let mut an = Analyzer::for_build(index, build(cx));
     let Reach { order, preds, .. } = search(cx, &mut an, &entries);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
