@@ -219,9 +219,21 @@ async fn two_hundred_peers_one_stuck_malformed_traffic_and_a_live_api() {
     assert_eq!(hub.messages().total(), expected);
     assert_eq!(Metrics::get(&metrics.messages_delivered), expected);
 
-    // The stuck peer was turned away as `Full`, and still is.
+    // The stuck peer was turned away as `Full`, and still is. Its first datagrams can be lost
+    // in the burst (the hub's socket buffer overflows on a loaded machine), so its `Full`s may
+    // come only with its retransmissions: wait for them, bounded.
+    let turned_away = tokio::time::timeout(common::HANG, async {
+        loop {
+            let seen = metrics.path(RoutePath::Established);
+            if seen.full > 0 {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     let during_load = metrics.path(RoutePath::Established);
-    assert!(during_load.full > 0, "{during_load:?}");
+    assert!(turned_away.is_ok(), "never turned away: {during_load:?}");
     assert_eq!(hub.state().get(stuck_addr).unwrap().inbox_free(), 0);
 
     // Malformed datagrams during the load: counted per reason, none fatal
