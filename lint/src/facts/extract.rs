@@ -416,10 +416,18 @@ impl Extractor {
                         sp(&ec.ident),
                     ))
                 }
-                syn::Item::Macro(m) => m
-                    .ident
-                    .as_ref()
-                    .map(|id| self.add_item(scope, ident_str(id), ItemKind::Macro, sp(id))),
+                syn::Item::Macro(m) => {
+                    if m.ident.is_none() {
+                        if let Some(path) = include_path(&m.mac) {
+                            let mut conds = self.conds.clone();
+                            conds.extend(cfg_of(&m.attrs));
+                            self.facts.includes.push(IncludeDecl { scope, path, conds });
+                        }
+                    }
+                    m.ident
+                        .as_ref()
+                        .map(|id| self.add_item(scope, ident_str(id), ItemKind::Macro, sp(id)))
+                }
                 syn::Item::Use(u) => {
                     let mut prefix = Vec::new();
                     if u.leading_colon.is_some() {
@@ -705,6 +713,26 @@ impl Extractor {
             other => visit::visit_item(self, other),
         }
     }
+}
+
+/// The file of an item-level `include!("path")` (also `std::include!`, `core::include!`), when
+/// the argument is a string literal.
+fn include_path(mac: &syn::Macro) -> Option<String> {
+    let segs: Vec<String> = mac
+        .path
+        .segments
+        .iter()
+        .map(|s| ident_str(&s.ident))
+        .collect();
+    let is_include = match segs.as_slice() {
+        [one] => one == "include",
+        [krate, one] => (krate == "std" || krate == "core") && one == "include",
+        _ => false,
+    };
+    if !is_include {
+        return None;
+    }
+    mac.parse_body::<syn::LitStr>().ok().map(|l| l.value())
 }
 
 /// Flatten a use tree into leaves with their full paths.

@@ -84,6 +84,9 @@ pub struct FileFacts {
     pub unsafe_sites: Vec<UnsafeSite>,
     /// `mod name;` declarations that load another file.
     pub mod_decls: Vec<ModDecl>,
+    /// Item-level `include!("file.rs")` with a literal path: the items of that file belong to
+    /// the module holding the macro call.
+    pub includes: Vec<IncludeDecl>,
     /// The whole file is test code (`#![cfg(test)]`).
     pub file_is_test: bool,
     /// The `#[cfg]` conditions of the nodes that have some, in walk order (`in_test` and
@@ -233,6 +236,18 @@ pub struct ModDecl {
     pub item: ItemId,
     /// The `#[cfg]` conditions the loaded file's code is under from this file: those of the
     /// file and the enclosing modules, and the declaration's own (all must hold).
+    pub conds: crate::cfg::Cfg,
+}
+
+/// An item-level `include!("path")` (the path as written: relative to the including file's
+/// folder). A path built by a macro (`concat!(env!("OUT_DIR"), ..)`) is not recorded: it names
+/// a generated file the lint does not read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncludeDecl {
+    /// The scope holding the call (the file's module, or an inline module).
+    pub scope: ScopeId,
+    pub path: String,
+    /// The `#[cfg]` conditions in effect at the call.
     pub conds: crate::cfg::Cfg,
 }
 

@@ -115,6 +115,11 @@ pub struct Index<'a> {
     modules: HashMap<GScope, ModuleInfo>,
     /// `mod x;` declaration (file, item) → the file it loads.
     mod_files: HashMap<GItem, FileId>,
+    /// A file loaded by an item-level `include!` → the module scope holding the call. Its items
+    /// are that module's: name lookup in the module sees them ([`Index::module_parts`]).
+    included_in: HashMap<FileId, GScope>,
+    /// A module scope → the roots of the files `include!`d into it (transitively).
+    includes_of: HashMap<GScope, Vec<GScope>>,
     /// Library crates by name (`-` replaced by `_`).
     crates: HashMap<String, GScope>,
     /// Impls by the resolved self type, and by trait.
@@ -131,6 +136,21 @@ fn file_stem(p: &Path) -> String {
     p.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// `a/./b/../c` → `a/c`, lexically (an `include!` path is joined to its file's folder).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn crate_ident(name: &str) -> String {
@@ -204,6 +224,8 @@ impl<'a> Index<'a> {
             files,
             modules: HashMap::new(),
             mod_files: HashMap::new(),
+            included_in: HashMap::new(),
+            includes_of: HashMap::new(),
             crates: HashMap::new(),
             impls_by_type: HashMap::new(),
             impls_by_trait: HashMap::new(),
@@ -270,19 +292,61 @@ impl<'a> Index<'a> {
         }
         // 2. Follow `mod` declarations from every root.
         let mut stack: Vec<FileId> = roots.iter().map(|r| r.0).collect();
+        // An `include!`d file's `mod` declarations load files from its includer's folder.
+        let mut include_dirs: HashMap<FileId, PathBuf> = HashMap::new();
         while let Some(fid) = stack.pop() {
             let f = &files[fid.idx()];
             let file_mod = index.modules[&GScope::root(fid)].clone();
             index.register_inline_modules(fid, &file_mod);
-            let own_dir = {
-                let dir = f.abs.parent().unwrap_or(Path::new("")).to_path_buf();
-                let stem = file_stem(&f.abs);
-                if file_mod.parent.is_none() || stem == "mod" {
-                    dir
-                } else {
-                    dir.join(stem)
+            let own_dir = match include_dirs.get(&fid) {
+                Some(d) => d.clone(),
+                None => {
+                    let dir = f.abs.parent().unwrap_or(Path::new("")).to_path_buf();
+                    let stem = file_stem(&f.abs);
+                    if file_mod.parent.is_none() || stem == "mod" {
+                        dir
+                    } else {
+                        dir.join(stem)
+                    }
                 }
             };
+            for inc in &f.facts.includes {
+                let target = f.abs.parent().unwrap_or(Path::new("")).join(&inc.path);
+                let Some(&child) = by_path.get(normalize(&target).as_path()) else {
+                    continue;
+                };
+                if index.modules.contains_key(&GScope::root(child)) {
+                    continue;
+                }
+                let holder_scope = index.module_scope(fid, inc.scope);
+                let holder = index
+                    .modules
+                    .get(&holder_scope)
+                    .cloned()
+                    .unwrap_or(file_mod.clone());
+                index.modules.insert(GScope::root(child), holder);
+                index.included_in.insert(child, holder_scope);
+                let canon = index.canonical_module(holder_scope);
+                index
+                    .includes_of
+                    .entry(canon)
+                    .or_default()
+                    .push(GScope::root(child));
+                let mut dir = own_dir.clone();
+                let extra = index.modules[&holder_scope]
+                    .path
+                    .len()
+                    .saturating_sub(file_mod.path.len());
+                let hp = &index.modules[&holder_scope].path;
+                for seg in &hp[hp.len() - extra..] {
+                    dir.push(seg);
+                }
+                include_dirs.insert(child, dir);
+                let mut conds = index.file_conds[fid.idx()].clone();
+                conds.extend(inc.conds.iter().cloned());
+                index.file_conds[child.idx()].extend(conds);
+                stack.push(child);
+            }
             for decl in &f.facts.mod_decls {
                 let holder = index
                     .modules
@@ -396,19 +460,42 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// The nearest module scope at or above `scope` in a file.
+    /// The nearest module scope at or above `scope` in a file (for code in an `include!`d file,
+    /// the module holding the `include!`).
     pub fn module_scope(&self, fid: FileId, mut scope: ScopeId) -> GScope {
         let facts = &self.files[fid.idx()].facts;
         loop {
             let s = &facts.scopes[scope.idx()];
             if matches!(s.kind, ScopeKind::Module(_)) {
-                return GScope::new(fid, scope);
+                return self.canonical_module(GScope::new(fid, scope));
             }
             match s.parent {
                 Some(p) => scope = p,
-                None => return GScope::root(fid),
+                None => return self.canonical_module(GScope::root(fid)),
             }
         }
+    }
+
+    /// The module a module scope is part of: itself, or for the root of an `include!`d file,
+    /// the module holding the `include!` (followed through nested includes).
+    pub fn canonical_module(&self, mut m: GScope) -> GScope {
+        for _ in 0..16 {
+            if m.scope != ScopeId::ROOT {
+                return m;
+            }
+            match self.included_in.get(&m.file) {
+                Some(&h) => m = h,
+                None => return m,
+            }
+        }
+        m
+    }
+
+    /// The scopes whose items and imports make up module `m`: its own, then those of the files
+    /// `include!`d into it.
+    pub fn module_parts(&self, m: GScope) -> impl Iterator<Item = GScope> + '_ {
+        let m = self.canonical_module(m);
+        std::iter::once(m).chain(self.includes_of.get(&m).into_iter().flatten().copied())
     }
 
     /// Module info of the module holding `scope`.

@@ -215,6 +215,7 @@ impl Index<'_> {
         if depth > MAX_DEPTH {
             return None;
         }
+        let m = self.canonical_module(m);
         let key = (m, name.to_string());
         if let Some(hit) = self.memo_get(&key) {
             return hit;
@@ -276,6 +277,8 @@ impl Index<'_> {
         }
     }
 
+    /// A name among a scope's own items and named imports (for a module, those of every part:
+    /// [`Index::module_parts`]).
     fn lookup_local(
         &self,
         gs: GScope,
@@ -283,6 +286,36 @@ impl Index<'_> {
         want_container: bool,
         depth: usize,
     ) -> Option<Res> {
+        let facts = &self.files[gs.file.idx()].facts;
+        if matches!(facts.scopes[gs.scope.idx()].kind, ScopeKind::Module(_)) {
+            let m = self.canonical_module(gs);
+            if self.module_parts(m).nth(1).is_some() {
+                let mut best = None;
+                for part in self.module_parts(m) {
+                    match self.lookup_local_part(part, name, want_container, depth) {
+                        Some((r, true)) => return Some(r),
+                        Some((r, false)) => {
+                            best.get_or_insert(r);
+                        }
+                        None => {}
+                    }
+                }
+                return best;
+            }
+        }
+        self.lookup_local_part(gs, name, want_container, depth)
+            .map(|(r, _)| r)
+    }
+
+    /// [`Self::lookup_local`] in one scope; the flag tells whether the hit is of the wanted
+    /// namespace (a container or not) or only the best other.
+    fn lookup_local_part(
+        &self,
+        gs: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+    ) -> Option<(Res, bool)> {
         let facts = &self.files[gs.file.idx()].facts;
         let sc = &facts.scopes[gs.scope.idx()];
         let mut best: Option<Res> = None;
@@ -311,17 +344,17 @@ impl Index<'_> {
                 _ => Res::Item(GItem::new(gs.file, it)),
             };
             if container == want_container {
-                return Some(r);
+                return Some((r, true));
             }
             best.get_or_insert(r);
         }
-        if best.is_some() {
-            return best;
+        if let Some(b) = best {
+            return Some((b, false));
         }
         for leaf in &sc.uses {
             if leaf.name.as_deref() == Some(name) {
                 if let Some(r) = self.resolve_use_leaf(gs, &leaf.path, depth) {
-                    return Some(r);
+                    return Some((r, true));
                 }
             }
         }
@@ -366,14 +399,27 @@ impl Index<'_> {
 
     fn lookup_globs(&self, gs: GScope, name: &str, depth: usize) -> Option<Res> {
         let facts = &self.files[gs.file.idx()].facts;
+        let parts: Vec<GScope> =
+            if matches!(facts.scopes[gs.scope.idx()].kind, ScopeKind::Module(_)) {
+                self.module_parts(gs).collect()
+            } else {
+                vec![gs]
+            };
+        let me = self.canonical_module(gs);
         let mut externals = Vec::new();
-        for leaf in &facts.scopes[gs.scope.idx()].uses {
+        for leaf in parts.iter().flat_map(|&p| {
+            self.files[p.file.idx()].facts.scopes[p.scope.idx()]
+                .uses
+                .iter()
+                .map(move |l| (p, l))
+        }) {
+            let (part, leaf) = leaf;
             if leaf.name.is_some() {
                 continue;
             }
-            match self.resolve_use_leaf(gs, &leaf.path, depth + 1) {
+            match self.resolve_use_leaf(part, &leaf.path, depth + 1) {
                 Some(Res::Module(m)) => {
-                    if m == gs {
+                    if self.canonical_module(m) == me {
                         continue;
                     }
                     if let Some(r) = self.lookup_in_module(m, name, false, depth + 1) {
