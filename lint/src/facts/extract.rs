@@ -608,6 +608,16 @@ impl Extractor {
                     scope: self.scope,
                     generics: generics.clone(),
                     methods: Vec::new(),
+                    assoc_types: i
+                        .items
+                        .iter()
+                        .filter_map(|ii| match ii {
+                            syn::ImplItem::Type(t) => {
+                                Some((ident_str(&t.ident), ty_ref(&t.ty, self.scope)))
+                            }
+                            _ => None,
+                        })
+                        .collect(),
                 });
                 for a in &i.attrs {
                     self.visit_attribute(a);

@@ -291,6 +291,8 @@ pub struct ImplFacts {
     pub scope: ScopeId,
     pub generics: Vec<Generic>,
     pub methods: Vec<FnIdx>,
+    /// Associated types (`type Target = Sender<T>;`), by name.
+    pub assoc_types: Vec<(String, TyRef)>,
 }
 
 /// A path occurrence, for `banned-type`.

@@ -10,13 +10,15 @@
 use std::collections::HashMap;
 
 use super::ty::{
-    self as types, bind_pat, elem, field_ty, generic_subst, iter_elem, peel, peel_ref,
+    self as types, bind_pat, elem, field_ty, generic_subst, impl_subst, iter_elem, peel, peel_ref,
     self_type_of, std_method, unwrap_try, Lower, Ty,
 };
 use super::walk::{self, walk_body_with, BodyVisitor, Init, Place, Use};
 use crate::cfg::CfgEnv;
 use crate::diagnostic::Span;
-use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, ItemKind, Pat, ScopeId, TyRef};
+use crate::facts::{
+    Anchor, Body, CallTarget, ExprId, ExprKind, FnOwner, ItemKind, Pat, ScopeId, TyRef,
+};
 use crate::index::resolve::TypeKey;
 use crate::index::{FileId, FnId, GImpl, GItem, GScope, Index, Res};
 
@@ -142,9 +144,22 @@ pub struct FnSummary {
     /// initialisers of `let`s and other bindings, each as typed where the walk met it first.
     /// An expression not here was not typed (which is not the same as [`Ty::Unknown`]).
     types: Vec<(ExprId, Ty)>,
+    /// Method receivers whose method was found through auto-deref: (receiver, the type the
+    /// method was found on), sorted by expression. Like rustc's adjustments, apart from the
+    /// receiver's own type.
+    adjusted: Vec<(ExprId, Ty)>,
 }
 
 impl FnSummary {
+    /// The type a method call's receiver is used at: its type after auto-deref
+    /// ([`Analyzer::lookup_method`]), else its own type.
+    pub fn receiver_ty(&self, recv: ExprId) -> Option<&Ty> {
+        match self.adjusted.binary_search_by_key(&recv, |(x, _)| *x) {
+            Ok(i) => Some(&self.adjusted[i].1),
+            Err(_) => self.ty_of(recv),
+        }
+    }
+
     /// The inferred type of `e`, if the walk typed it (see [`FnSummary::types`]).
     pub fn ty_of(&self, e: ExprId) -> Option<&Ty> {
         self.types
@@ -225,6 +240,8 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         // First typing wins (a stable sort keeps walk order among equal ids).
         out.types.sort_by_key(|(e, _)| *e);
         out.types.dedup_by_key(|(e, _)| *e);
+        out.adjusted.sort_by_key(|(e, _)| *e);
+        out.adjusted.dedup_by_key(|(e, _)| *e);
         out
     }
 
@@ -276,6 +293,103 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             Ty::Unknown | Ty::Future(_) => None,
             _ => Some(Vec::new()),
         }
+    }
+
+    /// Method lookup with auto-deref, as rustc does it: the methods named `name` of `ty`; when
+    /// `ty` is a workspace type with none, those of the type it derefs to (its
+    /// `impl Deref { type Target = .. }`), and so on. Returns the receiver type the methods were
+    /// found on (`ty` itself when no deref step was taken) and the targets
+    /// ([`Self::method_targets`]).
+    ///
+    /// Methods of the traits that are usually derived (`clone`, `eq`, `fmt`, ...) are not looked
+    /// up through a deref: a derive is not in the index, so a newtype's own `clone()` cannot be
+    /// told from its target's.
+    pub fn lookup_method(&self, ty: &Ty, name: &str) -> (Ty, Option<Vec<FnId>>) {
+        const DERIVABLE: &[&str] = &[
+            "clone",
+            "clone_from",
+            "eq",
+            "ne",
+            "cmp",
+            "partial_cmp",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "hash",
+            "fmt",
+            "default",
+        ];
+        let mut cur = ty.clone();
+        let mut found = self.method_targets(&cur, name);
+        for _ in 0..8 {
+            let local_none = matches!(&found, Some(t) if t.is_empty())
+                && matches!(
+                    peel_ref(&cur),
+                    Ty::Adt {
+                        key: TypeKey::Local(_),
+                        ..
+                    }
+                );
+            if !local_none || DERIVABLE.contains(&name) {
+                break;
+            }
+            match self.deref_target(&cur) {
+                Some(next) => {
+                    found = self.method_targets(&next, name);
+                    cur = next;
+                }
+                None => break,
+            }
+        }
+        (cur, found)
+    }
+
+    /// The type a workspace type derefs to: the `Target` of its `impl Deref` (std's or core's),
+    /// with the impl's parameters bound from `ty`'s arguments. None when it has no such impl.
+    pub fn deref_target(&self, ty: &Ty) -> Option<Ty> {
+        let index = self.index;
+        let peeled = peel(ty.clone());
+        let Ty::Adt {
+            key: TypeKey::Local(it),
+            ..
+        } = &peeled
+        else {
+            return None;
+        };
+        for &GImpl { file, idx } in index.impls_by_type.get(&TypeKey::Local(*it))? {
+            let imp = &index.files[file.idx()].facts.impls[idx.idx()];
+            let Some(tp) = &imp.trait_path else { continue };
+            if tp.last().map(String::as_str) != Some("Deref") {
+                continue;
+            }
+            let is_std = matches!(
+                index.resolve_trait_key(file, imp.scope, tp),
+                Some(TypeKey::External(p)) if p == "Deref" || p.ends_with("ops::Deref")
+            );
+            if !is_std {
+                continue;
+            }
+            let Some((_, target)) = imp.assoc_types.iter().find(|(n, _)| n == "Target") else {
+                continue;
+            };
+            let mut subst = generic_subst(index, file, imp.scope, &imp.generics);
+            for (name, t) in impl_subst(imp, &peeled) {
+                if let Some(slot) = subst.iter_mut().find(|(n, _)| *n == name) {
+                    slot.1 = t;
+                }
+            }
+            let t = Lower {
+                index,
+                self_ty: Some(&peeled),
+                subst,
+            }
+            .lower(file, target);
+            if t != Ty::Unknown {
+                return Some(t);
+            }
+        }
+        None
     }
 
     /// The methods called `name` in these impl blocks.
@@ -377,7 +491,11 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
                 recv, method, span, ..
             } => {
                 let rt = self.eval(body, *recv);
-                let resolution = match self.an.method_targets(&rt, method) {
+                let (found_on, targets) = self.an.lookup_method(&rt, method);
+                if found_on != rt {
+                    self.out.adjusted.push((*recv, found_on.clone()));
+                }
+                let resolution = match targets {
                     Some(t) if !t.is_empty() => Resolution::Fns {
                         dispatch: matches!(peel_ref(&rt), Ty::Traits(_)),
                         targets: t,
@@ -491,7 +609,17 @@ impl FnCx<'_, '_, '_> {
             Some(ret) => {
                 let own_self = self_type_of(index, f);
                 let self_ty = self_ty.cloned().or(own_self);
-                let subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+                // Every parameter stands for its bounds, except the impl's that the receiver's
+                // type binds.
+                let mut subst = generic_subst(index, f.file, facts.scope, &facts.generics);
+                if let (FnOwner::Impl(i), Some(recv)) = (facts.owner, &self_ty) {
+                    let imp = &index.files[f.file.idx()].facts.impls[i.idx()];
+                    for (name, t) in impl_subst(imp, recv) {
+                        if let Some(slot) = subst.iter_mut().find(|(n, _)| *n == name) {
+                            slot.1 = t;
+                        }
+                    }
+                }
                 Lower {
                     index,
                     self_ty: self_ty.as_ref(),
@@ -612,7 +740,7 @@ impl FnCx<'_, '_, '_> {
     }
 
     fn method_ret(&self, recv: &Ty, name: &str) -> Ty {
-        let peeled = peel(recv.clone());
+        let peeled = peel(self.an.lookup_method(recv, name).0);
         if matches!(
             peeled,
             Ty::Adt {

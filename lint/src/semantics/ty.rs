@@ -7,7 +7,7 @@
 //! else is [`Ty::Unknown`], and calls on it are recorded as unresolved, never guessed.
 
 use crate::facts::ScopeId;
-use crate::facts::{FnOwner, Generic, ItemKind, Pat, TyRef};
+use crate::facts::{FnOwner, Generic, ImplFacts, ItemKind, Pat, TyRef};
 use crate::index::resolve::TypeKey;
 use crate::index::{FileId, FnId, GItem, GScope, Index, Res};
 use crate::semantics::known::channel_constructor;
@@ -372,6 +372,31 @@ pub fn generic_subst(
             (g.name.clone(), Ty::Traits(keys))
         })
         .collect()
+}
+
+/// The substitution for an impl block's generic parameters when its methods are called on a
+/// value of type `recv`: a parameter written as a whole argument of the impl's self type
+/// (`impl<K, V> Map<K, V>`) takes the receiver's argument in that position (`Map<u8,
+/// Sender<T>>` gives `V = Sender<T>`). Only those bindings are returned; the other parameters
+/// stand for their bounds ([`generic_subst`]).
+pub fn impl_subst(imp: &ImplFacts, recv: &Ty) -> Vec<(String, Ty)> {
+    let mut subst: Vec<(String, Ty)> = Vec::new();
+    if let (TyRef::Path { args, .. }, Ty::Adt { args: rargs, .. }) = (&imp.self_ty, peel_ref(recv))
+    {
+        for (written, actual) in args.iter().zip(rargs) {
+            if let TyRef::Path { path, args, .. } = written {
+                if args.is_empty()
+                    && path.len() == 1
+                    && *actual != Ty::Unknown
+                    && imp.generics.iter().any(|g| g.name == path[0])
+                    && !subst.iter().any(|(n, _)| *n == path[0])
+                {
+                    subst.push((path[0].clone(), actual.clone()));
+                }
+            }
+        }
+    }
+    subst
 }
 
 /// The self type of a method (from its impl), or the trait (for default bodies).

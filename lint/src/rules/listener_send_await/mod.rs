@@ -104,7 +104,7 @@ fn sends(an: &Analyzer, f: FnId, s: &FnSummary, channels: &[ChannelSpec]) -> Vec
         let hit = match &c.subject {
             Subject::Method { recv } => match &body.expr(c.call).kind {
                 crate::facts::ExprKind::MethodCall { method, .. } => {
-                    let recv = s.ty_of(*recv).unwrap_or(&ty::Ty::Unknown);
+                    let recv = s.receiver_ty(*recv).unwrap_or(&ty::Ty::Unknown);
                     waiting_channel_method(an.index, channels, recv, method)
                         .map(|ch| (ch, method.clone()))
                 }
