@@ -183,6 +183,9 @@ type Preds = HashMap<FnId, Option<(FnId, Span)>>;
 struct Reach {
     order: Vec<FnId>,
     preds: Preds,
+    /// Every followed call edge into a reached function: callee → (caller, call site), in
+    /// search order, without repeats.
+    incoming: HashMap<FnId, Vec<(FnId, Span)>>,
     exempt_edges: Vec<(FileId, usize)>,
 }
 
@@ -200,6 +203,7 @@ fn edge_exemption(cx: &Context, an: &Analyzer, f: FnId, c: &CallFact) -> Option<
 
 fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> Reach {
     let mut preds: Preds = HashMap::new();
+    let mut incoming: HashMap<FnId, Vec<(FnId, Span)>> = HashMap::new();
     let mut order = Vec::new();
     let mut exempt_edges = Vec::new();
     let mut queue = VecDeque::new();
@@ -217,6 +221,10 @@ fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> Reach {
                 continue;
             }
             for &t in c.targets() {
+                let into = incoming.entry(t).or_default();
+                if !into.contains(&(f, c.site)) {
+                    into.push((f, c.site));
+                }
                 if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
                     v.insert(Some((f, c.site)));
                     queue.push_back(t);
@@ -227,12 +235,72 @@ fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> Reach {
     Reach {
         order,
         preds,
+        incoming,
         exempt_edges,
     }
 }
 
-/// Entry first: (function, the call site in the previous step that calls it).
-fn chain(preds: &Preds, f: FnId) -> Vec<(FnId, Option<Span>)> {
+/// A chain from an entry point: (function, the call site where it calls the next step).
+type Chain = Vec<(FnId, Option<Span>)>;
+
+/// How many chains a finding lists besides the first.
+const MORE_CHAINS: usize = 8;
+
+/// The distinct chains from the entry points to `f` (no function twice in one), the search's
+/// first (shortest) chain first, then the others shortest first: at most `1 + MORE_CHAINS`,
+/// and whether more exist than are returned. Bounded work: the backward walk stops after a
+/// fixed number of steps, and says so through the flag.
+fn chains(reach: &Reach, f: FnId) -> (Vec<Chain>, bool) {
+    let first = chain(&reach.preds, f);
+    let mut found: Vec<Chain> = Vec::new();
+    let mut truncated = false;
+    let mut budget = 20_000usize;
+    // Backward depth-first walk over the incoming edges; `rev` is the chain from `f` back.
+    let mut stack: Vec<Chain> = vec![vec![(f, None)]];
+    while let Some(rev) = stack.pop() {
+        if budget == 0 || found.len() > 4 * MORE_CHAINS {
+            truncated = true;
+            break;
+        }
+        budget -= 1;
+        let (head, _) = *rev.last().expect("never empty");
+        if matches!(reach.preds.get(&head), Some(None)) {
+            // An entry point: a whole chain (each step keeps the site where it calls the next).
+            let c: Chain = rev.iter().rev().copied().collect();
+            if c != first && !found.contains(&c) {
+                found.push(c);
+            }
+            continue;
+        }
+        for &(caller, site) in reach.incoming.get(&head).map(Vec::as_slice).unwrap_or(&[]) {
+            if rev.iter().any(|(g, _)| *g == caller) {
+                continue;
+            }
+            let mut next = rev.clone();
+            next.push((caller, Some(site)));
+            stack.push(next);
+        }
+    }
+    // Shortest first; among equals, in source order of their call sites.
+    found.sort_by_key(|c| {
+        let sites: Vec<(FnId, u32, u32)> = c
+            .iter()
+            .map(|(g, s)| (*g, s.map_or(0, |s| s.line), s.map_or(0, |s| s.column)))
+            .collect();
+        (c.len(), sites)
+    });
+    if found.len() > MORE_CHAINS {
+        truncated = true;
+        found.truncate(MORE_CHAINS);
+    }
+    let mut out = vec![first];
+    out.extend(found);
+    (out, truncated)
+}
+
+/// The search's first chain to `f`, entry first: (function, the call site where it calls the
+/// next step; None for `f`).
+fn chain(preds: &Preds, f: FnId) -> Chain {
     let mut out = vec![(f, None)];
     let mut cur = f;
     while let Some(Some((p, site))) = preds.get(&cur) {
@@ -269,22 +337,19 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     let index = cx.index;
     let channels = channels(cx);
     let mut an = Analyzer::for_build(index, build(cx));
-    let Reach {
-        order,
-        preds,
-        exempt_edges,
-    } = search(cx, &mut an, &entries);
-    for (fid, d) in exempt_edges {
+    let reach = search(cx, &mut an, &entries);
+    for &(fid, d) in &reach.exempt_edges {
         let file = &index.files[fid.idx()];
         sink.directive_used(&file.rel, cx.directives(fid.idx())[d].span);
     }
-    for f in order {
+    for &f in &reach.order {
         let s = an.summary(f);
         let sends = sends(&an, f, &s, &channels);
         if sends.is_empty() {
             continue;
         }
-        let steps = chain(&preds, f);
+        let (all_chains, more) = chains(&reach, f);
+        let steps = all_chains[0].clone();
         let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
         let file = &index.files[f.file.idx()];
         for send in &sends {
@@ -333,12 +398,62 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                     });
                 }
             }
+            // The other loop call sites that reach it: each to fix or exempt on its own.
+            for other in &all_chains[1..] {
+                d.notes
+                    .push(format!("also reached: {}", describe_chain(index, other)));
+                if let Some((caller, Some(site))) = other.iter().rev().nth(1).copied() {
+                    let rel = &index.files[caller.file.idx()].rel;
+                    d.related.push(Related {
+                        path: rel.clone(),
+                        line: site.line,
+                        column: site.column,
+                        end_line: site.end_line,
+                        end_column: site.end_column,
+                        message: format!(
+                            "`{}` also calls `{}`",
+                            short_name(index, caller),
+                            short_name(index, f)
+                        ),
+                    });
+                }
+            }
+            if more {
+                d.notes.push(format!(
+                    "also reached through more chains than the {} shown (`--explain-path {}` shows the first)",
+                    all_chains.len(),
+                    display_name(index, f)
+                ));
+            }
             d.notes.push(HELP.to_string());
             d.anchors = send.anchors.clone();
             sink.push(d);
         }
     }
     Ok(())
+}
+
+/// `listen → route → shared (`listen` calls `route` at src/a.rs:3:5, `route` calls `shared` at
+/// ..)`.
+fn describe_chain(index: &Index, c: &Chain) -> String {
+    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
+    let sites: Vec<String> = c
+        .windows(2)
+        .filter_map(|w| {
+            let (caller, site) = w[0];
+            site.map(|s| {
+                format!(
+                    "`{}` calls `{}` at {}:{}:{}",
+                    short_name(index, caller),
+                    short_name(index, w[1].0),
+                    index.files[caller.file.idx()].rel,
+                    s.line,
+                    s.column
+                )
+            })
+        })
+        .collect();
+    format!("{} ({})", names.join(" → "), sites.join(", "))
 }
 
 /// The build the listener runs in: production (`test` off), with the policy's
@@ -358,7 +473,8 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Err(e) => return format!("error: {e}\n"),
     };
     let mut an = Analyzer::for_build(index, build(cx));
-    let Reach { order, preds, .. } = search(cx, &mut an, &entries);
+    let reach = search(cx, &mut an, &entries);
+    let (order, preds) = (&reach.order, &reach.preds);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
     for &e in &entries {
@@ -461,7 +577,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     };
     let mut unresolved = Vec::new();
     let mut foreign = Vec::new();
-    for &f in &order {
+    for &f in order {
         let body = an.body(f);
         for c in an.summary(f).calls.iter().filter(|c| followed(c.kind)) {
             let Resolution::Unresolved(why) = c.resolution else {
@@ -502,7 +618,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     }
     // Deferred futures are known, not unknown: say which were left to whoever polls them.
     let mut deferred = Vec::new();
-    for &f in &order {
+    for &f in order {
         for c in an.summary(f).calls.iter() {
             if c.kind != EdgeKind::Deferred || c.targets().is_empty() {
                 continue;
