@@ -506,7 +506,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 "`{name}` ({rel}:{}) is on the listener path:",
                 index.fn_facts(f).span.line
             );
-            for (i, (g, site)) in chain(&preds, f).into_iter().enumerate() {
+            for (i, (g, site)) in chain(preds, f).into_iter().enumerate() {
                 let at = match site {
                     Some(s) => format!(
                         ", calls the next step at {}:{}:{}",
