@@ -75,6 +75,9 @@ pub struct CfgEnv {
     pub features: Option<Vec<String>>,
     /// Other atoms whose value is known (`debug_assertions`, `unix`, ...); the rest are unknown.
     pub atoms: Vec<(String, bool)>,
+    /// Attributes that make a function a test besides the built-in ones (the policy's
+    /// `[analysis] test-attributes`), as path segments matched as a suffix.
+    pub test_attributes: Vec<Vec<String>>,
 }
 
 impl CfgEnv {
@@ -93,7 +96,25 @@ impl CfgEnv {
             test: Some(false),
             features,
             atoms: Vec::new(),
+            test_attributes: Vec::new(),
         }
+    }
+
+    /// The same build, where these attributes also make a function a test.
+    pub fn with_test_attributes(mut self, attrs: Vec<Vec<String>>) -> CfgEnv {
+        self.test_attributes = attrs;
+        self
+    }
+
+    /// Is a function with these attributes (paths, `::`-joined) a test by the extra test
+    /// attributes? (The built-in ones are already its `test` condition.)
+    pub fn has_extra_test_attr(&self, attrs: &[String]) -> bool {
+        attrs.iter().any(|a| {
+            let segs: Vec<&str> = a.split("::").collect();
+            self.test_attributes
+                .iter()
+                .any(|t| t.len() <= segs.len() && segs[segs.len() - t.len()..].iter().eq(t.iter()))
+        })
     }
 
     /// Can code under all of `cfg` be compiled in this build (no condition known false)?

@@ -41,6 +41,7 @@
 //!
 //! [analysis]
 //! features = ["redb", "trace"]                 # the build analysed: these on, others off
+//! test-attributes = ["freenet_test"]             # more attributes that make a fn a test
 //! ```
 //!
 //! Globs are relative to the folder of the file that holds the policy and follow the
@@ -138,6 +139,11 @@ pub struct AnalysisConfig {
     /// feature is unknown, so code under any `feature = ".."` may be compiled and stays
     /// reachable (fail closed). `Some(list)`: these features are on and every other is off.
     pub features: Option<Vec<String>>,
+    /// `test-attributes`: attributes that make a function a test besides the built-in ones
+    /// (`#[test]`, `#[bench]`, `#[tokio::test]`, `#[rstest]`, any attribute whose last segment
+    /// is `test`), as paths (`freenet_test`, `my_crate::sim_test`); an attribute matches when
+    /// its path ends with the listed segments. A test function is not in the production build.
+    pub test_attributes: Vec<Vec<String>>,
 }
 
 impl Policy {

@@ -30,6 +30,8 @@ pub(crate) struct RawPolicy {
 #[serde(deny_unknown_fields)]
 struct RawAnalysis {
     features: Option<Vec<Spanned<String>>>,
+    #[serde(rename = "test-attributes")]
+    test_attributes: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +304,10 @@ impl Ctx<'_> {
                     names.push(f.into_inner());
                 }
                 policy.analysis.features = Some(names);
+            }
+            for a in analysis.test_attributes.unwrap_or_default() {
+                let segments = self.rust_path(&a, "test attribute")?;
+                policy.analysis.test_attributes.push(segments);
             }
         }
 

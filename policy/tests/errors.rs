@@ -327,6 +327,29 @@ fn analysis_features_parse_and_are_checked() {
         ErrorKind::InvalidIdentifier,
     );
     assert_eq!(t, "\"a b\"");
+    let p = parse("[analysis]\ntest-attributes = [\"freenet_test\", \"sim::case\"]\n").unwrap();
+    assert_eq!(
+        p.analysis.test_attributes,
+        vec![
+            vec!["freenet_test".to_string()],
+            vec!["sim".into(), "case".into()]
+        ]
+    );
+    assert!(parse("").unwrap().analysis.test_attributes.is_empty());
+    assert_eq!(
+        err_text(
+            "[analysis]\ntest-attributes = [\"not ok\"]\n",
+            ErrorKind::InvalidPath
+        )
+        .0,
+        "\"not ok\""
+    );
+    let (t, err) = err_text(
+        "[analysis]\ntest-attribute = [\"x\"]\n",
+        ErrorKind::UnknownKey,
+    );
+    assert_eq!(t, "test-attribute");
+    assert!(err.to_string().contains("test-attributes"), "{err}");
     let (t, err) = err_text("[analysis]\nfeature = [\"x\"]\n", ErrorKind::UnknownKey);
     assert_eq!(t, "feature");
     assert!(err.to_string().contains("features"), "{err}");

@@ -504,6 +504,7 @@ impl Extractor {
             item_line,
             in_test: self.in_test,
             conds: self.conds.clone(),
+            attrs: Vec::new(),
         });
         (idx, body_scope)
     }
@@ -574,6 +575,7 @@ impl Extractor {
                     ex.with_test(test, |ex| {
                         let (idx, body_scope) =
                             ex.function(&f.sig, Some(&f.block), FnOwner::Free, line, &[]);
+                        ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
                         ex.patch_fn(item, idx);
                         for a in &f.attrs {
                             ex.visit_attribute(a);
@@ -645,6 +647,7 @@ impl Extractor {
                                         &generics,
                                     );
                                     ex.facts.impls[impl_idx.idx()].methods.push(idx);
+                                    ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
                                     ex.record_cfg(CfgNode::Fn(idx), own.clone());
                                     ex.visit_signature(&f.sig);
                                     ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
@@ -679,6 +682,7 @@ impl Extractor {
                                         &generics,
                                     )
                                 });
+                                ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
                                 ex.record_cfg(CfgNode::Fn(idx), own);
                                 if let ItemKind::Trait { methods } =
                                     &mut ex.facts.items[tid.idx()].kind
@@ -723,6 +727,41 @@ impl Extractor {
             other => visit::visit_item(self, other),
         }
     }
+}
+
+/// The paths of a function's outer attributes (`tokio::test`, `freenet_test`), without the
+/// ones that never make a function a test (docs, lint levels, `cfg`, codegen hints).
+fn attr_paths(attrs: &[syn::Attribute]) -> Vec<String> {
+    const NEVER: &[&str] = &[
+        "doc",
+        "cfg",
+        "cfg_attr",
+        "allow",
+        "warn",
+        "deny",
+        "forbid",
+        "expect",
+        "inline",
+        "must_use",
+        "deprecated",
+        "track_caller",
+        "cold",
+        "no_mangle",
+        "export_name",
+    ];
+    attrs
+        .iter()
+        .filter(|a| matches!(a.style, syn::AttrStyle::Outer))
+        .map(|a| {
+            a.path()
+                .segments
+                .iter()
+                .map(|s| ident_str(&s.ident))
+                .collect::<Vec<_>>()
+                .join("::")
+        })
+        .filter(|p| !NEVER.contains(&p.as_str()))
+        .collect()
 }
 
 /// The file of an item-level `include!("path")` (also `std::include!`, `core::include!`), when

@@ -282,6 +282,9 @@ pub struct FnFacts {
     /// `test`), outermost first. All must hold for it to be compiled; the conditions from the
     /// files that declare this one are the index's (`Index::fn_conds`).
     pub conds: crate::cfg::Cfg,
+    /// The paths of its outer attributes, `::`-joined (docs, lint levels, `cfg` and codegen
+    /// hints left out): a policy's `test-attributes` are matched against them.
+    pub attrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -537,6 +537,9 @@ impl<'a> Index<'a> {
     /// conditions is known to be false there (unknown conditions, such as a feature the policy
     /// does not name, keep it: it may be compiled).
     pub fn fn_in_build(&self, f: FnId, env: &crate::cfg::CfgEnv) -> bool {
+        if env.test == Some(false) && env.has_extra_test_attr(&self.fn_facts(f).attrs) {
+            return false;
+        }
         self.fn_conds(f)
             .all(|c| env.admits(std::slice::from_ref(c)))
     }

@@ -459,7 +459,9 @@ fn describe_chain(index: &Index, c: &Chain) -> String {
 /// The build the listener runs in: production (`test` off), with the policy's
 /// `[analysis] features` when it names them (else every feature unknown, so reachable).
 fn build(cx: &Context) -> crate::cfg::CfgEnv {
-    crate::cfg::CfgEnv::production(cx.policy.policy.analysis.features.clone())
+    let a = &cx.policy.policy.analysis;
+    crate::cfg::CfgEnv::production(a.features.clone())
+        .with_test_attributes(a.test_attributes.clone())
 }
 
 /// `--explain-path FN`: how FN is reached from the entry points, or why not; and the
