@@ -416,11 +416,29 @@ mod tests {
     }
 
     #[test]
+    fn extra_test_attributes_match_as_a_path_suffix() {
+        let env = CfgEnv::production(None).with_test_attributes(vec![
+            vec!["freenet_test".into()],
+            vec!["sim".into(), "case".into()],
+        ]);
+        let has = |a: &[&str]| {
+            env.has_extra_test_attr(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(has(&["freenet_test"]));
+        assert!(has(&["inline_attr", "freenet_macros::freenet_test"]));
+        assert!(has(&["crate::sim::case"]));
+        assert!(!has(&["case"]), "a shorter path is not the listed one");
+        assert!(!has(&["freenet_tests"]));
+        assert!(!CfgEnv::production(None).has_extra_test_attr(&["freenet_test".into()]));
+    }
+
+    #[test]
     fn three_valued_evaluation() {
         let env = CfgEnv {
             test: Some(false),
             features: Some(vec!["x".into()]),
             atoms: vec![("unix".into(), true)],
+            test_attributes: Vec::new(),
         };
         let e = |s: &str| one(s).eval(&env);
         assert_eq!(e("#[cfg(test)]"), Tri::False);
