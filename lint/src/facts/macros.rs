@@ -117,8 +117,14 @@ fn parse_select(input: ParseStream) -> syn::Result<Vec<SelectArm>> {
     Ok(arms)
 }
 
+/// An arm's handler. As in a `match`, a handler that is a block ends at its `}` (so the next
+/// arm's `() = fut` is not read as a call of the block).
 fn parse_handler(input: ParseStream) -> syn::Result<Expr> {
-    let handler: Expr = input.parse()?;
+    let handler: Expr = if input.peek(syn::token::Brace) {
+        Expr::Block(input.parse::<syn::ExprBlock>()?)
+    } else {
+        input.parse()?
+    };
     if input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
     }
