@@ -435,6 +435,10 @@ impl Extractor {
                     }
                     let mut leaves = Vec::new();
                     use_leaves(&u.tree, &mut prefix, &mut leaves);
+                    let is_pub = !matches!(u.vis, syn::Visibility::Inherited);
+                    for l in &mut leaves {
+                        l.is_pub = is_pub;
+                    }
                     self.facts.scopes[scope.idx()].uses.extend(leaves);
                     None
                 }
@@ -798,6 +802,7 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
                 // `use a::b::{self}` binds `b`.
                 if let Some(last) = prefix.last() {
                     out.push(UseLeaf {
+                        is_pub: false,
                         path: prefix.clone(),
                         name: Some(last.clone()),
                         span: Span::from_pm2(n.ident.span()),
@@ -807,6 +812,7 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
                 let mut path = prefix.clone();
                 path.push(name.clone());
                 out.push(UseLeaf {
+                    is_pub: false,
                     path,
                     name: Some(name),
                     span: Span::from_pm2(n.ident.span()),
@@ -822,6 +828,7 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
             let name = ident_str(&r.rename);
             if name != "_" {
                 out.push(UseLeaf {
+                    is_pub: false,
                     path,
                     name: Some(name),
                     span: Span::from_pm2(r.ident.span()),
@@ -829,6 +836,7 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
             } else {
                 // `use Trait as _;` still names the item (for banned-type) but binds nothing.
                 out.push(UseLeaf {
+                    is_pub: false,
                     path,
                     name: Some(String::from("_")),
                     span: Span::from_pm2(r.ident.span()),
@@ -836,6 +844,7 @@ fn use_leaves(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLe
             }
         }
         syn::UseTree::Glob(g) => out.push(UseLeaf {
+            is_pub: false,
             path: prefix.clone(),
             name: None,
             span: Span::from_pm2(g.star_token.span),

@@ -146,6 +146,10 @@ pub struct UseLeaf {
     pub name: Option<String>,
     /// `self` inside a group (`use a::{self}`) binds the module `a`.
     pub span: Span,
+    /// Declared with some `pub` (`pub`, `pub(crate)`, `pub(super)`, `pub(in ..)`): a glob
+    /// import of its module from outside that module's subtree sees it; a private one only
+    /// its own module and the modules inside it see.
+    pub is_pub: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

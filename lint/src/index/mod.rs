@@ -125,7 +125,8 @@ pub struct Index<'a> {
     /// Impls by the resolved self type, and by trait.
     pub(crate) impls_by_type: HashMap<resolve::TypeKey, Vec<GImpl>>,
     pub(crate) impls_by_trait: HashMap<resolve::TypeKey, Vec<GImpl>>,
-    memo: std::sync::Mutex<HashMap<(GScope, String), Option<Res>>>,
+    /// (module, name, seen from outside its subtree through a glob) → resolution.
+    memo: std::sync::Mutex<HashMap<(GScope, String, bool), Option<Res>>>,
     /// Per file, the `#[cfg]` conditions its code is under from outside it: the chain of `mod`
     /// declarations that loads it (each with the conditions in effect there), and `test` for a
     /// file under `tests/` or `benches/`.

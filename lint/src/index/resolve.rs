@@ -212,31 +212,58 @@ impl Index<'_> {
         want_container: bool,
         depth: usize,
     ) -> Option<Res> {
+        self.lookup_in_module_v(m, name, want_container, depth, false)
+    }
+
+    /// [`Self::lookup_in_module`]; `public_only`: as seen through a glob import from outside
+    /// the module's subtree, where its private `use`s (named or glob) are not visible.
+    fn lookup_in_module_v(
+        &self,
+        m: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+        public_only: bool,
+    ) -> Option<Res> {
         if depth > MAX_DEPTH {
             return None;
         }
         let m = self.canonical_module(m);
-        let key = (m, name.to_string());
+        let key = (m, name.to_string(), public_only);
         if let Some(hit) = self.memo_get(&key) {
             return hit;
         }
         // Guard against `use` cycles: mark in progress.
         self.memo_put(key.clone(), None);
         let r = self
-            .lookup_local(m, name, want_container, depth)
-            .or_else(|| self.lookup_globs(m, name, depth));
+            .lookup_local_v(m, name, want_container, depth, public_only)
+            .or_else(|| self.lookup_globs_v(m, name, depth, public_only));
         self.memo_put(key, r.clone());
         r
     }
 
-    fn memo_get(&self, key: &(GScope, String)) -> Option<Option<Res>> {
+    /// Is module `inner` module `outer` or inside it?
+    fn within_module(&self, inner: GScope, outer: GScope) -> bool {
+        let outer = self.canonical_module(outer);
+        let mut cur = Some(self.canonical_module(inner));
+        for _ in 0..64 {
+            match cur {
+                Some(c) if c == outer => return true,
+                Some(c) => cur = self.parent_module(c),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn memo_get(&self, key: &(GScope, String, bool)) -> Option<Option<Res>> {
         self.memo
             .lock()
             .map(|m| m.get(key).cloned())
             .unwrap_or(None)
     }
 
-    fn memo_put(&self, key: (GScope, String), value: Option<Res>) {
+    fn memo_put(&self, key: (GScope, String, bool), value: Option<Res>) {
         if let Ok(mut m) = self.memo.lock() {
             m.insert(key, value);
         }
@@ -286,13 +313,24 @@ impl Index<'_> {
         want_container: bool,
         depth: usize,
     ) -> Option<Res> {
+        self.lookup_local_v(gs, name, want_container, depth, false)
+    }
+
+    fn lookup_local_v(
+        &self,
+        gs: GScope,
+        name: &str,
+        want_container: bool,
+        depth: usize,
+        public_only: bool,
+    ) -> Option<Res> {
         let facts = &self.files[gs.file.idx()].facts;
         if matches!(facts.scopes[gs.scope.idx()].kind, ScopeKind::Module(_)) {
             let m = self.canonical_module(gs);
             if self.module_parts(m).nth(1).is_some() {
                 let mut best = None;
                 for part in self.module_parts(m) {
-                    match self.lookup_local_part(part, name, want_container, depth) {
+                    match self.lookup_local_part(part, name, want_container, depth, public_only) {
                         Some((r, true)) => return Some(r),
                         Some((r, false)) => {
                             best.get_or_insert(r);
@@ -303,7 +341,7 @@ impl Index<'_> {
                 return best;
             }
         }
-        self.lookup_local_part(gs, name, want_container, depth)
+        self.lookup_local_part(gs, name, want_container, depth, public_only)
             .map(|(r, _)| r)
     }
 
@@ -315,6 +353,7 @@ impl Index<'_> {
         name: &str,
         want_container: bool,
         depth: usize,
+        public_only: bool,
     ) -> Option<(Res, bool)> {
         let facts = &self.files[gs.file.idx()].facts;
         let sc = &facts.scopes[gs.scope.idx()];
@@ -352,6 +391,9 @@ impl Index<'_> {
             return Some((b, false));
         }
         for leaf in &sc.uses {
+            if public_only && !leaf.is_pub {
+                continue;
+            }
             if leaf.name.as_deref() == Some(name) {
                 if let Some(r) = self.resolve_use_leaf(gs, &leaf.path, depth) {
                     return Some((r, true));
@@ -398,6 +440,19 @@ impl Index<'_> {
     }
 
     fn lookup_globs(&self, gs: GScope, name: &str, depth: usize) -> Option<Res> {
+        self.lookup_globs_v(gs, name, depth, false)
+    }
+
+    /// The glob imports of `gs` that provide `name`. A module reached through a glob is looked
+    /// into as its importer sees it: in full from inside its subtree, else without its private
+    /// `use`s (`use futures::task::*;` in a sibling module is not re-exported by it).
+    fn lookup_globs_v(
+        &self,
+        gs: GScope,
+        name: &str,
+        depth: usize,
+        public_only: bool,
+    ) -> Option<Res> {
         let facts = &self.files[gs.file.idx()].facts;
         let parts: Vec<GScope> =
             if matches!(facts.scopes[gs.scope.idx()].kind, ScopeKind::Module(_)) {
@@ -414,7 +469,7 @@ impl Index<'_> {
                 .map(move |l| (p, l))
         }) {
             let (part, leaf) = leaf;
-            if leaf.name.is_some() {
+            if leaf.name.is_some() || (public_only && !leaf.is_pub) {
                 continue;
             }
             match self.resolve_use_leaf(part, &leaf.path, depth + 1) {
@@ -422,7 +477,9 @@ impl Index<'_> {
                     if self.canonical_module(m) == me {
                         continue;
                     }
-                    if let Some(r) = self.lookup_in_module(m, name, false, depth + 1) {
+                    let importer = self.module_scope(gs.file, gs.scope);
+                    let outside = public_only || !self.within_module(importer, m);
+                    if let Some(r) = self.lookup_in_module_v(m, name, false, depth + 1, outside) {
                         return Some(r);
                     }
                 }
