@@ -44,6 +44,10 @@ pub enum EdgeKind {
     /// inside an async block that is: it runs when the caller polls what this function
     /// returns (assumed: in place).
     Returned,
+    /// In a `select!` branch future of a `select!` that has other branches: it runs in the
+    /// caller's task, polled together with the other branches, so while it waits the caller
+    /// still serves them (it blocks the thread like any code, but does not hold the loop).
+    Raced,
 }
 
 impl EdgeKind {
@@ -52,6 +56,8 @@ impl EdgeKind {
             EdgeKind::Spawned
         } else if place.deferred > 0 {
             EdgeKind::Deferred
+        } else if place.raced > 0 {
+            EdgeKind::Raced
         } else if place.closures > 0 {
             EdgeKind::InClosure
         } else if place.returned > 0 {

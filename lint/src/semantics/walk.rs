@@ -49,6 +49,9 @@ pub struct Place {
     /// Inside this many async blocks that are the function's value: they run when the caller
     /// polls what the function returns.
     pub returned: u32,
+    /// Inside this many `select!` branch futures of a `select!` with other branches: polled
+    /// alongside them, so while this one waits the others are still served.
+    pub raced: u32,
 }
 
 /// The callbacks of [`walk_body`], in evaluation order.
@@ -377,9 +380,12 @@ impl<V: BodyVisitor> Walker<'_, V> {
             }
             ExprKind::MacroCall { name, args, .. } => match args {
                 MacroArgs::Select(arms) => {
+                    let raced = arms.iter().filter(|a| a.future.is_some()).count() > 1;
                     for arm in arms {
                         if let Some(f) = arm.future {
+                            self.place.raced += u32::from(raced);
                             self.expr(f, true);
+                            self.place.raced -= u32::from(raced);
                         }
                         self.enter();
                         if let Some(p) = &arm.pat {
@@ -676,6 +682,7 @@ mod tests {
         spawned: false,
         deferred: 0,
         returned: 0,
+        raced: 0,
     };
 
     /// The use of the value of each call, by callee name, in walk order.

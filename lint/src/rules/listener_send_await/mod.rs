@@ -80,9 +80,12 @@ fn channels(cx: &Context) -> Vec<ChannelSpec> {
     c
 }
 
-/// The call-graph edges the listener runs synchronously: everything but spawned work.
+/// The call-graph edges on which a wait holds the listener: what runs as part of it
+/// (everything but spawned work and deferred futures), except the branch futures of a
+/// `select!` that has other branches (while one waits for capacity, the loop still serves the
+/// others; tokio's `send` is cancel-safe: a lost race means the message was not sent).
 fn followed(kind: EdgeKind) -> bool {
-    kind.runs_in_caller()
+    kind.runs_in_caller() && kind != EdgeKind::Raced
 }
 
 /// An awaited call of a capacity-waiting channel method.
