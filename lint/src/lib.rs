@@ -25,6 +25,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod driver;
 pub(crate) mod facts;
+pub(crate) mod generated;
 pub(crate) mod index;
 pub(crate) mod init;
 pub(crate) mod parse;
@@ -71,6 +72,10 @@ pub struct Outcome {
     /// (path, reason) of files that could not be linted at all.
     pub skipped: Vec<(String, String)>,
     pub excluded: usize,
+    /// Files whose header marks them as generated (`crate::generated`), and the findings in
+    /// them that were not reported (0 when the policy sets `lint-generated = true`).
+    pub generated_files: usize,
+    pub generated_findings: usize,
     pub timings: Vec<(&'static str, Duration)>,
     /// The answer to `--explain-path`.
     pub explanation: Option<String>,

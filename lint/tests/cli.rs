@@ -238,3 +238,28 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
         "{out}"
     );
 }
+
+#[test]
+fn findings_in_generated_files_are_counted_not_shown() {
+    let (_ws, case) = fixture("fixtures/undocumented-unsafe/neg-generated-file-not-reported");
+    let (code, out, _) = run(&["channel-lint", "."], &case);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("0 errors")
+            && out.contains("1 finding in 1 generated file not shown (`[analysis] lint-generated = true` shows them)"),
+        "{out}"
+    );
+    let (_, json, _) = run(&["channel-lint", "--format", "json", "."], &case);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["summary"]["generated_findings"], 1, "{json}");
+    assert_eq!(v["summary"]["generated_files"], 1, "{json}");
+    // The same file, told to be linted, has its finding.
+    std::fs::write(
+        case.join("channel-lint.toml"),
+        "[analysis]\nlint-generated = true\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&["channel-lint", "."], &case);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("generated file"), "{out}");
+}

@@ -144,6 +144,10 @@ pub struct AnalysisConfig {
     /// is `test`), as paths (`freenet_test`, `my_crate::sim_test`); an attribute matches when
     /// its path ends with the listed segments. A test function is not in the production build.
     pub test_attributes: Vec<Vec<String>>,
+    /// `lint-generated`: report findings in files whose header marks them as generated
+    /// (bindgen, prost, flatbuffers, `@generated`). Default false: they are indexed, their
+    /// findings are counted in the summary but not shown.
+    pub lint_generated: bool,
 }
 
 impl Policy {

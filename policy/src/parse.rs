@@ -32,6 +32,8 @@ struct RawAnalysis {
     features: Option<Vec<Spanned<String>>>,
     #[serde(rename = "test-attributes")]
     test_attributes: Option<Vec<Spanned<String>>>,
+    #[serde(rename = "lint-generated")]
+    lint_generated: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,6 +307,7 @@ impl Ctx<'_> {
                 }
                 policy.analysis.features = Some(names);
             }
+            policy.analysis.lint_generated = analysis.lint_generated.unwrap_or(false);
             for a in analysis.test_attributes.unwrap_or_default() {
                 let segments = self.rust_path(&a, "test attribute")?;
                 policy.analysis.test_attributes.push(segments);

@@ -140,7 +140,11 @@ pub fn analyze(
     let mut files = Vec::with_capacity(n);
     let mut comments = Vec::with_capacity(n);
     let mut directives = Vec::with_capacity(n);
+    let mut generated: std::collections::HashSet<String> = Default::default();
     for s in planner.files {
+        if s.generated {
+            generated.insert(s.rel.clone());
+        }
         let mut data = FileData {
             is_test_path: crate::cfg::is_test_path(&s.rel),
             rel: s.rel,
@@ -217,6 +221,13 @@ pub fn analyze(
     let mut diags: Vec<Diagnostic> = diags.into_iter().filter_map(with_level).collect();
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diags.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    // Generated files are indexed but not reported on (unless the policy asks).
+    outcome.generated_files = generated.len();
+    if !policy.policy.analysis.lint_generated && !generated.is_empty() {
+        let before = diags.len();
+        diags.retain(|d| !generated.contains(&d.path));
+        outcome.generated_findings = before - diags.len();
+    }
     // The facts are done with: free them before the files with findings are read again, so
     // that reading does not add to the run's peak memory.
     drop(dirs); // cx ends its borrows here too (its last use is above)

@@ -369,6 +369,8 @@ pub(crate) struct FileState {
     pub status: Status,
     /// Something was computed this run that the cache does not have yet.
     fresh: bool,
+    /// Its header marks it as generated (`crate::generated`).
+    pub generated: bool,
 }
 
 impl FileState {
@@ -707,6 +709,7 @@ fn probe_file(
         mode: Mode::Skip,
         status: Status::Readable(None),
         fresh: false,
+        generated: false,
     };
     st.in_scope = demand.reads_paths()
         && policy
@@ -719,6 +722,7 @@ fn probe_file(
             return st;
         }
     };
+    st.generated = crate::generated::is_generated(&text);
     let b = text.as_bytes();
     if let Some(c) = cache {
         st.hash = cache::content_hash(b);

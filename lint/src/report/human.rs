@@ -203,6 +203,15 @@ pub fn summary_line(outcome: &Outcome) -> String {
     if outcome.excluded > 0 {
         s.push_str(&format!(", {} excluded by policy", outcome.excluded));
     }
+    if outcome.generated_findings > 0 {
+        s.push_str(&format!(
+            ", {} finding{} in {} generated file{} not shown (`[analysis] lint-generated = true` shows them)",
+            outcome.generated_findings,
+            if outcome.generated_findings == 1 { "" } else { "s" },
+            outcome.generated_files,
+            if outcome.generated_files == 1 { "" } else { "s" },
+        ));
+    }
     s.push('\n');
     s
 }

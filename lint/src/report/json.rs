@@ -81,6 +81,16 @@ struct Summary<'a> {
     warnings: usize,
     skipped: Vec<Skip<'a>>,
     excluded: usize,
+    /// Findings in generated files that were not reported, and in how many files (present
+    /// only when some were held back).
+    #[serde(skip_serializing_if = "is_zero")]
+    generated_findings: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    generated_files: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -124,6 +134,12 @@ pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) ->
                 .map(|(p, r)| Skip { path: p, reason: r })
                 .collect(),
             excluded: outcome.excluded,
+            generated_findings: outcome.generated_findings,
+            generated_files: if outcome.generated_findings > 0 {
+                outcome.generated_files
+            } else {
+                0
+            },
         },
         baseline,
     };
