@@ -116,9 +116,10 @@ impl Lexed {
     /// The comment block above `line`, read the way clippy's `undocumented_unsafe_blocks` reads
     /// it: comment-only lines, walking up over blank lines and lines that are only an attribute;
     /// a code line (or an attribute with a comment after it) ends it. With `trailing`, the first
-    /// non-blank line above may also end in a comment after code or an attribute
-    /// (`let n = v.len(); // SAFETY: ..`): that comment is part of the block. Returned top to
-    /// bottom.
+    /// non-blank line above may also be a line of code or an attribute holding a comment
+    /// (`let n = v.len(); // SAFETY: ..`): then the block is the first comment on that line (the
+    /// one clippy 1.95 reads there; the rule then wants the tag at its start). No other comment
+    /// in the block is on a line with code. Returned top to bottom.
     pub fn comment_block_above(&self, line: u32, trailing: bool) -> Vec<&Comment> {
         let mut out: Vec<&Comment> = Vec::new();
         let mut first = true;
@@ -126,13 +127,13 @@ impl Lexed {
         while l >= 1 {
             let code = self.line_has_code(l);
             // comments ending this line after code
-            let mut after_code = self
-                .comments_ending_on(l)
-                .filter(|c| c.trailing && c.line == l)
-                .peekable();
-            let has_after_code = code && after_code.peek().is_some();
+            let has_after_code = code
+                && self
+                    .comments_ending_on(l)
+                    .any(|c| c.trailing && c.line == l);
             if code && first && trailing {
-                out.extend(after_code);
+                // the first comment that starts and ends on this line, before or after code
+                out.extend(self.comments_ending_on(l).find(|c| c.line == l));
             }
             // Only a line that is nothing but an attribute is passed over: like clippy, an
             // attribute with a comment after it (`#[allow(x)] // why`) ends the block.
@@ -834,8 +835,16 @@ mod tests {
         );
         // a line that is only an attribute is passed over
         assert_eq!(lines("// a\n#[cfg(x)]\nx\n", 3, false), vec![1]);
-        // a comment before code on that line is not trailing
-        assert_eq!(lines("/* a */ y();\nx\n", 2, true), Vec::<u32>::new());
+        // on a code line, the first comment is the one read, before the code or after it
+        assert_eq!(lines("/* a */ y();\nx\n", 2, true), vec![1]);
+        assert_eq!(lines("/* a */ y();\nx\n", 2, false), Vec::<u32>::new());
+        let l = lex("y(); /* a */ // b\nx\n");
+        let got: Vec<_> = l
+            .comment_block_above(2, true)
+            .iter()
+            .map(|c| c.text.trim())
+            .collect();
+        assert_eq!(got, vec!["a"]);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! # undocumented-unsafe
 //!
 //! Every `unsafe { }` block and `unsafe impl` must carry a `// SAFETY: <why>` comment where
-//! clippy's `undocumented_unsafe_blocks` would look for one (the comment block directly above
-//! the holding statement or item, a trailing comment before the keyword, or a comment opening
-//! the block), with an explanation after the tag. Blocks inside macro invocations and
-//! `macro_rules!` bodies and under any `#[cfg]` count. Page: `docs/rules/undocumented-unsafe.md`.
+//! clippy 1.95's `undocumented_unsafe_blocks` would look for one (the comment block directly
+//! above the holding statement or item; for a block, the first comment on a code line directly
+//! above if it starts with the tag, or a first comment inside the block that starts with it),
+//! with an explanation in words after the tag. A comment on the keyword's own line is not read.
+//! Blocks inside macro invocations and `macro_rules!` bodies and under any `#[cfg]` count.
+//! Page: `docs/rules/undocumented-unsafe.md`.
 
 use channel_lint_policy::{LoadedPolicy, PolicyError};
 
@@ -38,14 +40,7 @@ impl Rule for UndocumentedUnsafe {
     /// finds one.
     fn may_report_unsafe_site(&self, text: &str, comments: &Lexed, site: &UnsafeToken) -> bool {
         let inside = site.brace.and_then(|open| inside_comment(text, open + 1));
-        !site_tags(
-            comments,
-            inside.as_deref(),
-            site.line,
-            site.column,
-            site.kind,
-        )
-        .contains(&Tag::Explained)
+        !site_tags(comments, inside.as_deref(), site.line, site.kind).contains(&Tag::Explained)
     }
 
     /// The comment opening each `unsafe` block ([`inside_comment`]), read from the text.
@@ -72,26 +67,51 @@ impl Rule for UndocumentedUnsafe {
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 enum Tag {
     None,
+    /// The tag with nothing after it but blanks.
     Empty,
+    /// The tag followed only by symbols or punctuation (`// SAFETY: ∰`): no word of a reason.
+    Symbols,
     Explained,
 }
 
+/// The tag anywhere in `text` (ASCII case-insensitive, as clippy matches it), and what follows.
 fn safety_tag(text: &str) -> Tag {
-    let lower = text.to_lowercase();
-    match lower.find("safety:") {
+    // ASCII lowercasing keeps every byte offset, so `i` indexes `text` too.
+    match text.to_ascii_lowercase().find("safety:") {
         None => Tag::None,
-        Some(i) => {
-            let after = &text[i + "safety:".len()..];
-            if after.chars().any(|c| c.is_alphanumeric()) {
-                Tag::Explained
-            } else {
-                Tag::Empty
-            }
-        }
+        Some(i) => explanation(&text[i + "safety:".len()..]),
     }
 }
 
-fn block_tag(comments: &[&Comment]) -> Tag {
+/// The tag at the start of `text` (after blanks): clippy 1.95 reads a comment after code on the
+/// line above and the first comment inside a block only when it starts with the tag.
+fn leading_safety_tag(text: &str) -> Tag {
+    let t = text.trim_start();
+    match t.get(.."safety:".len()) {
+        Some(head) if head.eq_ignore_ascii_case("safety:") => explanation(&t["safety:".len()..]),
+        _ => Tag::None,
+    }
+}
+
+fn explanation(after: &str) -> Tag {
+    if after.chars().any(|c| c.is_alphanumeric()) {
+        Tag::Explained
+    } else if after.trim().is_empty() {
+        Tag::Empty
+    } else {
+        Tag::Symbols
+    }
+}
+
+/// The tag of a comment block from [`Lexed::comment_block_above`]: the first comment on the code
+/// line above (the only comment of the block on a line with code) must start with the tag; in a
+/// block of comment lines the tag may stand anywhere.
+fn block_tag(lexed: &Lexed, comments: &[&Comment]) -> Tag {
+    if let [c] = comments {
+        if lexed.line_has_code(c.line) {
+            return leading_safety_tag(&c.text);
+        }
+    }
     let joined: String = comments
         .iter()
         .map(|c| c.text.as_str())
@@ -101,41 +121,38 @@ fn block_tag(comments: &[&Comment]) -> Tag {
 }
 
 /// The comment that opens an `unsafe` block (comments right after its `{`, `after_brace` the
-/// byte offset past it), joined, when the first of them carries the tag: clippy reads only the
-/// first comment inside the block, so `// Allocate ..` then `// SAFETY: ..` does not count.
+/// byte offset past it), joined, when the first of them starts with the tag: clippy reads only
+/// the first comment inside the block and wants the tag at its start, so neither `// Allocate ..`
+/// then `// SAFETY: ..` nor `// Note. SAFETY: ..` counts (nor `/// SAFETY:`, a doc comment).
 fn inside_comment(text: &str, after_brace: usize) -> Option<String> {
     let comments = crate::source::comments_right_after(text, after_brace);
     let first = comments.first()?;
-    (safety_tag(first) != Tag::None).then(|| comments.join("\n"))
+    (leading_safety_tag(first) != Tag::None).then(|| comments.join("\n"))
 }
 
 /// The tags of the comments the rule reads for a site apart from the one above its statement:
-/// the comment opening the block (`inside`, see [`inside_comment`]), a comment before the keyword
-/// on its line with no code before it (`/* SAFETY: .. */ unsafe {`; not `let v = /* .. */ unsafe`),
-/// and the comment block above the keyword's line ([`Lexed::comment_block_above`]: blank and
-/// attribute lines passed over; for a block, also a comment ending the line above after code).
-/// These need no syntax tree: the prefilter skips a file when they explain every site.
-fn site_tags(
-    lexed: &Lexed,
-    inside: Option<&str>,
-    line: u32,
-    column: u32,
-    kind: UnsafeKind,
-) -> Vec<Tag> {
+/// the comment opening the block (`inside`, see [`inside_comment`]) and the comment block above
+/// the keyword's line ([`Lexed::comment_block_above`]: blank and attribute lines passed over; for
+/// a block, also the first comment on the line above when that line holds code). A comment on
+/// the keyword's own line (`/* SAFETY: .. */ unsafe {`) is not read: clippy 1.95 reads only
+/// lines above. These need no syntax tree: the prefilter skips a file when they explain every
+/// site.
+fn site_tags(lexed: &Lexed, inside: Option<&str>, line: u32, kind: UnsafeKind) -> Vec<Tag> {
     let mut tags = Vec::new();
     if let Some(inside) = inside {
-        tags.push(safety_tag(inside));
-    }
-    let before: Vec<&Comment> = lexed
-        .comments_ending_on(line)
-        .filter(|c| c.end_column <= column && !c.trailing)
-        .collect();
-    if !before.is_empty() {
-        tags.push(block_tag(&before));
+        tags.push(leading_safety_tag(inside));
     }
     let trailing = kind == UnsafeKind::Block;
-    tags.push(block_tag(&lexed.comment_block_above(line, trailing)));
+    tags.push(block_tag(lexed, &lexed.comment_block_above(line, trailing)));
     tags
+}
+
+/// A comment with the tag before the keyword on its own line (`/* SAFETY: .. */ unsafe {`),
+/// which clippy and this rule do not read: said in a note.
+fn tag_on_keyword_line(lexed: &Lexed, line: u32, column: u32) -> bool {
+    lexed
+        .comments_ending_on(line)
+        .any(|c| c.line == line && c.end_column <= column && safety_tag(&c.text) != Tag::None)
 }
 
 /// The line where a statement or item that starts on `start` (its first outer attribute or doc
@@ -158,14 +175,16 @@ fn check(cx: &Context, sink: &mut Sink) {
                 lexed,
                 site.inside_comment.as_deref(),
                 site.span.line,
-                site.span.column,
                 site.kind,
             );
             if let Some(&(start, _)) = site.anchors.first() {
                 let keyword = keyword_line(lexed, start, site.span.line);
                 if keyword != site.span.line && site.stmt_comment {
                     let trailing = site.kind == UnsafeKind::Block;
-                    tags.push(block_tag(&lexed.comment_block_above(keyword, trailing)));
+                    tags.push(block_tag(
+                        lexed,
+                        &lexed.comment_block_above(keyword, trailing),
+                    ));
                 }
             }
             if tags.contains(&Tag::Explained) {
@@ -175,7 +194,17 @@ fn check(cx: &Context, sink: &mut Sink) {
                 UnsafeKind::Block => "`unsafe` block",
                 UnsafeKind::Impl => "`unsafe impl`",
             };
-            let mut d = if tags.contains(&Tag::Empty) {
+            let mut d = if tags.contains(&Tag::Symbols) {
+                Diagnostic::new(
+                    META.id,
+                    &file.rel,
+                    site.span,
+                    format!("{what} has a `SAFETY:` comment with no reason: only symbols follow the tag"),
+                )
+                .with_note(
+                    "say in words why the invariants hold: `// SAFETY: <why this is sound>`",
+                )
+            } else if tags.contains(&Tag::Empty) {
                 Diagnostic::new(
                     META.id,
                     &file.rel,
@@ -200,6 +229,11 @@ fn check(cx: &Context, sink: &mut Sink) {
                     "add `// SAFETY: <why this is sound>` on the line right above the `unsafe` block"
                 })
             };
+            if tag_on_keyword_line(lexed, site.span.line, site.span.column) {
+                d = d.with_note(
+                    "a comment on the `unsafe` keyword's own line is not read (nor by clippy): move it to the line above",
+                );
+            }
             d.span.end_line = d.span.line;
             d.span.end_column = d.span.column + "unsafe".len() as u32;
             d.anchors = site.anchors.clone();
