@@ -8,7 +8,6 @@
 //! signal. The node itself is a handle: it lets the application (the HTTP
 //! API, the binary, tests) connect, send messages, and inspect state.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
