@@ -57,7 +57,10 @@ async fn scenario(stuck: bool) -> Figures {
         let addr: SocketAddr = peer.local_addr().unwrap();
         let (inbox_tx, mut inbox_rx) = mpsc::channel::<Packet>(1024);
         let (outbox_tx, outbox_rx) = mpsc::channel(1);
-        state.insert_established(addr, PeerHandle::new(u64::from(i), inbox_tx, outbox_tx));
+        state.insert_established(
+            addr,
+            PeerHandle::new(u64::from(i), inbox_tx, outbox_tx, std::time::Instant::now()),
+        );
         parked_outboxes.push(outbox_rx);
         if stuck && i == 0 {
             parked_inboxes.push(inbox_rx);

@@ -11,9 +11,14 @@
 //!
 //! Map of the crate:
 //!
-//! * [`transport`]: socket abstraction, wire format, listener, peers, handshakes;
+//! * [`proto`]: the protocol state machines (connection reliability,
+//!   reassembly, handshake, NAT traversal) with no I/O, clock or task inside;
+//! * [`transport`]: socket abstraction, wire format, listener, the async
+//!   drivers of the state machines, the clock;
 //! * [`node`]: wiring it all into a running [`Node`];
-//! * [`api`]: the HTTP API (health, peers, messages, Prometheus metrics);
+//! * [`view`]: what a running node shows the outside ([`NodeView`]);
+//! * [`api`]: the HTTP API (health, peers, messages, Prometheus metrics)
+//!   over a [`NodeView`];
 //! * [`metrics`], [`messages`]: counters and the received-message store.
 //!
 //! ```no_run
@@ -29,6 +34,9 @@ pub mod api;
 pub mod messages;
 pub mod metrics;
 pub mod node;
+pub mod proto;
 pub mod transport;
+pub mod view;
 
 pub use node::{Node, NodeConfig, SendMessageError};
+pub use view::NodeView;

@@ -58,7 +58,7 @@ async fn run(args: Args) -> std::io::Result<()> {
     let node = Node::start(socket, NodeConfig::default())?;
     let http = tokio::net::TcpListener::bind(args.http).await?;
     info!(udp = %node.local_addr(), http = %http.local_addr()?, "channel-node started");
-    let server = tokio::spawn(api::serve(http, node.api_state(), node.shutdown_signal()));
+    let server = tokio::spawn(api::serve(http, node.view(), node.shutdown_signal()));
 
     if let Some(gateway) = args.gateway {
         match node.connect_gateway(gateway).await {

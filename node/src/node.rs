@@ -5,10 +5,15 @@
 //! [`NatTraversal`] task (peer tasks are spawned later, as connections are
 //! made). They share one socket, one [`ConnectionStateManager`], one
 //! [`Metrics`] and one [`MessageStore`], and all stop on one `watch` shutdown
-//! signal. The node itself is a handle: it lets the application (the HTTP
-//! API, the binary, tests) connect, send messages, and inspect state.
+//! signal. The node itself is a handle: it lets the application (the binary,
+//! tests) connect, send messages, and inspect state, and hands out a
+//! [`NodeView`] for the HTTP API (this module does not know `crate::api`).
+//!
+//! The node owns its time source and its randomness: a [`Clock`] (tokio's by
+//! default, virtual under `tokio::time::pause`) and a seed
+//! ([`NodeConfig::seed`]) from which connection ids and every timer's jitter
+//! are drawn, so a test that fixes the seeds replays the same run.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,17 +22,18 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::ApiState;
 use crate::messages::MessageStore;
 use crate::metrics::Metrics;
+use crate::transport::clock::{entropy_seed, tokio_clock, SharedClock};
 use crate::transport::connection_state::ConnectionStateManager;
+pub use crate::transport::connection_state::SendMessageError;
 use crate::transport::handshake::{
     Connect, GatewayHandshake, HandshakeConfig, HandshakeError, NatTraversal,
 };
 use crate::transport::listener::UdpPacketsListener;
-use crate::transport::packet::MAX_MESSAGE_SIZE;
 use crate::transport::peer::{PeerConfig, PeerContext};
 use crate::transport::socket::Socket;
+use crate::view::NodeView;
 
 /// Everything tunable about a node.
 #[derive(Debug, Clone)]
@@ -40,6 +46,9 @@ pub struct NodeConfig {
     pub control_channel_capacity: usize,
     /// How many received messages are kept for the application.
     pub message_store_capacity: usize,
+    /// Seed of the node's randomness (connection ids, timer jitter). `None`:
+    /// drawn from the wall clock at start. Tests set it to replay a run.
+    pub seed: Option<u64>,
 }
 
 impl Default for NodeConfig {
@@ -49,50 +58,9 @@ impl Default for NodeConfig {
             handshake: HandshakeConfig::default(),
             control_channel_capacity: 256,
             message_store_capacity: 4096,
+            seed: None,
         }
     }
-}
-
-/// Why a message could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendMessageError {
-    /// No connection to that address.
-    UnknownPeer,
-    /// The message exceeds [`MAX_MESSAGE_SIZE`].
-    TooLarge,
-    /// The peer's outbox is full (only from [`Node::try_send_message`]).
-    Full,
-    /// The peer task has ended.
-    PeerGone,
-}
-
-impl fmt::Display for SendMessageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendMessageError::UnknownPeer => write!(f, "no connection to that peer"),
-            SendMessageError::TooLarge => write!(f, "message larger than {MAX_MESSAGE_SIZE} bytes"),
-            SendMessageError::Full => write!(f, "the peer's outbox is full; retry later"),
-            SendMessageError::PeerGone => write!(f, "the peer connection has ended"),
-        }
-    }
-}
-
-impl std::error::Error for SendMessageError {}
-
-/// Queues `message` for `peer` without waiting (used by the HTTP API).
-pub fn try_queue_message(
-    state: &ConnectionStateManager,
-    peer: SocketAddr,
-    message: Vec<u8>,
-) -> Result<(), SendMessageError> {
-    if message.len() > MAX_MESSAGE_SIZE {
-        return Err(SendMessageError::TooLarge);
-    }
-    let handle = state.get(peer).ok_or(SendMessageError::UnknownPeer)?;
-    handle.outbox().try_send(message).map_err(|e| match e {
-        mpsc::error::TrySendError::Full(_) => SendMessageError::Full,
-        mpsc::error::TrySendError::Closed(_) => SendMessageError::PeerGone,
-    })
 }
 
 /// A running node. See the module docs.
@@ -107,13 +75,26 @@ pub struct Node<S: Socket> {
     listener: JoinHandle<io::Result<()>>,
     background: Vec<JoinHandle<()>>,
     started: Instant,
+    clock: SharedClock,
     _socket: Arc<S>,
 }
 
 impl<S: Socket> Node<S> {
-    /// Starts a node on `socket`. Must be called inside a tokio runtime.
+    /// Starts a node on `socket` with tokio's clock. Must be called inside a tokio runtime.
     pub fn start(socket: S, config: NodeConfig) -> io::Result<Node<S>> {
+        Node::start_with_clock(socket, config, tokio_clock())
+    }
+
+    /// Starts a node on `socket` whose tasks take the time and their timers from `clock`.
+    pub fn start_with_clock(
+        socket: S,
+        config: NodeConfig,
+        clock: SharedClock,
+    ) -> io::Result<Node<S>> {
         let local_addr = socket.local_addr()?;
+        let seed = config
+            .seed
+            .unwrap_or_else(|| entropy_seed(u64::from(local_addr.port())));
         let socket = Arc::new(socket);
         let capacity = config.control_channel_capacity.max(1);
         let (gateway_tx, gateway_rx) = mpsc::channel(capacity);
@@ -132,6 +113,8 @@ impl<S: Socket> Node<S> {
             messages: Arc::clone(&messages),
             config: config.peer.clone(),
             shutdown: shutdown_rx.clone(),
+            clock: Arc::clone(&clock),
+            seed,
         };
         let gateway = GatewayHandshake::new(
             ctx.clone(),
@@ -157,7 +140,8 @@ impl<S: Socket> Node<S> {
             shutdown,
             listener: tokio::spawn(listener.listen()),
             background: vec![tokio::spawn(gateway.run()), tokio::spawn(nat.run())],
-            started: Instant::now(),
+            started: clock.now(),
+            clock,
             _socket: socket,
         })
     }
@@ -182,14 +166,20 @@ impl<S: Socket> Node<S> {
         &self.messages
     }
 
-    /// What the HTTP API needs to serve this node.
-    pub fn api_state(&self) -> ApiState {
-        ApiState {
+    /// The node's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// What the HTTP API (or any other reader) needs to serve this node.
+    pub fn view(&self) -> NodeView {
+        NodeView {
             state: Arc::clone(&self.state),
             metrics: Arc::clone(&self.metrics),
             messages: Arc::clone(&self.messages),
             udp_addr: self.local_addr,
             started: self.started,
+            clock: Arc::clone(&self.clock),
         }
     }
 
@@ -227,12 +217,8 @@ impl<S: Socket> Node<S> {
         peer: SocketAddr,
         message: Vec<u8>,
     ) -> Result<(), SendMessageError> {
-        if message.len() > MAX_MESSAGE_SIZE {
-            return Err(SendMessageError::TooLarge);
-        }
-        let handle = self.state.get(peer).ok_or(SendMessageError::UnknownPeer)?;
-        handle
-            .outbox()
+        let outbox = self.state.outbox(peer, message.len())?;
+        outbox
             .send(message)
             .await
             .map_err(|_| SendMessageError::PeerGone)
@@ -244,17 +230,20 @@ impl<S: Socket> Node<S> {
         peer: SocketAddr,
         message: Vec<u8>,
     ) -> Result<(), SendMessageError> {
-        try_queue_message(&self.state, peer, message)
+        self.state.try_queue_message(peer, message)
     }
 
     /// Waits until `peer` is established, or `timeout` passes.
     pub async fn wait_for_peer(&self, peer: SocketAddr, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = self.clock.now() + timeout;
         while !self.state.is_established(peer) {
-            if Instant::now() >= deadline {
+            let now = self.clock.now();
+            if now >= deadline {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.clock
+                .sleep_until((now + Duration::from_millis(5)).min(deadline))
+                .await;
         }
         true
     }

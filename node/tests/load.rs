@@ -110,7 +110,7 @@ async fn two_hundred_peers_one_stuck_malformed_traffic_and_a_live_api() {
     let started = Instant::now();
     let hub = Node::start(bind().await, config()).unwrap();
     let hub_addr = hub.local_addr();
-    let (api, _api_stop) = common::serve_api(hub.api_state()).await;
+    let (api, _api_stop) = common::serve_api(hub.view()).await;
 
     // The API is polled from now until the end of the load.
     let polling = Arc::new(AtomicBool::new(true));
@@ -156,7 +156,12 @@ async fn two_hundred_peers_one_stuck_malformed_traffic_and_a_live_api() {
         .state()
         .insert_established(
             stuck_addr,
-            PeerHandle::new(0x5700_c4ed, stuck_inbox, stuck_outbox),
+            PeerHandle::new(
+                0x5700_c4ed,
+                stuck_inbox,
+                stuck_outbox,
+                std::time::Instant::now(),
+            ),
         )
         .expect("peer 0 was connected");
     drop(old);
@@ -267,8 +272,10 @@ async fn two_hundred_peers_one_stuck_malformed_traffic_and_a_live_api() {
     let gone_addr = gone.local_addr().unwrap();
     let (gone_inbox, gone_rx) = mpsc::channel(4);
     let (gone_outbox, _) = mpsc::channel(1);
-    hub.state()
-        .insert_established(gone_addr, PeerHandle::new(7, gone_inbox, gone_outbox));
+    hub.state().insert_established(
+        gone_addr,
+        PeerHandle::new(7, gone_inbox, gone_outbox, std::time::Instant::now()),
+    );
     drop(gone_rx);
     let closed_before = metrics.path(RoutePath::Established).closed;
     let unroutable_before = Metrics::get(&metrics.unroutable);

@@ -45,15 +45,17 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
     let net = MockNetwork::new();
     let hub = Node::start(net.bind_port(7000).unwrap(), no_intro_config()).unwrap();
     let hub_addr = hub.local_addr();
-    let (api, _api_stop) = common::serve_api(hub.api_state()).await;
+    let (api, _api_stop) = common::serve_api(hub.view()).await;
 
     // Peer 0 is stuck: the hub has a connection to it whose task never drains its inbox.
     let stuck = net.bind_port(8000).unwrap();
     let stuck_addr = stuck.local_addr().unwrap();
     let (stuck_inbox, _never_drained) = mpsc::channel(32);
     let (stuck_outbox, _never_read) = mpsc::channel(8);
-    hub.state()
-        .insert_established(stuck_addr, PeerHandle::new(99, stuck_inbox, stuck_outbox));
+    hub.state().insert_established(
+        stuck_addr,
+        PeerHandle::new(99, stuck_inbox, stuck_outbox, std::time::Instant::now()),
+    );
 
     // Peers 1..50 are whole nodes joining through the hub.
     let mut peers = Vec::new();
@@ -358,8 +360,8 @@ async fn api_sends_and_lists_messages() {
     let b = Node::start(net.bind_port(2).unwrap(), common::test_config()).unwrap();
     b.connect_gateway(a.local_addr()).await.unwrap();
     assert!(a.wait_for_peer(b.local_addr(), common::HANG).await);
-    let (api_a, _stop_a) = common::serve_api(a.api_state()).await;
-    let (api_b, _stop_b) = common::serve_api(b.api_state()).await;
+    let (api_a, _stop_a) = common::serve_api(a.view()).await;
+    let (api_b, _stop_b) = common::serve_api(b.view()).await;
 
     let body = format!(
         r#"{{"peer":"{}","text":"hello over the API"}}"#,

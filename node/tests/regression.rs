@@ -49,7 +49,10 @@ fn wedged() -> Wedged {
     let state = ConnectionStateManager::new(gateway_tx, nat_tx);
     let (peer_tx, peer_rx) = mpsc::channel(CAPACITY);
     let (outbox_tx, outbox_rx) = mpsc::channel(CAPACITY);
-    state.insert_established(addr(1), PeerHandle::new(7, peer_tx, outbox_tx));
+    state.insert_established(
+        addr(1),
+        PeerHandle::new(7, peer_tx, outbox_tx, std::time::Instant::now()),
+    );
     Wedged {
         state,
         _gateway_rx: gateway_rx,
@@ -127,13 +130,13 @@ async fn running_listener_keeps_routing_past_a_wedged_peer() {
     let (stuck_out, _stuck_out_rx) = mpsc::channel(1);
     state.insert_established(
         stuck.local_addr().unwrap(),
-        PeerHandle::new(1, stuck_tx, stuck_out),
+        PeerHandle::new(1, stuck_tx, stuck_out, std::time::Instant::now()),
     );
     let (healthy_tx, mut healthy_rx) = mpsc::channel(CAPACITY);
     let (healthy_out, _healthy_out_rx) = mpsc::channel(1);
     state.insert_established(
         healthy.local_addr().unwrap(),
-        PeerHandle::new(2, healthy_tx, healthy_out),
+        PeerHandle::new(2, healthy_tx, healthy_out, std::time::Instant::now()),
     );
 
     let metrics = Arc::new(Metrics::new());
@@ -205,7 +208,7 @@ async fn closed_peer_is_counted_and_cleaned_up() {
     let (out_tx, _out_rx) = mpsc::channel(1);
     state.insert_established(
         gone.local_addr().unwrap(),
-        PeerHandle::new(3, peer_tx, out_tx),
+        PeerHandle::new(3, peer_tx, out_tx, std::time::Instant::now()),
     );
     drop(peer_rx); // the peer task has ended
 

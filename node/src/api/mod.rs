@@ -11,13 +11,13 @@
 //! The handlers only read shared state or `try_send` into a peer's outbox, so
 //! the API never waits on the transport: it keeps answering while a peer is
 //! stuck, which the integration tests check. The API state is not generic over
-//! the socket type: it needs the routing table, the counters and the message
-//! store, nothing else.
+//! the socket type: it is a [`NodeView`] (the routing table, the counters, the
+//! message store and the clock), nothing else. This module does not know
+//! `crate::node` (nor the node this one), so the API can be served over any
+//! view, e.g. in-process in the simulation test.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -28,25 +28,11 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::messages::MessageStore;
-use crate::metrics::Metrics;
-use crate::node::{try_queue_message, SendMessageError};
-use crate::transport::connection_state::ConnectionStateManager;
+use crate::transport::connection_state::SendMessageError;
+pub use crate::view::NodeView;
 
-/// What the handlers share.
-#[derive(Debug, Clone)]
-pub struct ApiState {
-    /// The routing table.
-    pub state: Arc<ConnectionStateManager>,
-    /// Node counters.
-    pub metrics: Arc<Metrics>,
-    /// Received messages.
-    pub messages: Arc<MessageStore>,
-    /// The node's UDP address (reported by `/health`).
-    pub udp_addr: SocketAddr,
-    /// When the node started.
-    pub started: Instant,
-}
+/// What the handlers share: a view of the node.
+pub type ApiState = NodeView;
 
 /// `GET /health` body.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -132,11 +118,16 @@ async fn health(State(api): State<ApiState>) -> Json<Health> {
         status: "ok".to_string(),
         udp: api.udp_addr.to_string(),
         peers: api.state.len(),
-        uptime_secs: api.started.elapsed().as_secs(),
+        uptime_secs: api
+            .clock
+            .now()
+            .saturating_duration_since(api.started)
+            .as_secs(),
     })
 }
 
 async fn peers(State(api): State<ApiState>) -> Json<Vec<PeerView>> {
+    let now = api.clock.now();
     let peers = api
         .state
         .peers()
@@ -146,7 +137,9 @@ async fn peers(State(api): State<ApiState>) -> Json<Vec<PeerView>> {
             conn_id: handle.conn_id,
             inbox_free: handle.inbox_free(),
             inbox_capacity: handle.inbox_capacity(),
-            connected_secs: handle.established_at.elapsed().as_secs(),
+            connected_secs: now
+                .saturating_duration_since(handle.established_at)
+                .as_secs(),
         })
         .collect();
     Json(peers)
@@ -180,7 +173,7 @@ async fn post_message(State(api): State<ApiState>, Json(request): Json<SendReque
         );
     };
     let bytes = request.text.len();
-    match try_queue_message(&api.state, peer, request.text.into_bytes()) {
+    match api.state.try_queue_message(peer, request.text.into_bytes()) {
         Ok(()) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({ "queued": true, "peer": peer.to_string(), "bytes": bytes })),

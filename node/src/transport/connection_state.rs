@@ -15,17 +15,22 @@
 //! else. Here a wedged peer only ever costs the listener one `Full` answer per
 //! datagram addressed to it.
 //!
+//! The application's way in is here too: [`ConnectionStateManager::try_queue_message`]
+//! (the HTTP API's send, never waiting) and [`ConnectionStateManager::outbox`].
+//!
 //! The table is behind a `std::sync::RwLock`, never held across an `.await`
 //! (none of these methods is `async`), so taking it cannot stall the runtime.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::packet::Packet;
+use super::packet::{Packet, MAX_MESSAGE_SIZE};
+use crate::proto::handshake::PeerTable;
 
 /// What happened to a datagram the listener tried to hand over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +64,32 @@ pub struct Inbound {
     pub packet: Packet,
 }
 
+/// Why a message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMessageError {
+    /// No connection to that address.
+    UnknownPeer,
+    /// The message exceeds [`MAX_MESSAGE_SIZE`].
+    TooLarge,
+    /// The peer's outbox is full (only from the non-waiting sends).
+    Full,
+    /// The peer task has ended.
+    PeerGone,
+}
+
+impl fmt::Display for SendMessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendMessageError::UnknownPeer => write!(f, "no connection to that peer"),
+            SendMessageError::TooLarge => write!(f, "message larger than {MAX_MESSAGE_SIZE} bytes"),
+            SendMessageError::Full => write!(f, "the peer's outbox is full; retry later"),
+            SendMessageError::PeerGone => write!(f, "the peer connection has ended"),
+        }
+    }
+}
+
+impl std::error::Error for SendMessageError {}
+
 /// The listener's and the application's way into one peer task.
 #[derive(Debug, Clone)]
 pub struct PeerHandle {
@@ -72,15 +103,16 @@ pub struct PeerHandle {
 
 impl PeerHandle {
     /// A handle over a peer task's inbox (datagrams from the listener) and
-    /// outbox (messages from the application).
+    /// outbox (messages from the application), established at `established_at`.
     pub fn new(
         conn_id: u64,
         inbox: mpsc::Sender<Packet>,
         outbox: mpsc::Sender<Vec<u8>>,
+        established_at: Instant,
     ) -> PeerHandle {
         PeerHandle {
             conn_id,
-            established_at: Instant::now(),
+            established_at,
             inbox,
             outbox,
         }
@@ -159,6 +191,34 @@ impl ConnectionStateManager {
         SendOutcome::of(self.nat_traversal.try_send(Inbound { from, packet }))
     }
 
+    /// The outbox of the peer at `addr`, for a message of `len` bytes (the
+    /// application's waiting send awaits room in it; never the listener).
+    pub fn outbox(
+        &self,
+        peer: SocketAddr,
+        len: usize,
+    ) -> Result<mpsc::Sender<Vec<u8>>, SendMessageError> {
+        if len > MAX_MESSAGE_SIZE {
+            return Err(SendMessageError::TooLarge);
+        }
+        let table = self.read();
+        let handle = table.get(&peer).ok_or(SendMessageError::UnknownPeer)?;
+        Ok(handle.outbox.clone())
+    }
+
+    /// Queues `message` for `peer` without waiting (the HTTP API's send).
+    pub fn try_queue_message(
+        &self,
+        peer: SocketAddr,
+        message: Vec<u8>,
+    ) -> Result<(), SendMessageError> {
+        let outbox = self.outbox(peer, message.len())?;
+        outbox.try_send(message).map_err(|e| match e {
+            TrySendError::Full(_) => SendMessageError::Full,
+            TrySendError::Closed(_) => SendMessageError::PeerGone,
+        })
+    }
+
     /// Registers (or replaces) the peer at `addr`; returns the handle it replaced.
     /// Dropping the old handle closes the old task's channels, which ends it.
     pub fn insert_established(&self, addr: SocketAddr, handle: PeerHandle) -> Option<PeerHandle> {
@@ -218,6 +278,18 @@ impl ConnectionStateManager {
     }
 }
 
+impl PeerTable for ConnectionStateManager {
+    fn conn_id_of(&self, addr: SocketAddr) -> Option<u64> {
+        self.read().get(&addr).map(|h| h.conn_id)
+    }
+
+    fn addrs(&self) -> Vec<SocketAddr> {
+        let mut addrs: Vec<SocketAddr> = self.read().keys().copied().collect();
+        addrs.sort();
+        addrs
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +308,7 @@ mod tests {
         assert_eq!(state.try_send_established(addr, pkt()), None);
         let (in_tx, in_rx) = mpsc::channel(1);
         let (out_tx, _out_rx) = mpsc::channel(1);
-        state.insert_established(addr, PeerHandle::new(5, in_tx, out_tx));
+        state.insert_established(addr, PeerHandle::new(5, in_tx, out_tx, Instant::now()));
         assert_eq!(
             state.try_send_established(addr, pkt()),
             Some(SendOutcome::Sent)
@@ -253,6 +325,10 @@ mod tests {
         assert!(!state.remove_if_conn(addr, 6));
         assert!(state.remove_if_closed(addr));
         assert!(state.is_empty());
+        assert_eq!(
+            state.try_queue_message(addr, vec![1]),
+            Err(SendMessageError::UnknownPeer)
+        );
 
         assert_eq!(
             state.try_send_gateway_handshake(addr, pkt()),
@@ -274,5 +350,33 @@ mod tests {
             state.try_send_nat_traversal(addr, pkt()),
             SendOutcome::Closed
         );
+    }
+
+    #[test]
+    fn queueing_a_message_never_waits() {
+        let (gw_tx, _gw_rx) = mpsc::channel(1);
+        let (nat_tx, _nat_rx) = mpsc::channel(1);
+        let state = ConnectionStateManager::new(gw_tx, nat_tx);
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let (in_tx, _in_rx) = mpsc::channel(1);
+        let (out_tx, out_rx) = mpsc::channel(2);
+        state.insert_established(addr, PeerHandle::new(5, in_tx, out_tx, Instant::now()));
+        assert_eq!(state.try_queue_message(addr, vec![1]), Ok(()));
+        assert_eq!(state.try_queue_message(addr, vec![2]), Ok(()));
+        assert_eq!(
+            state.try_queue_message(addr, vec![3]),
+            Err(SendMessageError::Full)
+        );
+        assert_eq!(
+            state.try_queue_message(addr, vec![0; MAX_MESSAGE_SIZE + 1]),
+            Err(SendMessageError::TooLarge)
+        );
+        drop(out_rx);
+        assert_eq!(
+            state.try_queue_message(addr, vec![4]),
+            Err(SendMessageError::PeerGone)
+        );
+        assert_eq!(state.conn_id_of(addr), Some(5));
+        assert_eq!(state.addrs(), vec![addr]);
     }
 }

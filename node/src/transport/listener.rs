@@ -180,7 +180,10 @@ mod tests {
         let (in_tx, mut in_rx) = mpsc::channel(8);
         let (out_tx, _out_rx) = mpsc::channel(8);
         let peer = client.local_addr().unwrap();
-        state.insert_established(peer, PeerHandle::new(1, in_tx, out_tx));
+        state.insert_established(
+            peer,
+            PeerHandle::new(1, in_tx, out_tx, std::time::Instant::now()),
+        );
         let metrics = Arc::new(Metrics::new());
         let (stop_tx, stop_rx) = watch::channel(false);
         let listener = UdpPacketsListener::new(socket.clone(), state, metrics.clone(), stop_rx);
