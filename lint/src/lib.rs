@@ -28,6 +28,7 @@ pub(crate) mod facts;
 pub(crate) mod generated;
 pub(crate) mod index;
 pub(crate) mod init;
+pub(crate) mod lexer;
 pub(crate) mod parse;
 pub(crate) mod prefilter;
 pub mod report;

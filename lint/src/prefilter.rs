@@ -5,14 +5,9 @@
 
 use memchr::memmem;
 
-use crate::source::utf8_len;
+use crate::lexer::{self, in_raw_ident, Quote};
 
-/// Is `b` a byte that can continue an identifier (any non-ASCII byte counts: outside literals
-/// and comments a non-ASCII character can only be part of an identifier)?
-#[inline]
-pub fn is_ident_byte(b: u8) -> bool {
-    b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80
-}
+pub use crate::lexer::is_ident_byte;
 
 /// Does `hay` contain the needle of `finder` as a whole word (not part of a longer identifier)?
 /// Comments and literals are not told apart: a word there makes the answer `true`, which only
@@ -63,51 +58,16 @@ fn skip_trivia(b: &[u8], mut i: usize) -> Option<usize> {
             i += 1;
         }
         if i + 1 < n && b[i] == b'/' && b[i + 1] == b'/' {
-            i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
+            i = lexer::line_comment_end(b, i);
             continue;
         }
         if i + 1 < n && b[i] == b'/' && b[i + 1] == b'*' {
-            i = skip_block_comment(b, i)?;
+            i = lexer::block_comment(b, i)?.1;
             continue;
         }
         // Unicode whitespace (rare): treat like a token start; conservative.
         return Some(i);
     }
-}
-
-/// `i` at `/*`: the offset just past the matching `*/`, or `None` if unterminated.
-fn skip_block_comment(b: &[u8], mut i: usize) -> Option<usize> {
-    let n = b.len();
-    let mut depth = 0usize;
-    while i < n {
-        if i + 1 < n && b[i] == b'/' && b[i + 1] == b'*' {
-            depth += 1;
-            i += 2;
-        } else if i + 1 < n && b[i] == b'*' && b[i + 1] == b'/' {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return Some(i);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
-/// `i` at the opening `"`: the offset just past the closing one, or `None`.
-fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
-    let n = b.len();
-    i += 1;
-    while i < n {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 /// Bytes where [`scan`] has to look: everything else (identifiers, numbers, whitespace, other
@@ -122,39 +82,6 @@ const SPECIAL: [bool; 256] = {
     }
     t
 };
-
-/// Is the `"` at `q` the opening quote of a raw string (`r"`, `r#"`, `br"`, `cr##"`)? Returns
-/// its number of `#`s. The prefix must be a whole word: `xr"` is not one.
-fn raw_string_at(b: &[u8], q: usize) -> Option<usize> {
-    let mut j = q;
-    while j > 0 && b[j - 1] == b'#' {
-        j -= 1;
-    }
-    let hashes = q - j;
-    let mut w = j;
-    while w > 0 && is_ident_byte(b[w - 1]) {
-        w -= 1;
-    }
-    // `r#r"..."`: the raw identifier `r#r`, then a plain string.
-    (!in_raw_ident(b, w) && matches!(&b[w..j], b"r" | b"br" | b"cr")).then_some(hashes)
-}
-
-/// Does the word starting at `w` belong to a raw identifier (`r#word`)? Pairs `r#` chain from
-/// the left: in `r#r#word`, `r#r` is the raw identifier and `word` stands alone (what rustc's
-/// lexer does, and what this scan did when it read words one by one).
-fn in_raw_ident(b: &[u8], w: usize) -> bool {
-    let mut k = 0;
-    let mut at = w;
-    while at >= 2 && &b[at - 2..at] == b"r#" {
-        k += 1;
-        at -= 2;
-    }
-    // The first `r` ends a longer word (`xr#r#word`): that pair is no raw prefix.
-    if at > 0 && is_ident_byte(b[at - 1]) {
-        k -= 1;
-    }
-    k % 2 == 1
-}
 
 /// Lex `text` just enough to find `unsafe` tokens and check that it is lexically sound.
 ///
@@ -216,63 +143,30 @@ pub fn scan(text: &str) -> Scan {
         }
         let c = b[i];
         match c {
-            b'/' if i + 1 < n && b[i + 1] == b'/' => {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(n, |k| i + k);
-            }
-            b'/' if i + 1 < n && b[i + 1] == b'*' => match skip_block_comment(b, i) {
-                Some(j) => i = j,
+            b'/' if i + 1 < n && b[i + 1] == b'/' => i = lexer::line_comment_end(b, i),
+            b'/' if i + 1 < n && b[i + 1] == b'*' => match lexer::block_comment(b, i) {
+                Some((_, after)) => i = after,
                 None => broken!(),
             },
-            b'"' => match raw_string_at(b, i) {
-                Some(hashes) => {
-                    // the closing `"` followed by `hashes` #'s
-                    let mut k = i + 1;
-                    let mut end = None;
-                    while let Some(q) = memchr::memchr(b'"', &b[k..]) {
-                        let q = k + q;
-                        if b.len() >= q + 1 + hashes
-                            && b[q + 1..q + 1 + hashes].iter().all(|&h| h == b'#')
-                        {
-                            end = Some(q + 1 + hashes);
-                            break;
-                        }
-                        k = q + 1;
-                    }
-                    match end {
-                        Some(e) => i = e,
-                        None => broken!(),
-                    }
-                }
-                None => match skip_string(b, i) {
-                    Some(j) => i = j,
+            b'"' => {
+                let end = match lexer::raw_string_hashes(b, i) {
+                    Some(hashes) => lexer::raw_string(b, i + 1, hashes).map(|(_, after)| after),
+                    None => lexer::string(b, i + 1, &mut lexer::NoSink),
+                };
+                match end {
+                    Some(e) => i = e,
                     None => broken!(),
-                },
-            },
-            b'\'' => {
-                if i + 1 < n && b[i + 1] == b'\\' {
-                    // escaped char literal: up to the closing quote on this line
-                    let mut j = i + 2;
-                    if j < n {
-                        j += 1; // the escaped char itself (may be `'`)
-                    }
-                    while j < n && b[j] != b'\'' && b[j] != b'\n' {
-                        j += 1;
-                    }
-                    if j >= n || b[j] != b'\'' {
-                        broken!();
-                    }
-                    i = j + 1;
-                } else if i + 1 < n {
-                    let l = utf8_len(b[i + 1]);
-                    if i + 1 + l < n && b[i + 1 + l] == b'\'' {
-                        i += 2 + l; // char literal
-                    } else {
-                        i += 1; // lifetime or label
-                    }
-                } else {
-                    i += 1;
                 }
             }
+            b'\'' => match lexer::quote(b, i) {
+                Quote::Char { end, terminated } => {
+                    if !terminated {
+                        broken!();
+                    }
+                    i = end;
+                }
+                Quote::Lifetime => i += 1,
+            },
             b'(' | b'[' | b'{' => {
                 stack.push(c);
                 i += 1;

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lexer;
+
 /// Byte offsets of line starts, to turn (line, char column) into byte offsets and back.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
@@ -39,6 +41,31 @@ impl LineIndex {
             }
         }
         end.min(text.len())
+    }
+
+    /// The 1-based line and 1-based char column of a byte offset (clamped to the text, and
+    /// back to the start of a char it falls inside).
+    pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line as u32, text[start..offset].chars().count() as u32 + 1)
+    }
+
+    /// The 0-based line and 0-based UTF-16 code-unit column of a byte offset, as the Language
+    /// Server Protocol counts positions by default (clamped like [`Self::line_col`]).
+    pub fn utf16_position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let col: usize = text[start..offset].chars().map(char::len_utf16).sum();
+        (line as u32 - 1, col as u32)
     }
 
     /// The text of a 1-based line, without its line break.
@@ -267,22 +294,8 @@ impl Lexer<'_> {
                 }
             }
             mark(&mut self.lexed.has_code, self.line);
-            // Raw strings: r"..", r#".."#, br#".."#, cr#".."#.
-            if (c == b'r' || ((c == b'b' || c == b'c') && i + 1 < n && b[i + 1] == b'r'))
-                && (i == 0 || !self.ident_before(i))
-            {
-                let mut j = i + if c == b'r' { 1 } else { 2 };
-                let hashes_at = j;
-                while j < n && b[j] == b'#' {
-                    j += 1;
-                }
-                if j < n && b[j] == b'"' {
-                    self.raw_string(j + 1, j - hashes_at);
-                    continue;
-                }
-            }
             match c {
-                b'"' => self.string(i + 1),
+                b'"' => self.string_or_raw(i),
                 b'\'' => self.quote(i),
                 _ if c < 0x80 => {
                     if is_ascii_ident(c) {
@@ -334,32 +347,16 @@ impl Lexer<'_> {
                 }
             }
             b'\'' => self.quote(q),
-            _ => match self.raw_prefix(from, q) {
-                Some(hashes) => self.raw_string(q + 1, hashes),
-                None => self.string(q + 1),
-            },
+            _ => self.string_or_raw(q),
         }
     }
 
-    /// For a `"` at `q` reached by [`Self::skip_code`] from `from`: the number of `#`s when it
-    /// opens a raw string, i.e. `r` (or `br` / `cr`) and `#`s stand before it from `from` on, and
-    /// the prefix starts a token (the char before it is not an identifier char).
-    fn raw_prefix(&self, from: usize, q: usize) -> Option<usize> {
-        let b = self.b;
-        let mut h = q;
-        while h > from && b[h - 1] == b'#' {
-            h -= 1;
+    /// The `"` at `q` opens a raw string or a plain one.
+    fn string_or_raw(&mut self, q: usize) {
+        match lexer::raw_string_hashes(self.b, q) {
+            Some(hashes) => self.raw_string(q + 1, hashes),
+            None => self.string(q + 1),
         }
-        if h == from || b[h - 1] != b'r' {
-            return None;
-        }
-        let r = h - 1;
-        let start = if r > from && matches!(b[r - 1], b'b' | b'c') {
-            r - 1
-        } else {
-            r
-        };
-        (start == 0 || !self.ident_before(start)).then_some(q - h)
     }
 
     /// The number of chars in `text[from..to]`.
@@ -374,19 +371,6 @@ impl Lexer<'_> {
     /// The char starting at byte `i` (a char boundary).
     fn char_at(&self, i: usize) -> char {
         self.text[i..].chars().next().unwrap_or('\0')
-    }
-
-    /// Whether the char ending just before byte `i` is an identifier char.
-    fn ident_before(&self, i: usize) -> bool {
-        let p = self.b[i - 1];
-        if p < 0x80 {
-            is_ascii_ident(p)
-        } else {
-            self.text[..i]
-                .chars()
-                .next_back()
-                .is_some_and(is_ident_char)
-        }
     }
 
     /// The `\n` at byte `at` ends the current line.
@@ -441,7 +425,7 @@ impl Lexer<'_> {
         let column = self.column(i);
         let trailing = self.lexed.line_has_code(line);
         let start = i + 2;
-        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |k| start + k);
+        let end = lexer::line_comment_end(b, start);
         let end_column = column + 2 + self.chars(start, end);
         let raw = &self.text[start..end];
         let doc = (raw.starts_with('/') && !raw.starts_with("//")) || raw.starts_with('!');
@@ -467,30 +451,7 @@ impl Lexer<'_> {
         let column = self.column(i);
         let trailing = self.lexed.line_has_code(line);
         let start = i + 2;
-        let (mut end, mut after) = (n, n);
-        let mut depth = 1u32;
-        let mut p = start;
-        while let Some(k) = memchr::memchr2(b'/', b'*', &b[p..]) {
-            let q = p + k;
-            if b[q] == b'/' {
-                if q + 1 < n && b[q + 1] == b'*' {
-                    depth += 1;
-                    p = q + 2;
-                } else {
-                    p = q + 1;
-                }
-            } else if q + 1 < n && b[q + 1] == b'/' {
-                depth -= 1;
-                if depth == 0 {
-                    end = q;
-                    after = q + 2;
-                    break;
-                }
-                p = q + 2;
-            } else {
-                p = q + 1;
-            }
-        }
+        let (end, after) = lexer::block_comment(b, i).unwrap_or((n, n));
         self.lines_through(start, end);
         let end_column = self.column(after);
         let raw = &self.text[start..end];
@@ -512,19 +473,8 @@ impl Lexer<'_> {
     /// A raw string whose body starts at `from`, closed by `"` and `hashes` `#`s (or the end).
     /// Every line of the body that holds some char (the closing quote aside) is code.
     fn raw_string(&mut self, from: usize, hashes: usize) {
-        let b = self.b;
-        let n = b.len();
-        let (mut close, mut after) = (n, n);
-        let mut p = from;
-        while let Some(k) = memchr::memchr(b'"', &b[p..]) {
-            let q = p + k;
-            if (1..=hashes).all(|h| q + h < n && b[q + h] == b'#') {
-                close = q;
-                after = q + 1 + hashes;
-                break;
-            }
-            p = q + 1;
-        }
+        let n = self.b.len();
+        let (close, after) = lexer::raw_string(self.b, from, hashes).unwrap_or((n, n));
         self.mark_lines_through(from, close);
         self.i = after;
     }
@@ -532,79 +482,30 @@ impl Lexer<'_> {
     /// A string whose body starts at `from`. Chars outside escapes mark their line as code; an
     /// escape (`\` and the next char, maybe a line break) does not.
     fn string(&mut self, from: usize) {
-        let b = self.b;
-        let n = b.len();
-        let mut i = from;
-        loop {
-            let Some(k) = memchr::memchr3(b'\\', b'"', b'\n', &b[i..]) else {
-                if i < n {
-                    mark(&mut self.lexed.has_code, self.line);
-                }
-                i = n;
-                break;
-            };
-            let q = i + k;
-            if q > i {
-                mark(&mut self.lexed.has_code, self.line);
+        /// Marks the lines that hold the body's chars, and follows its line breaks.
+        struct Lines<'l, 'a>(&'l mut Lexer<'a>);
+        impl lexer::StringSink for Lines<'_, '_> {
+            fn text(&mut self, _from: usize, _to: usize) {
+                mark(&mut self.0.lexed.has_code, self.0.line);
             }
-            match b[q] {
-                b'\\' => {
-                    i = q + 1;
-                    if i < n {
-                        if b[i] == b'\n' {
-                            self.newline_at(i);
-                        }
-                        i += utf8_len(b[i]);
-                    }
-                }
-                b'"' => {
-                    i = q + 1;
-                    break;
-                }
-                _ => {
-                    self.newline_at(q);
-                    i = q + 1;
-                }
+            fn newline(&mut self, at: usize) {
+                self.0.newline_at(at);
             }
         }
-        self.i = i;
+        let end = lexer::string(self.b, from, &mut Lines(self));
+        self.i = end.unwrap_or(self.b.len());
     }
 
     /// `'` at `i`: a char literal (`'x'`, or an escape `'\..'` up to a `'` or the line end) or a
     /// lifetime / label (only the quote is skipped).
     fn quote(&mut self, i: usize) {
-        let b = self.b;
-        let n = b.len();
-        if i + 2 < n && b[i + 1] == b'\\' {
-            let mut j = i + 1;
-            while j < n && b[j] != b'\'' && b[j] != b'\n' {
-                if b[j] == b'\\' {
-                    j += 1;
-                }
-                if j < n {
-                    if b[j] == b'\n' {
-                        self.newline_at(j);
-                    }
-                    j += utf8_len(b[j]);
-                }
+        self.i = match lexer::quote(self.b, i) {
+            lexer::Quote::Char { end, .. } => {
+                self.lines_through(i, end);
+                end
             }
-            if j < n && b[j] == b'\'' {
-                j += 1;
-            }
-            self.i = j;
-            return;
-        }
-        if i + 1 < n {
-            let w = utf8_len(b[i + 1]);
-            if i + 1 + w < n && b[i + 1 + w] == b'\'' {
-                if b[i + 1] == b'\n' {
-                    self.newline_at(i + 1);
-                }
-                self.i = i + 2 + w;
-                return;
-            }
-        }
-        self.i = i + 1;
+            lexer::Quote::Lifetime => i + 1,
+        };
     }
 
     /// An identifier (or number) run continuing at `from`.
@@ -666,16 +567,6 @@ fn mark(v: &mut Vec<bool>, line: u32) {
         v.resize(l + 1, false);
     }
     v[l] = true;
-}
-
-/// Length of the UTF-8 char whose first byte is `lead`.
-pub(crate) fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0..=0x7f => 1,
-        0x80..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
-    }
 }
 
 fn is_ascii_ident(c: u8) -> bool {
@@ -845,5 +736,27 @@ mod tests {
         assert_eq!(idx.offset(src, 1, 2), 2);
         assert_eq!(idx.offset(src, 2, 2), 9);
         assert_eq!(idx.line_text(src, 2), "ab");
+        assert_eq!(idx.line_col(src, 9), (2, 2));
+        assert_eq!(idx.line_col(src, 1), (1, 1), "inside `é`: its start");
+        assert_eq!(idx.line_col(src, 2), (1, 2));
+        assert_eq!(idx.line_col(src, 99), (2, 3), "clamped to the end");
+    }
+
+    #[test]
+    fn utf16_positions_count_code_units() {
+        // `😀` is 4 bytes, 1 char, 2 UTF-16 units; `é` 2 bytes, 1 char, 1 unit.
+        let src = "😀é x
+ab";
+        let idx = LineIndex::new(src);
+        assert_eq!(idx.utf16_position(src, 0), (0, 0));
+        assert_eq!(idx.utf16_position(src, 4), (0, 2));
+        assert_eq!(idx.utf16_position(src, 6), (0, 3));
+        assert_eq!(idx.utf16_position(src, 7), (0, 4));
+        assert_eq!(idx.utf16_position(src, 9), (1, 0));
+        assert_eq!(idx.utf16_position(src, 10), (1, 1));
+        for (off, _) in src.char_indices() {
+            let (l, c) = idx.line_col(src, off);
+            assert_eq!(idx.offset(src, l, c), off);
+        }
     }
 }

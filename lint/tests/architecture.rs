@@ -15,7 +15,10 @@ use syn::visit::Visit;
 /// Lowest first. A module may name modules of its own layer and of the layers before it.
 const LAYERS: &[(&str, &[&str])] = &[
     ("base", &["diagnostic", "cfg", "workspace"]),
-    ("syntax", &["source", "parse", "prefilter", "generated"]),
+    (
+        "syntax",
+        &["lexer", "source", "parse", "prefilter", "generated"],
+    ),
     ("facts", &["facts", "suppress"]),
     ("index", &["index"]),
     ("semantics", &["semantics"]),

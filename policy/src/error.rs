@@ -37,6 +37,8 @@ pub enum ErrorKind {
     EmptyPrefix,
     /// `banned-type.tests` is neither `"include"` nor `"exclude"`.
     InvalidTestsMode,
+    /// A value outside the set a setting accepts (`[rules.<id>] scope`).
+    InvalidValue,
     /// An error raised by a user of the crate through [`crate::LoadedPolicy::error_at`].
     Custom,
 }
@@ -58,6 +60,7 @@ impl ErrorKind {
             ErrorKind::EmptyBlockingMethods => "empty_blocking_methods",
             ErrorKind::EmptyPrefix => "empty_prefix",
             ErrorKind::InvalidTestsMode => "invalid_tests_mode",
+            ErrorKind::InvalidValue => "invalid_value",
             ErrorKind::Custom => "custom",
         }
     }

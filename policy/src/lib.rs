@@ -21,6 +21,17 @@
 //! [rules]                                      # "error" | "warn" | "off"
 //! banned-type = "error"
 //!
+//! [rules.listener-blocking-call]               # the table form: level and the rule's settings
+//! level = "warn"
+//! scope = "async"                              # "listener" (default) | "async"
+//!
+//! [[blocking-call]]                            # more calls that block the thread
+//! path = "crate::transport::fast_channel::FastSender::try_send"
+//! reason = "crossbeam backoff can spin forever"  # required, non-empty
+//!
+//! [[blocking-insulator]]                       # more calls whose closure argument may block
+//! path = "crate::executor::run_blocking"
+//!
 //! [[banned-type]]
 //! path = "tokio::net::UdpSocket"               # required Rust path
 //! reason = "core is generic over Socket"       # required, non-empty
@@ -130,6 +141,47 @@ pub struct Policy {
     pub exemption_markers: Vec<ExemptionMarker>,
     /// The `[analysis]` table.
     pub analysis: AnalysisConfig,
+    /// `[[blocking-call]]` entries, in file order.
+    pub blocking_calls: Vec<BlockingCall>,
+    /// `[[blocking-insulator]]` entries, in file order.
+    pub blocking_insulators: Vec<BlockingInsulator>,
+    /// `[rules.listener-blocking-call] scope`, if set.
+    pub listener_blocking_scope: Option<BlockingScope>,
+}
+
+/// Where listener-blocking-call looks for blocking calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockingScope {
+    /// On the listener path (reached from the entry points): the default.
+    #[default]
+    Listener,
+    /// In every async context.
+    Async,
+}
+
+/// A `[[blocking-call]]` entry: a function or method that blocks the thread.
+#[derive(Debug, Clone)]
+pub struct BlockingCall {
+    /// The path as written (`crate::transport::FastSender::try_send`, `std::sync::Mutex::lock`).
+    pub path: String,
+    /// The path split at `::` (a leading `::` is dropped).
+    pub segments: Vec<String>,
+    /// Why it blocks (non-empty).
+    pub reason: String,
+    /// Byte span of the `path` string in the policy source.
+    pub span: Range<usize>,
+}
+
+/// A `[[blocking-insulator]]` entry: a function whose closure argument runs where blocking is
+/// fine (another thread, a blocking pool).
+#[derive(Debug, Clone)]
+pub struct BlockingInsulator {
+    /// The path as written.
+    pub path: String,
+    /// The path split at `::`.
+    pub segments: Vec<String>,
+    /// Byte span of the `path` string in the policy source.
+    pub span: Range<usize>,
 }
 
 /// The `[analysis]` table: which build the analysis describes.

@@ -8,14 +8,17 @@ use toml::Spanned;
 
 use crate::error::{ErrorKind, PolicyError};
 use crate::globs::Globs;
-use crate::{BannedType, ChannelType, EntryPoint, ExemptionMarker, Level, Policy, TestsMode};
+use crate::{
+    BannedType, BlockingCall, BlockingInsulator, BlockingScope, ChannelType, EntryPoint,
+    ExemptionMarker, Level, Policy, TestsMode,
+};
 
 /// The policy table exactly as written (shared by `channel-lint.toml` and `Cargo.toml` metadata).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicy {
     exclude: Option<Vec<Spanned<String>>>,
-    rules: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    rules: Option<BTreeMap<Spanned<String>, Spanned<RawRule>>>,
     #[serde(default, rename = "banned-type")]
     banned_type: Vec<RawBannedType>,
     listener: Option<RawListener>,
@@ -24,6 +27,60 @@ pub(crate) struct RawPolicy {
     #[serde(default, rename = "exemption-marker")]
     exemption_marker: Vec<RawExemptionMarker>,
     analysis: Option<RawAnalysis>,
+    #[serde(default, rename = "blocking-call")]
+    blocking_call: Vec<RawBlockingCall>,
+    #[serde(default, rename = "blocking-insulator")]
+    blocking_insulator: Vec<RawBlockingInsulator>,
+}
+
+/// A `[rules]` entry: `id = "level"`, or a table `[rules.id] level = ".." scope = ".."`.
+#[derive(Debug)]
+pub(crate) enum RawRule {
+    Level(String),
+    /// The table's keys and values, in file order.
+    Table(Vec<(Spanned<String>, Spanned<String>)>),
+}
+
+impl<'de> Deserialize<'de> for RawRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a level (\"error\", \"warn\", \"off\") or a table of the rule's settings",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRule, E> {
+                Ok(RawRule::Level(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawRule, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<Spanned<String>>()? {
+                    let v = m.next_value::<Spanned<String>>()?;
+                    out.push((k, v));
+                }
+                Ok(RawRule::Table(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlockingCall {
+    path: Spanned<String>,
+    reason: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlockingInsulator {
+    path: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +237,24 @@ impl Ctx<'_> {
         )
     }
 
+    fn level(&self, id: &str, value: &str, span: Range<usize>) -> Result<Level, PolicyError> {
+        Level::parse(value).ok_or_else(|| {
+            let help = match suggest(value, &["error", "warn", "off"]) {
+                Some(s) if s != value => {
+                    format!("did you mean \"{s}\"? expected one of \"error\", \"warn\" or \"off\"")
+                }
+                _ => "expected one of \"error\", \"warn\" or \"off\"".to_owned(),
+            };
+            self.err(
+                ErrorKind::InvalidLevel,
+                span,
+                format!("invalid level `{}` for rule `{id}`", value.escape_debug()),
+                "invalid level",
+                Some(help),
+            )
+        })
+    }
+
     fn rule(&self, rule: &Spanned<String>, what: &str) -> Result<String, PolicyError> {
         let id = rule.get_ref();
         if self.known_rules.contains(&id.as_str()) {
@@ -220,19 +295,96 @@ impl Ctx<'_> {
 
         for (key, value) in raw.rules.unwrap_or_default() {
             let id = self.rule(&key, "`[rules]`")?;
-            let level = Level::parse(value.get_ref()).ok_or_else(|| {
-                self.err(
-                    ErrorKind::InvalidLevel,
-                    value.span(),
-                    format!(
-                        "invalid level `{}` for rule `{id}`",
-                        value.get_ref().escape_debug()
-                    ),
-                    "invalid level",
-                    Some("expected one of \"error\", \"warn\" or \"off\"".to_owned()),
-                )
-            })?;
-            policy.rules.insert(id, level);
+            let span = value.span();
+            match value.into_inner() {
+                RawRule::Level(level) => {
+                    let level = self.level(&id, &level, span)?;
+                    policy.rules.insert(id, level);
+                }
+                RawRule::Table(entries) => {
+                    let options = options_of(&id);
+                    for (k, v) in entries {
+                        match k.get_ref().as_str() {
+                            "level" => {
+                                let level = self.level(&id, v.get_ref(), v.span())?;
+                                policy.rules.insert(id.clone(), level);
+                            }
+                            "scope" if options.contains(&"scope") => {
+                                let scope = match v.get_ref().as_str() {
+                                    "listener" => BlockingScope::Listener,
+                                    "async" => BlockingScope::Async,
+                                    other => {
+                                        let help = match suggest(other, &["listener", "async"]) {
+                                            Some(s) => format!("did you mean \"{s}\"? expected \"listener\" or \"async\""),
+                                            None => "expected \"listener\" (the listener path) or \"async\" (every async context)".to_owned(),
+                                        };
+                                        return Err(self.err(
+                                            ErrorKind::InvalidValue,
+                                            v.span(),
+                                            format!(
+                                                "invalid scope `{}` for rule `{id}`",
+                                                other.escape_debug()
+                                            ),
+                                            "invalid scope",
+                                            Some(help),
+                                        ));
+                                    }
+                                };
+                                policy.listener_blocking_scope = Some(scope);
+                            }
+                            other => {
+                                let mut valid = vec!["level"];
+                                valid.extend(options.iter().copied());
+                                let list = valid
+                                    .iter()
+                                    .map(|k| format!("`{k}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ");
+                                let help = match suggest(other, &valid) {
+                                    Some(s) => format!(
+                                        "did you mean `{s}`? the settings of `{id}`: {list}"
+                                    ),
+                                    None => format!("the settings of `{id}`: {list}"),
+                                };
+                                return Err(self.err(
+                                    ErrorKind::UnknownKey,
+                                    k.span(),
+                                    format!("unknown setting `{other}` for rule `{id}`"),
+                                    "unknown key",
+                                    Some(help),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        for bc in raw.blocking_call {
+            let segments = self.rust_path(&bc.path, "blocking-call path")?;
+            if bc.reason.get_ref().trim().is_empty() {
+                return Err(self.err(
+                    ErrorKind::EmptyReason,
+                    bc.reason.span(),
+                    format!("blocking-call `{}` has an empty reason", bc.path.get_ref()),
+                    "empty reason",
+                    Some("say how the call blocks the thread, e.g. \"crossbeam backoff can spin forever\"".to_owned()),
+                ));
+            }
+            policy.blocking_calls.push(BlockingCall {
+                span: bc.path.span(),
+                path: bc.path.into_inner(),
+                segments,
+                reason: bc.reason.into_inner(),
+            });
+        }
+        for bi in raw.blocking_insulator {
+            let segments = self.rust_path(&bi.path, "blocking-insulator path")?;
+            policy.blocking_insulators.push(BlockingInsulator {
+                span: bi.path.span(),
+                path: bi.path.into_inner(),
+                segments,
+            });
         }
 
         policy.exclude = self.globs(raw.exclude)?;
@@ -376,6 +528,14 @@ impl Ctx<'_> {
         }
 
         Ok(policy)
+    }
+}
+
+/// The settings a rule's `[rules.<id>]` table takes besides `level`.
+fn options_of(id: &str) -> &'static [&'static str] {
+    match id {
+        "listener-blocking-call" => &["scope"],
+        _ => &[],
     }
 }
 

@@ -354,3 +354,129 @@ fn analysis_features_parse_and_are_checked() {
     assert_eq!(t, "feature");
     assert!(err.to_string().contains("features"), "{err}");
 }
+
+const BLOCKING_RULES: &[&str] = &[
+    "runtime-panic-call",
+    "listener-blocking-call",
+    "banned-type",
+];
+
+fn parse_blocking(text: &str) -> Result<Policy, PolicyError> {
+    parse_str(text, "channel-lint.toml", Path::new("/ws"), BLOCKING_RULES)
+}
+
+#[test]
+fn rules_table_form_and_blocking_keys() {
+    let p = parse_blocking(
+        r#"
+[rules]
+banned-type = "warn"
+
+[rules.listener-blocking-call]
+level = "warn"
+scope = "async"
+
+[rules.runtime-panic-call]
+level = "off"
+
+[[blocking-call]]
+path = "crate::transport::fast_channel::FastSender::try_send"
+reason = "crossbeam backoff can spin forever"
+
+[[blocking-insulator]]
+path = "crate::executor::run_blocking"
+"#,
+    )
+    .unwrap();
+    assert_eq!(p.level("banned-type", Level::Error), Level::Warn);
+    assert_eq!(p.level("listener-blocking-call", Level::Error), Level::Warn);
+    assert_eq!(p.level("runtime-panic-call", Level::Error), Level::Off);
+    assert_eq!(
+        p.listener_blocking_scope,
+        Some(channel_lint_policy::BlockingScope::Async)
+    );
+    assert_eq!(p.blocking_calls.len(), 1);
+    assert_eq!(
+        p.blocking_calls[0].segments,
+        [
+            "crate",
+            "transport",
+            "fast_channel",
+            "FastSender",
+            "try_send"
+        ]
+    );
+    assert_eq!(
+        p.blocking_insulators[0].segments,
+        ["crate", "executor", "run_blocking"]
+    );
+    // A table without `level` keeps the default level.
+    let p = parse_blocking("[rules.listener-blocking-call]\nscope = \"listener\"\n").unwrap();
+    assert_eq!(
+        p.level("listener-blocking-call", Level::Error),
+        Level::Error
+    );
+    assert_eq!(
+        p.listener_blocking_scope,
+        Some(channel_lint_policy::BlockingScope::Listener)
+    );
+}
+
+#[test]
+fn rules_table_errors_point_at_the_value_with_the_nearest_spelling() {
+    let text = "[rules.listener-blocking-call]\nscope = \"asnyc\"\n";
+    let err = parse_blocking(text).expect_err("bad scope");
+    assert_eq!(err.kind(), Some(ErrorKind::InvalidValue));
+    assert_eq!(&text[err.span().unwrap()], "\"asnyc\"");
+    assert!(
+        format!("{err:?}").contains("did you mean \\\"async\\\""),
+        "{err:?}"
+    );
+
+    let text = "[rules.listener-blocking-call]\nscpoe = \"async\"\n";
+    let err = parse_blocking(text).expect_err("bad key");
+    assert_eq!(err.kind(), Some(ErrorKind::UnknownKey));
+    assert_eq!(&text[err.span().unwrap()], "scpoe");
+    assert!(
+        format!("{err:?}").contains("did you mean `scope`"),
+        "{err:?}"
+    );
+
+    // `scope` is a setting of listener-blocking-call only.
+    let text = "[rules.runtime-panic-call]\nscope = \"async\"\n";
+    let err = parse_blocking(text).expect_err("scope on another rule");
+    assert_eq!(err.kind(), Some(ErrorKind::UnknownKey));
+    assert_eq!(&text[err.span().unwrap()], "scope");
+
+    let text = "[rules.runtime-panic-call]\nlevel = \"eror\"\n";
+    let err = parse_blocking(text).expect_err("bad level");
+    assert_eq!(err.kind(), Some(ErrorKind::InvalidLevel));
+    assert_eq!(&text[err.span().unwrap()], "\"eror\"");
+    assert!(
+        format!("{err:?}").contains("did you mean \\\"error\\\""),
+        "{err:?}"
+    );
+
+    let text = "[rules.runtme-panic-call]\nlevel = \"warn\"\n";
+    let err = parse_blocking(text).expect_err("bad rule");
+    assert_eq!(err.kind(), Some(ErrorKind::UnknownRule));
+    assert_eq!(&text[err.span().unwrap()], "runtme-panic-call");
+
+    let text = "[[blocking-call]]\npath = \"a::b\"\nreason = \" \"\n";
+    let err = parse_blocking(text).expect_err("empty reason");
+    assert_eq!(err.kind(), Some(ErrorKind::EmptyReason));
+    assert_eq!(&text[err.span().unwrap()], "\" \"");
+
+    let text = "[[blocking-call]]\npath = \"a::b\"\n";
+    let err = parse_blocking(text).expect_err("missing reason");
+    assert_eq!(err.kind(), Some(ErrorKind::MissingKey));
+
+    let text = "[[blocking-insulator]]\npath = \"a b\"\n";
+    let err = parse_blocking(text).expect_err("bad path");
+    assert_eq!(err.kind(), Some(ErrorKind::InvalidPath));
+    assert_eq!(&text[err.span().unwrap()], "\"a b\"");
+
+    let text = "[[blocking-insulator]]\npath = \"a\"\nreason = \"x\"\n";
+    let err = parse_blocking(text).expect_err("unknown key");
+    assert_eq!(err.kind(), Some(ErrorKind::UnknownKey));
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::lint::{self, Lint, Outcome};
 use crate::report::{self, Row};
-use crate::{corpus, measure, BenchArgs, Result};
+use crate::{corpus, measure, BenchArgs, Case, Result};
 
 /// The policy of every lint row: default rules, plus one banned type so that the
 /// `banned-type` rule has something to look for.
@@ -36,41 +36,60 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn run(args: &BenchArgs) -> Result<ExitCode> {
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "warning: xtask is a debug build, so the baseline row is slow; \
-             use `cargo run --release -p xtask -- bench`"
-        );
+/// What every case shares: where things are, the lint binary, the run options.
+pub struct Env {
+    pub root: PathBuf,
+    pub bench_dir: PathBuf,
+    pub lint_bin: PathBuf,
+    pub jobs: Option<usize>,
+    pub timeout: Duration,
+}
+
+impl Env {
+    /// The raw stdout/stderr folder of a case (`target/bench-corpus/out/<case>`).
+    pub fn out_dir(&self, case: &str) -> Result<PathBuf> {
+        let dir = self.bench_dir.join("out").join(case);
+        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        Ok(dir)
     }
-    let root = workspace_root();
-    let bench_dir = root.join("target").join("bench-corpus");
-    let out_dir = bench_dir.join("out");
-    fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
 
-    // 1. The corpus, and the lint binary.
-    let corpus_dir = match &args.corpus {
-        Some(dir) => {
-            let dir = absolute(dir)?;
-            if !dir.is_dir() {
-                return Err(format!("--corpus {}: not a folder", dir.display()));
-            }
-            dir
+    /// A [`Lint`] on `corpus` with `policy`, run from `cwd` (the lint finds its root there).
+    pub fn lint(&self, corpus: &Path, policy: &Path, out_dir: &Path, cwd: &Path) -> Lint {
+        Lint {
+            bin: self.lint_bin.clone(),
+            corpus: corpus.to_path_buf(),
+            policy: policy.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            jobs: self.jobs,
+            timeout: self.timeout,
+            cwd: cwd.to_path_buf(),
+            no_cache_supported: true,
+            jobs_supported: true,
+            format: "json",
         }
-        None => corpus::prepare_vendor(&root, &bench_dir)?,
-    };
-    let lint_bin = match &args.lint_bin {
-        Some(path) => absolute(path)?,
-        None => lint::build(&root)?,
-    };
-    let policy = bench_dir.join("channel-lint.toml");
-    fs::write(&policy, POLICY).map_err(|e| format!("writing {}: {e}", policy.display()))?;
+    }
 
-    eprintln!("corpus: counting files and lines (and warming the page cache) ...");
-    let stats = corpus::stats(&corpus_dir)?;
-    eprintln!("corpus: {} .rs files, {} lines", stats.files, stats.lines);
+    /// Prints the report and writes it as Markdown to `target/bench-corpus/<file>`.
+    pub fn report(
+        &self,
+        input: &report::Input,
+        summary: &[(String, String)],
+        file: &str,
+        out_dir: &Path,
+    ) -> Result<()> {
+        let (text, markdown) = report::render(input, summary);
+        println!("{text}");
+        let report_path = self.bench_dir.join(file);
+        fs::write(&report_path, markdown)
+            .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
+        println!("report written to {}", report_path.display());
+        println!("raw stdout/stderr of each run in {}\n", out_dir.display());
+        Ok(())
+    }
+}
 
-    // 2. The rows, one after the other.
+/// Warns when the machine is busy; returns the load averages for the report header.
+pub fn check_load() -> Option<String> {
     let load = load_average();
     if let Some(one_minute) = load.as_deref().and_then(|l| l.split(' ').next()) {
         if one_minute.parse::<f64>().is_ok_and(|l| l > 0.75) {
@@ -80,25 +99,81 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
             );
         }
     }
+    load
+}
+
+pub fn run(args: &BenchArgs) -> Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: xtask is a debug build, so the baseline row is slow; \
+             use `cargo run --release -p xtask -- bench`"
+        );
+    }
+    let root = workspace_root();
+    let bench_dir = root.join("target").join("bench-corpus");
+    fs::create_dir_all(&bench_dir).map_err(|e| format!("creating {}: {e}", bench_dir.display()))?;
+    let lint_bin = match &args.lint_bin {
+        Some(path) => absolute(path)?,
+        None => lint::build(&root)?,
+    };
+    let env = Env {
+        root,
+        bench_dir,
+        lint_bin,
+        jobs: args.jobs,
+        timeout: args.timeout,
+    };
+    let mut ok = true;
+    for case in args.case.cases() {
+        ok &= match case {
+            Case::Vendor => run_vendor(&env, args)?,
+            Case::Listener => crate::listener::run(&env)?,
+            Case::Human => crate::human::run(&env, args.before_bin.as_deref())?,
+            Case::All => unreachable!("expanded by cases()"),
+        };
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The vendor case: the workspace's vendored dependency tree, default policy plus one banned
+/// type (no listener entry points). True when every run ended normally.
+fn run_vendor(env: &Env, args: &BenchArgs) -> Result<bool> {
+    let (root, bench_dir) = (&env.root, &env.bench_dir);
+    let out_dir = env.out_dir("vendor")?;
+
+    // 1. The corpus.
+    let corpus_dir = match &args.corpus {
+        Some(dir) => {
+            let dir = absolute(dir)?;
+            if !dir.is_dir() {
+                return Err(format!("--corpus {}: not a folder", dir.display()));
+            }
+            dir
+        }
+        None => corpus::prepare_vendor(root, bench_dir)?,
+    };
+    let policy = bench_dir.join("channel-lint.toml");
+    fs::write(&policy, POLICY).map_err(|e| format!("writing {}: {e}", policy.display()))?;
+
+    eprintln!("corpus: counting files and lines (and warming the page cache) ...");
+    let stats = corpus::stats(&corpus_dir)?;
+    eprintln!("corpus: {} .rs files, {} lines", stats.files, stats.lines);
+
+    // 2. The rows, one after the other.
+    let load = check_load();
     let mut rows = Vec::new();
-    let (outcome, baseline) = run_baseline(&corpus_dir, &out_dir, args.jobs, args.timeout);
+    let (outcome, baseline) = run_baseline(&corpus_dir, &out_dir, env.jobs, env.timeout);
     rows.push(progress(Row::new(
         "(a)",
         "baseline: bare parallel syn::parse_file",
         outcome,
     )));
 
-    let mut lint = Lint {
-        bin: lint_bin.clone(),
-        corpus: corpus_dir.clone(),
-        policy,
-        out_dir: out_dir.clone(),
-        jobs: args.jobs,
-        timeout: args.timeout,
-        cwd: root.clone(),
-        no_cache_supported: true,
-        jobs_supported: true,
-    };
+    let mut lint = env.lint(&corpus_dir, &policy, &out_dir, root);
     let b = lint.run("b-lint", true, &[]);
     rows.push(progress(Row::new("(b)", "lint, --no-cache", b)));
     let c = lint.run("c-no-prefilter", true, &["--no-prefilter".into()]);
@@ -132,35 +207,25 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
 
     // 3. The report.
     let input = report::Input {
+        case: "vendor",
         corpus: &corpus_dir,
         stats,
-        lint_bin: &lint_bin,
-        jobs: args.jobs,
+        lint_bin: &env.lint_bin,
+        jobs: env.jobs,
         threads: baseline.as_ref().and_then(|v| v["threads"].as_u64()),
         baseline_parse_errors: baseline.as_ref().and_then(|v| v["parse_errors"].as_u64()),
-        commit: git_commit(&root),
+        commit: git_commit(root),
         load,
         rows: &rows,
     };
-    let (text, markdown) = report::render(&input);
-    println!("{text}");
-    let report_path = bench_dir.join("report.md");
-    fs::write(&report_path, markdown)
-        .map_err(|e| format!("writing {}: {e}", report_path.display()))?;
-    println!("report written to {}", report_path.display());
-    println!("raw stdout/stderr of each run in {}", out_dir.display());
-
-    let failed = rows
+    let summary = report::vendor_summary(&input);
+    env.report(&input, &summary, "report.md", &out_dir)?;
+    Ok(!rows
         .iter()
-        .any(|r| matches!(r.outcome, Outcome::Failed { .. }));
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+        .any(|r| matches!(r.outcome, Outcome::Failed { .. })))
 }
 
-fn progress(row: Row) -> Row {
+pub fn progress(row: Row) -> Row {
     let what = match &row.outcome {
         Outcome::Ran { m, .. } => format!("{:.2} s, {}", m.wall.as_secs_f64(), m.exit),
         Outcome::Unsupported { flag } => format!("n/a (flag unsupported: {flag})"),
@@ -172,7 +237,7 @@ fn progress(row: Row) -> Row {
 
 /// Row (a): this very binary as `xtask parse-baseline <corpus>`, measured like the lint. Also
 /// returns the JSON tally the child printed.
-fn run_baseline(
+pub fn run_baseline(
     corpus: &Path,
     out_dir: &Path,
     jobs: Option<usize>,
@@ -248,7 +313,7 @@ fn run_baseline(
 }
 
 /// `git rev-parse --short HEAD`, read-only (`--no-optional-locks`: not even an index refresh), with `-dirty` when the work tree has changes.
-fn git_commit(root: &Path) -> Option<String> {
+pub fn git_commit(root: &Path) -> Option<String> {
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)

@@ -115,12 +115,27 @@ pub struct Lint {
     pub no_cache_supported: bool,
     /// Cleared once the lint has rejected `--jobs`.
     pub jobs_supported: bool,
+    /// `--format` of every run: `json` (the diagnostics are read back) or `human`.
+    pub format: &'static str,
 }
 
 impl Lint {
     /// Runs `<bin> channel-lint --format json --config <policy> [--jobs N] [--no-cache] <extra>
     /// <corpus>`.
     pub fn run(&mut self, row: &str, no_cache: bool, extra: &[OsString]) -> Outcome {
+        let corpus = self.corpus.clone();
+        self.run_on(row, no_cache, extra, &corpus)
+    }
+
+    /// [`Lint::run`] with `target` as the path argument instead of the corpus (with
+    /// `--report-only`: the file whose findings are reported).
+    pub fn run_on(
+        &mut self,
+        row: &str,
+        no_cache: bool,
+        extra: &[OsString],
+        target: &Path,
+    ) -> Outcome {
         loop {
             let mut notes = Vec::new();
             if no_cache && !self.no_cache_supported {
@@ -132,7 +147,7 @@ impl Lint {
             let mut args: Vec<OsString> = vec![
                 "channel-lint".into(),
                 "--format".into(),
-                "json".into(),
+                self.format.into(),
                 "--config".into(),
                 self.policy.clone().into(),
             ];
@@ -144,7 +159,7 @@ impl Lint {
                 args.push("--no-cache".into());
             }
             args.extend(extra.iter().cloned());
-            args.push(self.corpus.clone().into());
+            args.push(target.into());
 
             let stdout = self.out_dir.join(format!("{row}.stdout"));
             let stderr = self.out_dir.join(format!("{row}.stderr"));
@@ -173,6 +188,13 @@ impl Lint {
                 };
             }
             match m.exit {
+                Exit::Code(0 | 1) if self.format != "json" => {
+                    return Outcome::Ran {
+                        m,
+                        diagnostics: None,
+                        notes,
+                    };
+                }
                 Exit::Code(0 | 1) => {
                     let diagnostics = match read_diagnostics(&stdout) {
                         Ok((d, note)) => {

@@ -86,7 +86,7 @@ impl Pinned {
     pub fn label(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.name)
     }
-    fn stem(&self) -> String {
+    pub fn stem(&self) -> String {
         format!("{}-{}", self.name, self.version)
     }
 }
@@ -394,8 +394,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     })
 }
 
+/// Every pinned crate of `lintcheck/crates.toml` (also the source of the bench's listener case).
+pub fn pins(root: &Path) -> Result<Vec<Pinned>> {
+    let list_path = root.join("lintcheck").join("crates.toml");
+    let list_text = fs::read_to_string(&list_path)
+        .map_err(|e| format!("reading {}: {e}", list_path.display()))?;
+    let list: CratesFile =
+        toml::from_str(&list_text).map_err(|e| format!("{}: {e}", list_path.display()))?;
+    Ok(list.crates)
+}
+
+/// The folder downloaded `.crate` files are kept in (shared by lintcheck and the bench).
+pub fn crate_cache(root: &Path) -> PathBuf {
+    root.join("target").join("lintcheck").join("crates")
+}
+
 /// The `.crate` file of `p`, from the cache or downloaded, with its checksum verified.
-fn fetch(p: &Pinned, cache: &Path) -> Result<Vec<u8>> {
+pub fn fetch(p: &Pinned, cache: &Path) -> Result<Vec<u8>> {
     let file = cache.join(format!("{}.crate", p.stem()));
     if let Ok(bytes) = fs::read(&file) {
         if sha256_hex(&bytes) == p.sha256 {
@@ -446,10 +461,12 @@ fn fetch(p: &Pinned, cache: &Path) -> Result<Vec<u8>> {
 /// Unpacks the `.crate` (a gzipped tar whose entries are under `<name>-<version>/`) into
 /// `<src>/<name>-<version>/`, unless a marker there says it already holds exactly this
 /// checksum. The marker is written last, so a half-unpacked folder is unpacked again.
-fn unpack(p: &Pinned, bytes: &[u8], src: &Path) -> Result<PathBuf> {
+/// `fresh`: unpack even over a complete folder (a caller that edits the sources wants them as
+/// the archive has them).
+pub fn unpack(p: &Pinned, bytes: &[u8], src: &Path, fresh: bool) -> Result<PathBuf> {
     let dir = src.join(p.stem());
     let marker = dir.join(".lintcheck-unpacked");
-    if fs::read_to_string(&marker).is_ok_and(|m| m.trim() == p.sha256) {
+    if !fresh && fs::read_to_string(&marker).is_ok_and(|m| m.trim() == p.sha256) {
         return Ok(dir);
     }
     if dir.exists() {
@@ -524,8 +541,8 @@ fn run_one(p: &Pinned, root: &Path, bin: &Path, work: &Path) -> Result<(CrateRun
         Err(e) => return Err(format!("reading {}: {e}", judged_path.display())),
     };
 
-    let bytes = fetch(p, &work.join("crates"))?;
-    let src = unpack(p, &bytes, &work.join("src"))?;
+    let bytes = fetch(p, &crate_cache(root))?;
+    let src = unpack(p, &bytes, &work.join("src"), false)?;
     check_locations(&judged, &src).map_err(|e| format!("{}: {e}", judged_path.display()))?;
     let copied = src.join("lintcheck-policy.toml");
     fs::write(&copied, &policy).map_err(|e| format!("writing {}: {e}", copied.display()))?;
@@ -662,20 +679,15 @@ fn table(runs: &[CrateRun], total: &Score, markdown: bool) -> String {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let root = crate::bench::workspace_root();
-    let list_path = root.join("lintcheck").join("crates.toml");
-    let list_text = fs::read_to_string(&list_path)
-        .map_err(|e| format!("reading {}: {e}", list_path.display()))?;
-    let list: CratesFile =
-        toml::from_str(&list_text).map_err(|e| format!("{}: {e}", list_path.display()))?;
+    let crates = pins(&root)?;
     let selected: Vec<&Pinned> = match &args.krate {
         Some(want) => {
-            let s: Vec<&Pinned> = list
-                .crates
+            let s: Vec<&Pinned> = crates
                 .iter()
                 .filter(|p| p.label() == want || p.name == *want)
                 .collect();
             if s.is_empty() {
-                let known: Vec<&str> = list.crates.iter().map(Pinned::label).collect();
+                let known: Vec<&str> = crates.iter().map(Pinned::label).collect();
                 return Err(format!(
                     "--crate {want}: not in lintcheck/crates.toml (known: {})",
                     known.join(", ")
@@ -683,7 +695,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
             s
         }
-        None => list.crates.iter().collect(),
+        None => crates.iter().collect(),
     };
     let bin = match &args.lint_bin {
         Some(p) => std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()))?,
@@ -1028,13 +1040,20 @@ reason = "generic V not substituted"
             why: None,
         };
         let tmp = std::env::temp_dir().join(format!("xtask-lintcheck-{}", std::process::id()));
-        let dir = unpack(&p, &crate_bytes, &tmp).unwrap();
+        let dir = unpack(&p, &crate_bytes, &tmp, false).unwrap();
         assert_eq!(
             fs::read_to_string(dir.join("src/main.rs")).unwrap(),
             "fn main() {}\n"
         );
         // The marker makes a second call a no-op.
-        assert_eq!(unpack(&p, &crate_bytes, &tmp).unwrap(), dir);
+        assert_eq!(unpack(&p, &crate_bytes, &tmp, false).unwrap(), dir);
+        // `fresh` unpacks again: an edit is undone.
+        fs::write(dir.join("src/main.rs"), "edited").unwrap();
+        unpack(&p, &crate_bytes, &tmp, true).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.join("src/main.rs")).unwrap(),
+            "fn main() {}\n"
+        );
         let _ = fs::remove_dir_all(&tmp);
     }
 }

@@ -12,8 +12,10 @@
 mod baseline;
 mod bench;
 mod corpus;
+mod human;
 mod lint;
 mod lintcheck;
+mod listener;
 mod measure;
 mod report;
 
@@ -25,10 +27,16 @@ const USAGE: &str = "\
 usage: cargo run --release -p xtask -- <task>
 
 tasks:
-  bench [--corpus DIR] [--jobs N] [--lint-bin PATH] [--timeout SECS]
-        time a bare syn parse and cargo-channel-lint on a corpus of real Rust
-        (default corpus: target/bench-corpus/vendor, made with `cargo vendor`;
-         default lint: built with `cargo build --release -p cargo-channel-lint`;
+  bench [--case vendor|listener|human|all] [--corpus DIR] [--jobs N] [--lint-bin PATH]
+        [--before-bin PATH] [--timeout SECS]
+        time a bare syn parse and cargo-channel-lint on real Rust (docs/performance.md):
+         vendor: the workspace's vendored dependencies (--corpus DIR instead), no entry points;
+         listener: the freenet crate pinned in lintcheck/crates.toml (downloaded with curl)
+           with its listener entry points: cold, warm, warm after an edit, pre-commit, RSS;
+         human: 4,000 findings in one file, human output against JSON (--before-bin: also
+           time an older lint binary);
+         all (the default): the three in turn.
+        (default lint: built with `cargo build --release -p cargo-channel-lint`;
          each run is killed after --timeout seconds, default 1200)
   lintcheck [--crate NAME] [--lint-bin PATH] [--check] [--markdown]
         listener-send-await on pinned crates.io crates (lintcheck/crates.toml; needs
@@ -41,12 +49,49 @@ tasks:
 /// Errors are plain messages: every task prints them and exits non-zero.
 pub type Result<T> = std::result::Result<T, String>;
 
+/// Which benchmark `bench` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    Vendor,
+    Listener,
+    Human,
+    All,
+}
+
+impl Case {
+    fn parse(s: &str) -> Result<Case> {
+        Ok(match s {
+            "vendor" => Case::Vendor,
+            "listener" => Case::Listener,
+            "human" => Case::Human,
+            "all" => Case::All,
+            _ => {
+                return Err(format!(
+                    "--case wants vendor, listener, human or all, not `{s}`"
+                ))
+            }
+        })
+    }
+
+    /// The cases to run, in order.
+    pub fn cases(self) -> Vec<Case> {
+        match self {
+            Case::All => vec![Case::Vendor, Case::Listener, Case::Human],
+            c => vec![c],
+        }
+    }
+}
+
 /// Options of the `bench` task.
 #[derive(Debug)]
 pub struct BenchArgs {
+    pub case: Case,
+    /// The vendor case's tree.
     pub corpus: Option<PathBuf>,
     pub jobs: Option<usize>,
     pub lint_bin: Option<PathBuf>,
+    /// The human case also times this (older) lint binary.
+    pub before_bin: Option<PathBuf>,
     /// Each run is killed after this long.
     pub timeout: Duration,
 }
@@ -54,9 +99,11 @@ pub struct BenchArgs {
 impl Default for BenchArgs {
     fn default() -> Self {
         BenchArgs {
+            case: Case::All,
             corpus: None,
             jobs: None,
             lint_bin: None,
+            before_bin: None,
             timeout: Duration::from_secs(1200),
         }
     }
@@ -110,8 +157,12 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs> {
     let mut out = BenchArgs::default();
     let mut i = 0;
     while i < args.len() {
-        if let Some(v) = flag_value(args, &mut i, "--corpus")? {
+        if let Some(v) = flag_value(args, &mut i, "--case")? {
+            out.case = Case::parse(v)?;
+        } else if let Some(v) = flag_value(args, &mut i, "--corpus")? {
             out.corpus = Some(PathBuf::from(v));
+        } else if let Some(v) = flag_value(args, &mut i, "--before-bin")? {
+            out.before_bin = Some(PathBuf::from(v));
         } else if let Some(v) = flag_value(args, &mut i, "--jobs")? {
             out.jobs = Some(parse_jobs(v)?);
         } else if let Some(v) = flag_value(args, &mut i, "--lint-bin")? {

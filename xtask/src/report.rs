@@ -27,6 +27,8 @@ impl Row {
 
 /// Everything the report shows.
 pub struct Input<'a> {
+    /// The case (`vendor`, `listener`, `human`): the report's title.
+    pub case: &'a str,
     pub corpus: &'a Path,
     pub stats: Stats,
     pub lint_bin: &'a Path,
@@ -118,7 +120,7 @@ fn cells(row: &Row, lines: u64) -> [String; 7] {
     }
 }
 
-fn find<'a>(rows: &'a [Row], id: &str) -> Option<&'a Row> {
+pub fn find<'a>(rows: &'a [Row], id: &str) -> Option<&'a Row> {
     rows.iter().find(|r| r.id == id)
 }
 
@@ -143,8 +145,8 @@ fn ratio(rows: &[Row], id: &str) -> String {
     }
 }
 
-/// The lines under the table: ratios, the diagnostics check, the parse errors.
-fn summary(input: &Input) -> Vec<(String, String)> {
+/// The lines under the table of the vendor case: ratios, the diagnostics check, the parse errors.
+pub fn vendor_summary(input: &Input) -> Vec<(String, String)> {
     let rows = input.rows;
     let mut out = Vec::new();
     for id in ["(b)", "(c)", "(d)"] {
@@ -213,27 +215,27 @@ fn header(input: &Input) -> Vec<(String, String)> {
     ]
 }
 
-/// The report as (plain text, Markdown).
-pub fn render(input: &Input) -> (String, String) {
+/// The report as (plain text, Markdown), with `summary` under the table.
+pub fn render(input: &Input, summary: &[(String, String)]) -> (String, String) {
     let table: Vec<[String; 7]> = input
         .rows
         .iter()
         .map(|r| cells(r, input.stats.lines))
         .collect();
     let header = header(input);
-    let summary = summary(input);
     (
-        text(&header, &table, &summary),
-        markdown(&header, &table, &summary),
+        text(input.case, &header, &table, summary),
+        markdown(input.case, &header, &table, summary),
     )
 }
 
 fn text(
+    case: &str,
     header: &[(String, String)],
     table: &[[String; 7]],
     summary: &[(String, String)],
 ) -> String {
-    let mut out = String::from("channel-lint benchmark\n\n");
+    let mut out = format!("channel-lint benchmark: {case}\n\n");
     let key_width = header.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in header {
         out.push_str(&format!("  {k:<key_width$}  {v}\n"));
@@ -279,11 +281,12 @@ fn md_cell(s: &str) -> String {
 }
 
 fn markdown(
+    case: &str,
     header: &[(String, String)],
     table: &[[String; 7]],
     summary: &[(String, String)],
 ) -> String {
-    let mut out = String::from("# channel-lint benchmark\n\n");
+    let mut out = format!("# channel-lint benchmark: {case}\n\n");
     for (k, v) in header {
         out.push_str(&format!("- {k}: {}\n", md_cell(v)));
     }

@@ -25,34 +25,54 @@ pub(crate) struct Job<'a> {
     pub directive_text: bool,
 }
 
-/// Parse one file as `job` asks, or take its cached result when that is good enough (the bool:
-/// something was computed, for the cache to store).
+/// A parse's result (or why the file could not be read) and whether it is new.
+pub(crate) type Outcome = Result<(cache::Parsed, bool), Box<Diagnostic>>;
+
+/// Parse one file as `job` asks, or take its cached result when that is good enough. The
+/// cached value is moved in and, when it is the answer, moved out without a copy; the third
+/// value gives back a cached value that was not consumed (for a deeper mode later in the
+/// run). The bool: something was computed, for the cache to store.
 pub(crate) fn parse_or_reuse(
     job: &Job,
-    cached: Option<&cache::Parsed>,
+    cached: Option<cache::Parsed>,
     need_untrimmed: bool,
     words: &[String],
     demand: &Demand,
     markers: &[ExemptionMarker],
     vfs: &dyn Vfs,
-) -> Result<(cache::Parsed, bool), Box<Diagnostic>> {
+) -> (Outcome, Option<cache::Parsed>) {
     if let Some(p) = cached {
         let paths_ok = match &p.trimmed_to {
             None => true,
             Some(w) => !need_untrimmed && words.iter().all(|x| w.contains(x)),
         };
         if p.mode >= job.mode && paths_ok {
-            let mut p = p.clone();
             if job.mode == Mode::Unsafe && p.mode == Mode::Full {
-                p.facts = unsafe_only(p.facts);
-                p.mode = job.mode;
-                if p.facts.unsafe_sites.is_empty() {
-                    p.lexed = Default::default();
-                }
+                let mut facts = facts::FileFacts::empty();
+                facts.unsafe_sites = p.facts.unsafe_sites.clone();
+                let lexed = if facts.unsafe_sites.is_empty() {
+                    Default::default()
+                } else {
+                    p.lexed.clone()
+                };
+                let reduced = cache::Parsed {
+                    mode: job.mode,
+                    facts,
+                    lexed,
+                    directives: p.directives.clone(),
+                    problem: p.problem.clone(),
+                    trimmed_to: p.trimmed_to.clone(),
+                };
+                return (Ok((reduced, false)), Some(p));
             }
-            return Ok((p, false));
+            return (Ok((p, false)), None);
         }
+        return (parse(job, demand, markers, vfs), Some(p));
     }
+    (parse(job, demand, markers, vfs), None)
+}
+
+fn parse(job: &Job, demand: &Demand, markers: &[ExemptionMarker], vfs: &dyn Vfs) -> Outcome {
     let text = read_source(vfs, job.path, job.rel)?;
     Ok((process_file(&text, job, demand, markers), true))
 }

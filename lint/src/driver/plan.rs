@@ -595,23 +595,33 @@ impl<'a> Planner<'a> {
             .map(|(i, _)| i)
             .collect();
         let need_untrimmed = !self.demand.prefilter;
+        // Each file's cached facts are moved to its worker (no copy when they are reused) and
+        // given back when they were not consumed.
+        let taken: Vec<(usize, Option<cache::Parsed>)> = todo
+            .iter()
+            .map(|&i| {
+                let c = self.files[i].cached.as_mut().and_then(|e| e.parsed.take());
+                (i, c)
+            })
+            .collect();
         let (files, demand, policy, vfs) = (&self.files, &self.demand, self.policy, self.vfs);
         type Res = Option<Result<(cache::Parsed, bool), Box<Diagnostic>>>;
-        let results: Vec<(usize, Res)> = self.pool.install(|| {
-            todo.par_iter()
-                .map(|&i| {
+        let results: Vec<(usize, Res, Option<cache::Parsed>)> = self.pool.install(|| {
+            taken
+                .into_par_iter()
+                .map(|(i, cached)| {
                     let st = &files[i];
+                    let job = files::Job {
+                        path: &st.path,
+                        rel: &st.rel,
+                        mode: st.mode,
+                        collect_paths: st.in_scope,
+                        directive_text: st.probe.directive,
+                    };
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let job = files::Job {
-                            path: &st.path,
-                            rel: &st.rel,
-                            mode: st.mode,
-                            collect_paths: st.in_scope,
-                            directive_text: st.probe.directive,
-                        };
                         files::parse_or_reuse(
                             &job,
-                            st.cached.as_ref().and_then(|e| e.parsed.as_ref()),
+                            cached,
                             need_untrimmed,
                             words,
                             demand,
@@ -619,12 +629,18 @@ impl<'a> Planner<'a> {
                             vfs,
                         )
                     }));
-                    (i, r.ok())
+                    match r {
+                        Ok((r, back)) => (i, Some(r), back),
+                        Err(_) => (i, None, None),
+                    }
                 })
                 .collect()
         });
-        for (i, r) in results {
+        for (i, r, back) in results {
             let s = &mut self.files[i];
+            if let (Some(e), Some(b)) = (s.cached.as_mut(), back) {
+                e.parsed = Some(b);
+            }
             match r {
                 Some(Ok((p, fresh))) => {
                     s.status = Status::Readable(Some(p));
@@ -733,7 +749,9 @@ fn probe_file(
         marker: demand.marker_in(b),
         trigger: demand.trigger_in(b),
     };
-    if demand.prefilter {
+    // When every file is parsed in full anyway (a rule needs every file: listener entry
+    // points), the `unsafe` verdict would decide nothing: not computed.
+    if demand.prefilter && !demand.every_file {
         st.check = match st.cached.as_ref().and_then(|e| e.unsafe_check) {
             Some(c) => Some(c),
             None => {

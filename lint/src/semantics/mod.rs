@@ -12,10 +12,13 @@
 //! - [`ty`]: [`ty::Ty`], what an expression is known to be, and the lowering of written types;
 //! - [`walk`]: the order a body runs in, as the call graph models it (awaited calls, closures
 //!   and async blocks run in place, spawned work off the path);
-//! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily.
+//! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily;
+//! - [`reach`]: the listener entry points, a search over the call graph from a set of roots
+//!   along the edges a rule follows, and the chains that reach a function.
 
 pub mod callgraph;
 pub mod known;
 pub mod qualname;
+pub mod reach;
 pub mod ty;
 pub mod walk;

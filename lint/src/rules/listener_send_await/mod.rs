@@ -13,21 +13,18 @@
 //! graph, the table of known channel types); this file holds only the rule: entry points, the
 //! search over the call graph, findings and `--explain-path`.
 
-use std::collections::{HashMap, VecDeque};
-
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
 use crate::facts::Anchor;
-use crate::facts::FnIdx;
 use crate::index::Res;
 use crate::index::{FileId, FnId, Index};
 use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Resolution, Subject};
 use crate::semantics::known::{
     default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
 };
-use crate::semantics::qualname::QualName;
+use crate::semantics::reach::{self, chain, chains, Chain, Reach};
 use crate::semantics::ty;
 use crate::semantics::walk::anchors_of;
 
@@ -135,61 +132,9 @@ fn sends(an: &Analyzer, f: FnId, s: &FnSummary, channels: &[ChannelSpec]) -> Vec
     out
 }
 
-fn suffix_match(qualified: &[String], pattern: &[String]) -> bool {
-    QualName::local(qualified).ends_with(pattern)
-}
-
 /// The entry points: from the policy (each must match something) and from source markers.
 fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
-    let index = cx.index;
-    let mut out = Vec::new();
-    let all: Vec<(FnId, Vec<String>)> = index
-        .all_fns()
-        .map(|f| (f, index.qualified_fn_name(f)))
-        .collect();
-    for ep in &cx.policy.policy.listener.entry_points {
-        let hits: Vec<FnId> = all
-            .iter()
-            .filter(|(_, q)| suffix_match(q, &ep.segments))
-            .map(|(f, _)| *f)
-            .collect();
-        if hits.is_empty() {
-            return Err(cx.policy.error_at(
-                ep.span.clone(),
-                format!("listener entry point `{}` matches no function in the linted files", ep.pattern),
-                Some("entry points are matched as a suffix of `module::fn` or `Type::method`; check the spelling, or that the file is linted (not excluded)".into()),
-            ));
-        }
-        out.extend(hits);
-    }
-    for (fid, file) in index.files.iter().enumerate() {
-        let lines = crate::suppress::listener_entry_lines(cx.directives(fid));
-        if lines.is_empty() {
-            continue;
-        }
-        for (i, f) in file.facts.fns.iter().enumerate() {
-            if lines.contains(&f.item_line) || lines.contains(&f.span.line) {
-                out.push(FnId::new(FileId::new(fid), FnIdx::new(i)));
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-/// Breadth-first search from the entries: each reached function with the (caller, call site) it was first reached from.
-type Preds = HashMap<FnId, Option<(FnId, Span)>>;
-
-/// What the search found: the reached functions in order, how each was first reached, and the
-/// exemption directives on call edges it did not follow (file, directive index).
-struct Reach {
-    order: Vec<FnId>,
-    preds: Preds,
-    /// Every followed call edge into a reached function: callee → (caller, call site), in
-    /// search order, without repeats.
-    incoming: HashMap<FnId, Vec<(FnId, Span)>>,
-    exempt_edges: Vec<(FileId, usize)>,
+    reach::listener_entries(cx.index, cx.policy, &|f| cx.directives(f))
 }
 
 /// An exemption of this rule (with a reason) attached to the call `c` of `f`: the edge is not
@@ -204,117 +149,21 @@ fn edge_exemption(cx: &Context, an: &Analyzer, f: FnId, c: &CallFact) -> Option<
         .position(|d| d.allows(META.id) && d.applies_at(c.site.line, &anchors))
 }
 
-fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> Reach {
-    let mut preds: Preds = HashMap::new();
-    let mut incoming: HashMap<FnId, Vec<(FnId, Span)>> = HashMap::new();
-    let mut order = Vec::new();
+/// The search from the entries, and the exemption directives on call edges it did not follow
+/// (file, directive index).
+fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> (Reach, Vec<(FileId, usize)>) {
     let mut exempt_edges = Vec::new();
-    let mut queue = VecDeque::new();
-    for &e in entries {
-        if preds.insert(e, None).is_none() {
-            queue.push_back(e);
+    let reach = reach::search(an, entries, &mut |an, f, c| {
+        if !followed(c.kind) {
+            return false;
         }
-    }
-    while let Some(f) = queue.pop_front() {
-        order.push(f);
-        let s = an.summary(f);
-        for c in s.edges(followed) {
-            if let Some(d) = edge_exemption(cx, an, f, c) {
-                exempt_edges.push((f.file, d));
-                continue;
-            }
-            for &t in c.targets() {
-                let into = incoming.entry(t).or_default();
-                if !into.contains(&(f, c.site)) {
-                    into.push((f, c.site));
-                }
-                if let std::collections::hash_map::Entry::Vacant(v) = preds.entry(t) {
-                    v.insert(Some((f, c.site)));
-                    queue.push_back(t);
-                }
-            }
+        if let Some(d) = edge_exemption(cx, an, f, c) {
+            exempt_edges.push((f.file, d));
+            return false;
         }
-    }
-    Reach {
-        order,
-        preds,
-        incoming,
-        exempt_edges,
-    }
-}
-
-/// A chain from an entry point: (function, the call site where it calls the next step).
-type Chain = Vec<(FnId, Option<Span>)>;
-
-/// How many chains a finding lists besides the first.
-const MORE_CHAINS: usize = 8;
-
-/// The distinct chains from the entry points to `f` (no function twice in one), the search's
-/// first (shortest) chain first, then the others shortest first: at most `1 + MORE_CHAINS`,
-/// and whether more exist than are returned. Bounded work: the backward walk stops after a
-/// fixed number of steps, and says so through the flag.
-fn chains(reach: &Reach, f: FnId) -> (Vec<Chain>, bool) {
-    let first = chain(&reach.preds, f);
-    let mut found: Vec<Chain> = Vec::new();
-    let mut truncated = false;
-    let mut budget = 20_000usize;
-    // Backward depth-first walk over the incoming edges; `rev` is the chain from `f` back.
-    let mut stack: Vec<Chain> = vec![vec![(f, None)]];
-    while let Some(rev) = stack.pop() {
-        if budget == 0 || found.len() > 4 * MORE_CHAINS {
-            truncated = true;
-            break;
-        }
-        budget -= 1;
-        let (head, _) = *rev.last().expect("never empty");
-        if matches!(reach.preds.get(&head), Some(None)) {
-            // An entry point: a whole chain (each step keeps the site where it calls the next).
-            let c: Chain = rev.iter().rev().copied().collect();
-            if c != first && !found.contains(&c) {
-                found.push(c);
-            }
-            continue;
-        }
-        for &(caller, site) in reach.incoming.get(&head).map(Vec::as_slice).unwrap_or(&[]) {
-            if rev.iter().any(|(g, _)| *g == caller) {
-                continue;
-            }
-            let mut next = rev.clone();
-            next.push((caller, Some(site)));
-            stack.push(next);
-        }
-    }
-    // Shortest first; among equals, in source order of their call sites.
-    found.sort_by_key(|c| {
-        let sites: Vec<(FnId, u32, u32)> = c
-            .iter()
-            .map(|(g, s)| (*g, s.map_or(0, |s| s.line), s.map_or(0, |s| s.column)))
-            .collect();
-        (c.len(), sites)
+        true
     });
-    if found.len() > MORE_CHAINS {
-        truncated = true;
-        found.truncate(MORE_CHAINS);
-    }
-    let mut out = vec![first];
-    out.extend(found);
-    (out, truncated)
-}
-
-/// The search's first chain to `f`, entry first: (function, the call site where it calls the
-/// next step; None for `f`).
-fn chain(preds: &Preds, f: FnId) -> Chain {
-    let mut out = vec![(f, None)];
-    let mut cur = f;
-    while let Some(Some((p, site))) = preds.get(&cur) {
-        if out.len() > 10_000 {
-            break;
-        }
-        out.push((*p, Some(*site)));
-        cur = *p;
-    }
-    out.reverse();
-    out
+    (reach, exempt_edges)
 }
 
 fn short_name(index: &Index, f: FnId) -> String {
@@ -340,8 +189,8 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     let index = cx.index;
     let channels = channels(cx);
     let mut an = Analyzer::for_build(index, build(cx));
-    let reach = search(cx, &mut an, &entries);
-    for &(fid, d) in &reach.exempt_edges {
+    let (reach, exempt_edges) = search(cx, &mut an, &entries);
+    for &(fid, d) in &exempt_edges {
         let file = &index.files[fid.idx()];
         sink.directive_used(&file.rel, cx.directives(fid.idx())[d].span);
     }
@@ -478,7 +327,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Err(e) => return format!("error: {e}\n"),
     };
     let mut an = Analyzer::for_build(index, build(cx));
-    let reach = search(cx, &mut an, &entries);
+    let (reach, _) = search(cx, &mut an, &entries);
     let (order, preds) = (&reach.order, &reach.preds);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
@@ -497,7 +346,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let _ = writeln!(out);
     let matches: Vec<FnId> = index
         .all_fns()
-        .filter(|f| suffix_match(&index.qualified_fn_name(*f), &pattern))
+        .filter(|f| reach::fn_matches(&index.qualified_fn_name(*f), &pattern))
         .collect();
     if matches.is_empty() {
         let _ = writeln!(out, "no function matches `{target}` (matched as a suffix of `module::fn` or `Type::method`)");
