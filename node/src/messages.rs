@@ -108,20 +108,20 @@ impl MessageStore {
     /// Waits until at least `n` messages have ever been pushed, or `timeout`
     /// passes. Returns whether the count was reached.
     pub async fn wait_for_total(&self, n: u64, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            // Register interest *before* checking, so a push between the check
-            // and the wait cannot be missed.
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.total() >= n {
-                return true;
+        let reached = async {
+            loop {
+                // Register interest *before* checking, so a push between the check
+                // and the wait cannot be missed.
+                let notified = self.notify.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.total() >= n {
+                    return;
+                }
+                notified.await;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.total() >= n;
-            }
-        }
+        };
+        tokio::time::timeout(timeout, reached).await.is_ok() || self.total() >= n
     }
 }
 
