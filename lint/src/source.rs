@@ -46,26 +46,27 @@ impl LineIndex {
     /// The 1-based line and 1-based char column of a byte offset (clamped to the text, and
     /// back to the start of a char it falls inside).
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.starts.partition_point(|&s| s <= offset);
-        let start = self.starts[line - 1];
-        (line as u32, text[start..offset].chars().count() as u32 + 1)
+        let (line, before) = self.line_and_prefix(text, offset);
+        (line, before.chars().count() as u32 + 1)
     }
 
     /// The 0-based line and 0-based UTF-16 code-unit column of a byte offset, as the Language
     /// Server Protocol counts positions by default (clamped like [`Self::line_col`]).
     pub fn utf16_position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let (line, before) = self.line_and_prefix(text, offset);
+        let col: usize = before.chars().map(char::len_utf16).sum();
+        (line - 1, col as u32)
+    }
+
+    /// The 1-based line of a byte offset and the text of that line before it; the offset is
+    /// clamped to the text and moved back to the start of a char it falls inside.
+    fn line_and_prefix<'t>(&self, text: &'t str, offset: usize) -> (u32, &'t str) {
         let mut offset = offset.min(text.len());
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
         let line = self.starts.partition_point(|&s| s <= offset);
-        let start = self.starts[line - 1];
-        let col: usize = text[start..offset].chars().map(char::len_utf16).sum();
-        (line as u32 - 1, col as u32)
+        (line as u32, &text[self.starts[line - 1]..offset])
     }
 
     /// The text of a 1-based line, without its line break.

@@ -275,6 +275,26 @@ impl Ctx<'_> {
         ))
     }
 
+    /// An `[[table]]` entry's `reason` must say something: the error sits on the reason's span.
+    fn nonempty_reason(
+        &self,
+        table: &str,
+        path: &Spanned<String>,
+        reason: &Spanned<String>,
+        help: &str,
+    ) -> Result<(), PolicyError> {
+        if reason.get_ref().trim().is_empty() {
+            return Err(self.err(
+                ErrorKind::EmptyReason,
+                reason.span(),
+                format!("{table} `{}` has an empty reason", path.get_ref()),
+                "empty reason",
+                Some(help.to_owned()),
+            ));
+        }
+        Ok(())
+    }
+
     fn rust_path(&self, path: &Spanned<String>, what: &str) -> Result<Vec<String>, PolicyError> {
         parse_rust_path(path.get_ref()).map_err(|(reason, help)| {
             self.err(
@@ -362,15 +382,12 @@ impl Ctx<'_> {
 
         for bc in raw.blocking_call {
             let segments = self.rust_path(&bc.path, "blocking-call path")?;
-            if bc.reason.get_ref().trim().is_empty() {
-                return Err(self.err(
-                    ErrorKind::EmptyReason,
-                    bc.reason.span(),
-                    format!("blocking-call `{}` has an empty reason", bc.path.get_ref()),
-                    "empty reason",
-                    Some("say how the call blocks the thread, e.g. \"crossbeam backoff can spin forever\"".to_owned()),
-                ));
-            }
+            self.nonempty_reason(
+                "blocking-call",
+                &bc.path,
+                &bc.reason,
+                "say how the call blocks the thread, e.g. \"crossbeam backoff can spin forever\"",
+            )?;
             policy.blocking_calls.push(BlockingCall {
                 span: bc.path.span(),
                 path: bc.path.into_inner(),
@@ -391,15 +408,12 @@ impl Ctx<'_> {
 
         for bt in raw.banned_type {
             let segments = self.rust_path(&bt.path, "banned-type path")?;
-            if bt.reason.get_ref().trim().is_empty() {
-                return Err(self.err(
-                    ErrorKind::EmptyReason,
-                    bt.reason.span(),
-                    format!("banned-type `{}` has an empty reason", bt.path.get_ref()),
-                    "empty reason",
-                    Some("explain why the type is banned and what to use instead".to_owned()),
-                ));
-            }
+            self.nonempty_reason(
+                "banned-type",
+                &bt.path,
+                &bt.reason,
+                "explain why the type is banned and what to use instead",
+            )?;
             let tests = match bt.tests {
                 None => TestsMode::Include,
                 Some(t) => match t.get_ref().as_str() {
