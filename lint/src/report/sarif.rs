@@ -582,7 +582,10 @@ mod tests {
         assert_eq!(res, &expected);
         let whole = &log["runs"][0]["results"][1];
         assert_eq!(whole["level"], "warning");
-        let parse_error = rules::ALL.iter().position(|r| r.id == "parse-error").unwrap();
+        let parse_error = rules::ALL
+            .iter()
+            .position(|r| r.id == "parse-error")
+            .unwrap();
         assert_eq!(whole["ruleIndex"], parse_error);
         assert_eq!(
             whole["locations"][0]["physicalLocation"]["region"],

@@ -10,7 +10,7 @@ use channel_lint_policy::LoadedPolicy;
 
 use super::Context;
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
-use crate::facts::{Anchor, CallTarget, ExprId, ExprKind};
+use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, Pat};
 use crate::index::{FileId, FnId, Index, Res};
 use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Subject};
 use crate::semantics::known::{blocking_fn, blocking_method, is_insulator_fn, BlockingKind};
@@ -152,6 +152,9 @@ impl Insulation {
                 out.inside.extend(subtree(body, a));
             }
         }
+        for branch in outside_runtime_branches(body, s) {
+            out.inside.extend(subtree(body, branch));
+        }
         out
     }
 
@@ -160,6 +163,77 @@ impl Insulation {
     pub fn covers(&self, c: &CallFact) -> bool {
         self.inside.contains(&c.call) || self.calls.contains(&c.call)
     }
+}
+
+/// Is `e` (through parentheses) a call of `tokio::runtime::Handle::try_current()`?
+fn is_try_current(body: &Body, s: &FnSummary, e: ExprId) -> bool {
+    let mut e = e;
+    while let ExprKind::Paren(inner) = &body.expr(e).kind {
+        e = *inner;
+    }
+    s.calls.iter().any(|c| {
+        c.call == e
+            && matches!(
+                &c.subject,
+                Subject::Path { resolved: Some(Res::External(p)) }
+                    if QualName::external(p).is(&["tokio", "runtime", "Handle", "try_current"].map(String::from))
+            )
+    })
+}
+
+/// The last segment of a pattern's path: `Ok` of `Ok(h)`, `Err` of `Err(_)`.
+fn variant(pat: &Pat) -> Option<&str> {
+    match pat {
+        Pat::TupleStruct { path, .. } | Pat::Struct { path, .. } => path.last().map(String::as_str),
+        Pat::Ref(p) => variant(p),
+        _ => None,
+    }
+}
+
+/// The branches of `f` that run only when the thread is *not* inside a tokio runtime, by the
+/// idiom that asks: `match Handle::try_current() { Ok(h) => .., Err(_) => HERE }`,
+/// `if let Ok(h) = Handle::try_current() { .. } else { HERE }`, `if let Err(_) = .. { HERE }`,
+/// and `if Handle::try_current().is_err() { HERE } else { .. }` (`is_ok()`: the else branch).
+/// A blocking call there cannot run on a runtime's thread.
+fn outside_runtime_branches(body: &Body, s: &FnSummary) -> Vec<ExprId> {
+    let mut out = Vec::new();
+    for e in &body.exprs {
+        match &e.kind {
+            ExprKind::Match { scrutinee, arms } if is_try_current(body, s, *scrutinee) => {
+                out.extend(
+                    arms.iter()
+                        .filter(|a| variant(&a.pat) == Some("Err"))
+                        .map(|a| a.body),
+                );
+            }
+            ExprKind::If { cond, then, els } => {
+                let outside_when_true = match &body.expr(*cond).kind {
+                    ExprKind::Let { pat, init } if is_try_current(body, s, *init) => {
+                        match variant(pat) {
+                            Some("Err") => Some(true),
+                            Some("Ok") => Some(false),
+                            _ => None,
+                        }
+                    }
+                    ExprKind::MethodCall { recv, method, .. } if is_try_current(body, s, *recv) => {
+                        match method.as_str() {
+                            "is_err" => Some(true),
+                            "is_ok" => Some(false),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match outside_when_true {
+                    Some(true) => out.push(*then),
+                    Some(false) => out.extend(*els),
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The calls of `f` that run in its task, on its thread (not spawned, not deferred, not
@@ -199,16 +273,13 @@ pub(crate) fn sites(
             (
                 Subject::Path { resolved },
                 ExprKind::Call {
-                    callee: CallTarget::Path { path, .. },
+                    callee: CallTarget::Path { .. },
                     ..
                 },
-            ) => {
-                let _ = path;
-                match resolved {
-                    Some(Res::External(p)) => blocking_fn(p),
-                    _ => None,
-                }
-            }
+            ) => match resolved {
+                Some(Res::External(p)) => blocking_fn(p),
+                _ => None,
+            },
             _ => continue,
         };
         let mut site = hit.map(|(what, kind)| Site {
