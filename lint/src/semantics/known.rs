@@ -211,6 +211,16 @@ pub const BLOCKING_METHODS: &[BlockingApi] = &[
         &["recv", "recv_timeout"],
         Blocks,
     ),
+    m(
+        "flume::Sender",
+        &["send", "send_timeout", "send_deadline"],
+        Blocks,
+    ),
+    m(
+        "flume::Receiver",
+        &["recv", "recv_timeout", "recv_deadline"],
+        Blocks,
+    ),
     m("std::net::UdpSocket", SOCKET_IO, Blocks),
     m("std::net::TcpStream", SOCKET_IO, Blocks),
     m("std::net::TcpListener", &["accept", "incoming"], Blocks),
