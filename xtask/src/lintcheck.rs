@@ -806,10 +806,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     fmt_ratio(s.recall())
                 );
             }
-            rule_totals
-                .entry(*rule)
-                .or_insert_with(Score::default)
-                .add(s);
+            rule_totals.entry(*rule).or_default().add(s);
         }
         if !r.other_rules.is_empty() {
             let others: Vec<String> = r
