@@ -53,6 +53,10 @@ use crate::Result;
 /// The rule this task judges; the other rules are only counted.
 pub const RULE: &str = "listener-send-await";
 
+/// Every rule whose findings are judged: [`RULE`] (the crates were chosen for it, and the main
+/// table is its), then the blocking rules (issue 13), judged in the same files with `rule = ..`.
+pub const JUDGED_RULES: &[&str] = &[RULE, "runtime-panic-call", "listener-blocking-call"];
+
 /// Options of the `lintcheck` task.
 #[derive(Debug, Default)]
 pub struct Args {
@@ -248,20 +252,25 @@ pub enum Change {
 /// Compares the `RULE` findings of one run with the judgement. `found` may hold other rules:
 /// they are ignored here.
 pub fn score(found: &[Found], judged: &Judgement) -> (Score, Vec<Change>) {
+    score_rule(found, judged, RULE)
+}
+
+/// [`score`] for the findings of `rule`.
+pub fn score_rule(found: &[Found], judged: &Judgement, rule: &str) -> (Score, Vec<Change>) {
     let verdicts: BTreeMap<Key, Verdict> = judged
         .findings
         .iter()
-        .filter(|f| f.rule == RULE)
+        .filter(|f| f.rule == rule)
         .map(|f| ((f.file.clone(), f.line, f.rule.clone()), f.verdict))
         .collect();
     let missed: BTreeSet<Key> = judged
         .misses
         .iter()
-        .filter(|m| m.rule == RULE)
+        .filter(|m| m.rule == rule)
         .map(|m| (m.file.clone(), m.line, m.rule.clone()))
         .collect();
     let mut reported: BTreeMap<Key, &Found> = BTreeMap::new();
-    for f in found.iter().filter(|f| f.rule == RULE) {
+    for f in found.iter().filter(|f| f.rule == rule) {
         reported.entry(f.key()).or_insert(f);
     }
 
@@ -329,20 +338,25 @@ pub fn check_locations(judged: &Judgement, src: &Path) -> Result<()> {
 
 /// How many of the reported FPs and of the still-missed misses have each `cause`.
 pub fn causes(found: &[Found], judged: &Judgement) -> BTreeMap<String, usize> {
+    causes_rule(found, judged, RULE)
+}
+
+/// [`causes`] for the findings of `rule`.
+pub fn causes_rule(found: &[Found], judged: &Judgement, rule: &str) -> BTreeMap<String, usize> {
     let reported: BTreeSet<Key> = found
         .iter()
-        .filter(|f| f.rule == RULE)
+        .filter(|f| f.rule == rule)
         .map(Found::key)
         .collect();
     let mut out = BTreeMap::new();
     let name = |c: &Option<String>| c.clone().unwrap_or_else(|| "unclassified".into());
-    for f in judged.findings.iter().filter(|f| f.rule == RULE) {
+    for f in judged.findings.iter().filter(|f| f.rule == rule) {
         let key = (f.file.clone(), f.line, f.rule.clone());
         if f.verdict == Verdict::Fp && reported.contains(&key) {
             *out.entry(format!("fp: {}", name(&f.cause))).or_insert(0) += 1;
         }
     }
-    for m in judged.misses.iter().filter(|m| m.rule == RULE) {
+    for m in judged.misses.iter().filter(|m| m.rule == rule) {
         if !reported.contains(&(m.file.clone(), m.line, m.rule.clone())) {
             *out.entry(format!("miss: {}", name(&m.cause))).or_insert(0) += 1;
         }
@@ -523,6 +537,8 @@ struct CrateRun {
     pinned: Pinned,
     entry_points: Vec<String>,
     score: Score,
+    /// The scores of the other [`JUDGED_RULES`].
+    by_rule: BTreeMap<&'static str, Score>,
     other_rules: BTreeMap<String, usize>,
     /// "fp: cause" / "miss: cause" -> count, over the FPs still reported and the misses still
     /// missed (entries without a `cause` count as "unclassified").
@@ -573,16 +589,29 @@ fn run_one(p: &Pinned, root: &Path, bin: &Path, work: &Path) -> Result<(CrateRun
         f.file = crate_relative(&f.file, &p.stem()).to_string();
     }
     let mut other_rules = BTreeMap::new();
-    for f in found.iter().filter(|f| f.rule != RULE) {
+    for f in found
+        .iter()
+        .filter(|f| !JUDGED_RULES.contains(&f.rule.as_str()))
+    {
         *other_rules.entry(f.rule.clone()).or_insert(0) += 1;
     }
-    let (score, changes) = score(&found, &judged);
-    let causes = causes(&found, &judged);
+    let (score, mut changes) = score(&found, &judged);
+    let mut causes = causes(&found, &judged);
+    let mut by_rule = BTreeMap::new();
+    for &rule in &JUDGED_RULES[1..] {
+        let (s, c) = score_rule(&found, &judged, rule);
+        changes.extend(c);
+        by_rule.insert(rule, s);
+        for (cause, n) in causes_rule(&found, &judged, rule) {
+            causes.insert(format!("{rule} {cause}"), n);
+        }
+    }
     Ok((
         CrateRun {
             pinned: p.clone(),
             entry_points: entry_points(&policy),
             score,
+            by_rule,
             other_rules,
             causes,
         },
@@ -641,11 +670,16 @@ fn table(runs: &[CrateRun], total: &Score, markdown: bool) -> String {
         fmt_ratio(total.recall()),
         total.new.to_string(),
     ]);
+    render(&head, &rows, markdown)
+}
+
+/// A table as aligned columns, or as Markdown.
+fn render(head: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
     let mut out = String::new();
     if markdown {
         let _ = writeln!(out, "| {} |", head.join(" | "));
         let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
-        for r in &rows {
+        for r in rows {
             let _ = writeln!(out, "| {} |", r.join(" | "));
         }
         return out;
@@ -671,10 +705,40 @@ fn table(runs: &[CrateRun], total: &Score, markdown: bool) -> String {
         l.trim_end().to_string()
     };
     let _ = writeln!(out, "{}", line(head.to_vec()));
-    for r in &rows {
+    for r in rows {
         let _ = writeln!(out, "{}", line(r.iter().map(String::as_str).collect()));
     }
     out
+}
+
+/// The other judged rules over every crate: one row per rule.
+fn rule_table(totals: &BTreeMap<&'static str, Score>, markdown: bool) -> String {
+    let head = [
+        "rule",
+        "findings",
+        "TP",
+        "FP",
+        "misses",
+        "precision",
+        "recall",
+        "unjudged",
+    ];
+    let rows: Vec<Vec<String>> = totals
+        .iter()
+        .map(|(rule, s)| {
+            vec![
+                rule.to_string(),
+                s.findings.to_string(),
+                s.tp.to_string(),
+                s.fp.to_string(),
+                s.misses.to_string(),
+                fmt_ratio(s.precision()),
+                fmt_ratio(s.recall()),
+                s.new.to_string(),
+            ]
+        })
+        .collect();
+    render(&head, &rows, markdown)
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -705,6 +769,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
     let mut runs = Vec::new();
     let mut total = Score::default();
+    let mut rule_totals: BTreeMap<&'static str, Score> = BTreeMap::new();
     let mut dirty = false;
     for p in selected {
         let (r, changes) = run_one(p, &root, &bin, &work)?;
@@ -729,6 +794,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             fmt_ratio(s.precision()),
             fmt_ratio(s.recall())
         );
+        for (rule, s) in &r.by_rule {
+            if s.findings + s.misses + s.gone > 0 {
+                println!(
+                    "   {rule}: {} findings, TP {}, FP {}, misses {}, precision {}, recall {}",
+                    s.findings,
+                    s.tp,
+                    s.fp,
+                    s.misses,
+                    fmt_ratio(s.precision()),
+                    fmt_ratio(s.recall())
+                );
+            }
+            rule_totals.entry(*rule).or_default().add(s);
+        }
         if !r.other_rules.is_empty() {
             let others: Vec<String> = r
                 .other_rules
@@ -770,15 +849,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     println!();
     print!("{}", table(&runs, &total, false));
+    println!();
+    print!("{}", rule_table(&rule_totals, false));
     if args.markdown {
         println!();
         print!("{}", table(&runs, &total, true));
+        println!();
+        print!("{}", rule_table(&rule_totals, true));
     }
-    if total.new > 0 {
+    let unjudged = total.new + rule_totals.values().map(|s| s.new).sum::<usize>();
+    if unjudged > 0 {
         println!(
             "\n{} unjudged finding(s): precision is over judged findings only; \
              judge them in lintcheck/<crate>/judged.toml",
-            total.new
+            unjudged
         );
     }
     if args.check && dirty {

@@ -273,6 +273,9 @@ impl<'p> Demand<'p> {
             match needs.every_file {
                 Some(EveryFile::Always) => d.every_file = true,
                 Some(EveryFile::IfAnyFileContains(m)) => d.every_file_markers.push(m.as_bytes()),
+                Some(EveryFile::IfAnyFileContainsAny(ms)) => {
+                    d.every_file_markers.extend(ms.iter().map(|m| m.as_bytes()))
+                }
                 None => {}
             }
             if needs.unsafe_sites {

@@ -582,7 +582,11 @@ mod tests {
         assert_eq!(res, &expected);
         let whole = &log["runs"][0]["results"][1];
         assert_eq!(whole["level"], "warning");
-        assert_eq!(whole["ruleIndex"], 3);
+        let parse_error = rules::ALL
+            .iter()
+            .position(|r| r.id == "parse-error")
+            .unwrap();
+        assert_eq!(whole["ruleIndex"], parse_error);
         assert_eq!(
             whole["locations"][0]["physicalLocation"]["region"],
             json!({ "startLine": 1, "startColumn": 1 })

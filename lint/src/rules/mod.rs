@@ -13,7 +13,10 @@
 //! [`Levels`].
 
 pub(crate) mod banned_type;
+pub(crate) mod blocking;
+pub(crate) mod listener_blocking_call;
 pub(crate) mod listener_send_await;
+pub(crate) mod runtime_panic_call;
 pub(crate) mod undocumented_unsafe;
 
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
@@ -94,6 +97,8 @@ pub(crate) enum EveryFile {
     Always,
     /// When some file's bytes contain this marker.
     IfAnyFileContains(&'static str),
+    /// When some file's bytes contain one of these markers.
+    IfAnyFileContainsAny(&'static [&'static str]),
 }
 
 /// Path occurrences a rule reads: see [`Needs::paths`].
@@ -143,6 +148,8 @@ pub const UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
 /// Every rule, in the order `--list-rules` shows them: the registry.
 pub const ALL: &[RuleMeta] = &[
     listener_send_await::META,
+    runtime_panic_call::META,
+    listener_blocking_call::META,
     banned_type::META,
     undocumented_unsafe::META,
     PARSE_ERROR,

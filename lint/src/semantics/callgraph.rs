@@ -214,6 +214,16 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         s
     }
 
+    /// The summary of `f` if it was computed already.
+    pub fn summary_cached(&self, f: FnId) -> Option<std::rc::Rc<FnSummary>> {
+        self.cache.get(&f).cloned()
+    }
+
+    /// Can `f` exist in the build this call graph is of?
+    pub fn in_build(&self, f: FnId) -> bool {
+        self.index.fn_in_build(f, &self.build)
+    }
+
     /// The body of a function.
     pub fn body(&self, f: FnId) -> &'i Body {
         &self.index.files[f.file.idx()].facts.bodies[f.idx.idx()]

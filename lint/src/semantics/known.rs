@@ -90,6 +90,332 @@ pub fn waiting_channel_method(
         .map(|_| display)
 }
 
+/// What a known blocking call does when it runs on an async runtime's worker thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockingKind {
+    /// It panics there ("Cannot block the current thread from within a runtime") or
+    /// deadlocks: tokio's `blocking_*` methods, `block_on`.
+    RuntimePanic,
+    /// It blocks the thread until something else happens (a sleep, a std or crossbeam channel,
+    /// blocking I/O, a join).
+    Blocks,
+}
+
+/// A known blocking call: a method of a type (`ty` is the type's path) or a function (`ty`
+/// empty, `name` the whole path).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingApi {
+    pub ty: &'static str,
+    pub methods: &'static [&'static str],
+    pub kind: BlockingKind,
+}
+
+const fn m(ty: &'static str, methods: &'static [&'static str], kind: BlockingKind) -> BlockingApi {
+    BlockingApi { ty, methods, kind }
+}
+
+use BlockingKind::{Blocks, RuntimePanic};
+
+const SOCKET_IO: &[&str] = &[
+    "recv_from",
+    "send_to",
+    "recv",
+    "send",
+    "peek",
+    "peek_from",
+    "read",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "write",
+    "write_all",
+    "flush",
+    "accept",
+    "connect",
+];
+
+/// The methods that block, by receiver type (matched by the whole resolved path of the
+/// receiver's type: a workspace type with a method of the same name is not one of these).
+pub const BLOCKING_METHODS: &[BlockingApi] = &[
+    m(
+        "tokio::sync::mpsc::Sender",
+        &["blocking_send"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::mpsc::bounded::Sender",
+        &["blocking_send"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::mpsc::Receiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::mpsc::bounded::Receiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::mpsc::UnboundedReceiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::mpsc::unbounded::UnboundedReceiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::oneshot::Receiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m(
+        "tokio::sync::broadcast::Receiver",
+        &["blocking_recv"],
+        RuntimePanic,
+    ),
+    m("tokio::sync::Mutex", &["blocking_lock"], RuntimePanic),
+    m(
+        "tokio::sync::RwLock",
+        &["blocking_read", "blocking_write"],
+        RuntimePanic,
+    ),
+    m("tokio::runtime::Runtime", &["block_on"], RuntimePanic),
+    m("tokio::runtime::Handle", &["block_on"], RuntimePanic),
+    m(
+        "std::sync::mpsc::Receiver",
+        &["recv", "recv_timeout"],
+        Blocks,
+    ),
+    m("std::sync::mpsc::SyncSender", &["send"], Blocks),
+    m(
+        "crossbeam_channel::Sender",
+        &["send", "send_timeout"],
+        Blocks,
+    ),
+    m(
+        "crossbeam_channel::Receiver",
+        &["recv", "recv_timeout"],
+        Blocks,
+    ),
+    m(
+        "crossbeam::channel::Sender",
+        &["send", "send_timeout"],
+        Blocks,
+    ),
+    m(
+        "crossbeam::channel::Receiver",
+        &["recv", "recv_timeout"],
+        Blocks,
+    ),
+    m(
+        "flume::Sender",
+        &["send", "send_timeout", "send_deadline"],
+        Blocks,
+    ),
+    m(
+        "flume::Receiver",
+        &["recv", "recv_timeout", "recv_deadline"],
+        Blocks,
+    ),
+    m("std::net::UdpSocket", SOCKET_IO, Blocks),
+    m("std::net::TcpStream", SOCKET_IO, Blocks),
+    m("std::net::TcpListener", &["accept", "incoming"], Blocks),
+    m("std::thread::JoinHandle", &["join"], Blocks),
+    m(
+        "std::sync::Condvar",
+        &["wait", "wait_while", "wait_timeout", "wait_timeout_while"],
+        Blocks,
+    ),
+    m(
+        "std::io::Stdin",
+        &[
+            "read_line",
+            "read",
+            "read_to_string",
+            "read_to_end",
+            "read_exact",
+        ],
+        Blocks,
+    ),
+];
+
+/// The functions that block, by their whole path (`Type::method` for an associated function
+/// called by its path).
+pub const BLOCKING_FNS: &[BlockingApi] = &[
+    m("", &["futures::executor::block_on"], RuntimePanic),
+    m("", &["futures_executor::block_on"], RuntimePanic),
+    m("", &["std::thread::sleep"], Blocks),
+    m(
+        "",
+        &["std::fs::File::open", "std::fs::File::create"],
+        Blocks,
+    ),
+    m(
+        "",
+        &[
+            "std::net::TcpStream::connect",
+            "std::net::TcpStream::connect_timeout",
+        ],
+        Blocks,
+    ),
+];
+
+/// The names of every known runtime-panicking call (what a file must contain to hold one).
+pub const RUNTIME_PANIC_NAMES: &[&str] = &[
+    "blocking_send",
+    "blocking_recv",
+    "blocking_lock",
+    "blocking_read",
+    "blocking_write",
+    "block_on",
+];
+
+/// The functions whose closure argument runs where blocking is fine: a blocking pool or
+/// another thread (`tokio::task::block_in_place` moves the runtime's other tasks off the
+/// thread). The spawners (`spawn_blocking`, `std::thread::spawn`, `Builder::spawn`, a scope's
+/// `spawn`) are spawn nodes of the body IR already; their closures are not on the caller's path.
+pub const INSULATOR_FNS: &[&str] = &["tokio::task::block_in_place"];
+
+/// A known blocking method of the receiver type `ty` or of a type it wraps (`Arc<Mutex<T>>`:
+/// the `Mutex`, then `T`): (display, kind).
+pub fn blocking_method(ty: &Ty, method: &str) -> Option<(String, BlockingKind)> {
+    let mut t = ty;
+    for _ in 0..16 {
+        if let Some(hit) = blocking_method_of(t, method) {
+            return Some(hit);
+        }
+        t = crate::semantics::ty::unwrap_one(t)?;
+    }
+    None
+}
+
+fn blocking_method_of(ty: &Ty, method: &str) -> Option<(String, BlockingKind)> {
+    let path = match ty {
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        } => p,
+        // An unbounded channel's sender never blocks on `send`.
+        Ty::Channel { ty, bounded } => {
+            if !bounded && method.starts_with("send") {
+                return None;
+            }
+            ty
+        }
+        _ => return None,
+    };
+    let segs: Vec<String> = path.split("::").map(str::to_string).collect();
+    let name = QualName::external(&segs);
+    BLOCKING_METHODS
+        .iter()
+        .find(|b| b.methods.contains(&method) && name.is(&split(b.ty)))
+        .map(|b| (format!("{}::{method}", b.ty), b.kind))
+}
+
+/// A known blocking function, by the external path a call resolved to: (display, kind).
+/// Every function of `std::fs` (`read`, `write`, `read_to_string`, `create_dir_all`, ...)
+/// blocks on the file system.
+pub fn blocking_fn(path: &[String]) -> Option<(String, BlockingKind)> {
+    let name = QualName::external(path);
+    let segs = name.segments();
+    let joined = segs.join("::");
+    if let Some(b) = BLOCKING_FNS
+        .iter()
+        .find(|b| b.methods.contains(&joined.as_str()))
+    {
+        return Some((joined, b.kind));
+    }
+    if segs.len() == 3
+        && segs[0] == "std"
+        && segs[1] == "fs"
+        && segs[2]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+    {
+        return Some((joined, BlockingKind::Blocks));
+    }
+    // `Type::method(recv, ..)`: a blocking method called by its path.
+    let (method, ty) = segs.split_last()?;
+    let t = crate::semantics::ty::ext(&ty.join("::"), vec![]);
+    blocking_method(&t, method)
+}
+
+/// Is this external path a known insulator?
+pub fn is_insulator_fn(path: &[String]) -> bool {
+    let name = QualName::external(path);
+    INSULATOR_FNS.iter().any(|i| name.is(&split(i)))
+}
+
+fn split(p: &str) -> Vec<String> {
+    p.split("::").map(str::to_string).collect()
+}
+
+/// Result types of a few external functions and methods the blocking rules' receivers come
+/// from (a runtime, its handle, a thread's join handle, stdin): `None` when not listed.
+pub fn external_fn_ret(path: &str) -> Option<Ty> {
+    use crate::semantics::ty::ext;
+    let ok = |t: &str| ext("Result", vec![ext(t, vec![])]);
+    Some(match path {
+        "tokio::runtime::Runtime::new" => ok("tokio::runtime::Runtime"),
+        "tokio::runtime::Handle::current" => ext("tokio::runtime::Handle", vec![]),
+        "tokio::runtime::Handle::try_current" => ok("tokio::runtime::Handle"),
+        "tokio::runtime::Builder::new_multi_thread"
+        | "tokio::runtime::Builder::new_current_thread" => ext("tokio::runtime::Builder", vec![]),
+        "std::thread::spawn" => ext("std::thread::JoinHandle", vec![]),
+        "std::net::UdpSocket::bind" => ok("std::net::UdpSocket"),
+        "std::net::TcpListener::bind" => ok("std::net::TcpListener"),
+        "std::net::TcpStream::connect" => ok("std::net::TcpStream"),
+        "std::io::stdin" => ext("std::io::Stdin", vec![]),
+        "crossbeam_channel::bounded" | "crossbeam::channel::bounded" => Ty::Tuple(vec![
+            Ty::Channel {
+                ty: "crossbeam_channel::Sender".into(),
+                bounded: true,
+            },
+            ext("crossbeam_channel::Receiver", vec![]),
+        ]),
+        "crossbeam_channel::unbounded" | "crossbeam::channel::unbounded" => Ty::Tuple(vec![
+            Ty::Channel {
+                ty: "crossbeam_channel::Sender".into(),
+                bounded: false,
+            },
+            ext("crossbeam_channel::Receiver", vec![]),
+        ]),
+        "std::sync::mpsc::sync_channel" => Ty::Tuple(vec![
+            ext("std::sync::mpsc::SyncSender", vec![]),
+            ext("std::sync::mpsc::Receiver", vec![]),
+        ]),
+        _ => return None,
+    })
+}
+
+/// Result types of a few methods of external types (see [`external_fn_ret`]).
+pub fn external_method_ret(ty: &str, method: &str) -> Option<Ty> {
+    use crate::semantics::ty::ext;
+    match (ty, method) {
+        ("tokio::runtime::Builder", "build") => {
+            Some(ext("Result", vec![ext("tokio::runtime::Runtime", vec![])]))
+        }
+        ("tokio::runtime::Builder", _)
+            if method.starts_with("enable")
+                || method.starts_with("worker")
+                || method.starts_with("thread") =>
+        {
+            Some(ext("tokio::runtime::Builder", vec![]))
+        }
+        ("tokio::runtime::Runtime", "handle") => Some(ext("tokio::runtime::Handle", vec![])),
+        ("std::thread::Builder", "spawn") => {
+            Some(ext("Result", vec![ext("std::thread::JoinHandle", vec![])]))
+        }
+        ("std::io::Stdin", "lock") => Some(ext("std::io::Stdin", vec![])),
+        _ => None,
+    }
+}
+
 /// A known channel constructor: the types of the two ends it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelConstructor {
@@ -152,7 +478,7 @@ pub fn channel_constructor(path: &str) -> Option<ChannelConstructor> {
             "futures::channel::mpsc::Receiver",
             None,
         ),
-        "std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel" => {
+        "std::sync::mpsc::channel" => {
             c("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver", None)
         }
         _ => None,

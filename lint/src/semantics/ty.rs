@@ -116,6 +116,18 @@ pub fn peel(mut ty: Ty) -> Ty {
     ty
 }
 
+/// One layer of [`peel`]: the type a wrapper (`Arc`, `Box`, `Mutex`, ...) holds, if `ty` is one.
+pub fn unwrap_one(ty: &Ty) -> Option<&Ty> {
+    static UNKNOWN: Ty = Ty::Unknown;
+    if !is_named(ty, WRAPPERS) {
+        return None;
+    }
+    match ty {
+        Ty::Adt { args, .. } => Some(args.first().unwrap_or(&UNKNOWN)),
+        _ => None,
+    }
+}
+
 /// [`peel`] without cloning: the type a reference to `ty` derefs to.
 pub fn peel_ref(mut ty: &Ty) -> &Ty {
     static UNKNOWN: Ty = Ty::Unknown;
@@ -188,6 +200,15 @@ pub fn unwrap_try(ty: &Ty) -> Ty {
 /// `None` means: not a std method we model.
 pub fn std_method(recv: &Ty, name: &str) -> Option<Ty> {
     let ty = peel(recv.clone());
+    if let Ty::Adt {
+        key: TypeKey::External(p),
+        ..
+    } = &ty
+    {
+        if let Some(t) = crate::semantics::known::external_method_ret(p, name) {
+            return Some(t);
+        }
+    }
     if is_option(&ty) || is_result(&ty) {
         return match name {
             "unwrap" | "expect" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else"
@@ -247,6 +268,9 @@ fn passthrough(ty: Ty, name: &str) -> Option<Ty> {
 /// Well-known external functions whose result type we know: channel constructors and wrappers.
 pub fn external_call(path: &[String], arg0: impl FnOnce() -> Ty) -> Option<Ty> {
     let joined = path.join("::");
+    if let Some(t) = crate::semantics::known::external_fn_ret(&joined) {
+        return Some(t);
+    }
     if let Some(c) = channel_constructor(&joined) {
         // The sender carries the capacity where its type does not tell it (the receiver waits
         // for messages either way).

@@ -617,6 +617,72 @@ fn children(k: &ExprKind) -> Vec<ExprId> {
     }
 }
 
+/// Every expression inside `e` (itself included): its whole subtree in the body arena.
+pub fn subtree(body: &Body, e: ExprId) -> Vec<ExprId> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    let stmts = |ss: &[Stmt], st: &mut Vec<ExprId>| {
+        for s in ss {
+            match &s.kind {
+                StmtKind::Let { init, diverge, .. } => st.extend(init.iter().chain(diverge.iter())),
+                StmtKind::Expr(x) => st.push(*x),
+                StmtKind::Item => {}
+            }
+        }
+    };
+    while let Some(x) = stack.pop() {
+        if out.len() > 100_000 {
+            break;
+        }
+        out.push(x);
+        let k = &body.expr(x).kind;
+        match k {
+            ExprKind::Block(ss) => stmts(ss, &mut stack),
+            ExprKind::AsyncBlock(b) | ExprKind::Try(b) | ExprKind::Paren(b) | ExprKind::Ref(b) => {
+                stack.push(*b)
+            }
+            ExprKind::Closure { body: b, .. } => stack.push(*b),
+            ExprKind::Await { base, .. } => stack.push(*base),
+            ExprKind::Spawn { call } => stack.push(*call),
+            ExprKind::MethodCall { recv, args, .. } => {
+                stack.push(*recv);
+                stack.extend(args.iter().copied());
+            }
+            ExprKind::Call { callee, args, .. } => {
+                if let CallTarget::Expr(f) = callee {
+                    stack.push(*f);
+                }
+                stack.extend(args.iter().copied());
+            }
+            ExprKind::MacroCall { args, .. } => match args {
+                MacroArgs::Select(arms) => {
+                    for a in arms {
+                        stack.extend(a.future.iter().chain(a.guard.iter()));
+                        stack.push(a.handler);
+                    }
+                }
+                MacroArgs::Exprs(xs) => stack.extend(xs.iter().copied()),
+                MacroArgs::Stmts(ss) => stmts(ss, &mut stack),
+                MacroArgs::Tokens => {}
+            },
+            ExprKind::If { cond, then, els } => {
+                stack.push(*cond);
+                stack.push(*then);
+                stack.extend(els.iter().copied());
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                stack.push(*scrutinee);
+                for a in arms {
+                    stack.extend(a.guard.iter().copied());
+                    stack.push(a.body);
+                }
+            }
+            other => stack.extend(children(other)),
+        }
+    }
+    out
+}
+
 /// The anchors of a call on the caller's path (innermost first): the statements and match arms
 /// around it and the items around its function. Empty if the walk does not reach it.
 pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {

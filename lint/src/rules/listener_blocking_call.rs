@@ -1,0 +1,121 @@
+//! # listener-blocking-call
+//!
+//! A call that blocks the thread (`std::thread::sleep`, a std or crossbeam channel's
+//! `send`/`recv`, blocking `std::net` socket I/O, `std::fs`, `JoinHandle::join`,
+//! `Condvar::wait`, stdin reads, and the policy's `[[blocking-call]]`s) on the listener path:
+//! the same reachability as listener-send-await, from the listener entry points along the calls
+//! the listener runs itself (spawned work and insulated closures are off the path). With
+//! `[rules.listener-blocking-call] scope = "async"` every async context is checked instead.
+//! The calls of runtime-panic-call are reported by that rule (when it is on), not twice.
+//! Page: `docs/rules/listener-blocking-call.md`.
+
+use std::collections::HashSet;
+
+use channel_lint_policy::{BlockingScope, Level, LoadedPolicy, PolicyError};
+
+use super::blocking::{self, async_roots};
+use super::{Context, EveryFile, Needs, Rule, RuleMeta};
+use crate::diagnostic::Sink;
+use crate::semantics::callgraph::Analyzer;
+use crate::semantics::known::BlockingKind;
+use crate::semantics::reach;
+
+pub const META: RuleMeta = RuleMeta {
+    id: "listener-blocking-call",
+    default_level: Level::Error,
+    summary: "a call that blocks the thread (`std::thread::sleep`, std/crossbeam channel `recv`, blocking I/O, ...) is reachable from the listener loop",
+    doc: include_str!("../../../docs/rules/listener-blocking-call.md"),
+    rule: Some(&ListenerBlockingCall),
+};
+
+pub struct ListenerBlockingCall;
+
+const HELP: &str = "move the blocking work off the listener: `tokio::task::spawn_blocking(..)` or a task fed by a channel; or use the async form (`tokio::time::sleep(..).await`, `tokio::fs`, `tokio::net`, a tokio channel's `.recv().await` / `try_send`)";
+
+fn scope(policy: &LoadedPolicy) -> BlockingScope {
+    policy.policy.listener_blocking_scope.unwrap_or_default()
+}
+
+impl Rule for ListenerBlockingCall {
+    /// Like listener-send-await: every file whenever there is an entry point; with scope
+    /// "async", every file (the calls it looks for have common names: `read`, `send`, `recv`).
+    fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p> {
+        let every = if scope(policy) == BlockingScope::Async
+            || !policy.policy.listener.entry_points.is_empty()
+        {
+            EveryFile::Always
+        } else {
+            EveryFile::IfAnyFileContains("listener-entry")
+        };
+        Needs {
+            every_file: Some(every),
+            ..Needs::default()
+        }
+    }
+
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+        let async_scope = scope(cx.policy) == BlockingScope::Async;
+        let (mut an, roots, restricted) = if async_scope {
+            let mut an = Analyzer::for_build(cx.index, super::runtime_panic_call::build(cx));
+            let (roots, restricted) = async_roots(&mut an);
+            (an, roots, restricted)
+        } else {
+            let roots = reach::listener_entries(cx.index, cx.policy, &|f| cx.directives(f))?;
+            let an = Analyzer::for_build(cx.index, listener_build(cx));
+            (an, roots, HashSet::new())
+        };
+        if roots.is_empty() {
+            return Ok(());
+        }
+        let panic_rule_on = cx.levels.is_on(&super::runtime_panic_call::META);
+        let (reach, exempt) = blocking::search(cx, &mut an, META.id, &roots, &restricted);
+        for &(fid, d) in &exempt {
+            sink.directive_used(
+                &cx.index.files[fid.idx()].rel,
+                cx.directives(fid.idx())[d].span,
+            );
+        }
+        for &f in &reach.order {
+            let s = an.summary(f);
+            let only = restricted
+                .contains(&f)
+                .then_some(blocking::ASYNC_BLOCK_KINDS);
+            let sites: Vec<_> = blocking::sites(&an, f, &s, cx.policy, only)
+                .into_iter()
+                .filter(|s| s.kind == BlockingKind::Blocks || !panic_rule_on)
+                .collect();
+            if sites.is_empty() {
+                continue;
+            }
+            let (what, root) = if async_scope {
+                ("async code", "async context starts in")
+            } else {
+                ("the listener loop", "listener entry point")
+            };
+            blocking::report(
+                cx,
+                sink,
+                META.id,
+                &reach,
+                f,
+                &sites,
+                &|site, chain| {
+                    format!(
+                        "`{}` blocks the thread, and {what} reaches it: {chain}",
+                        site.what
+                    )
+                },
+                &|r| format!("{root} {r}"),
+                HELP,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The build the listener runs in (as listener-send-await): production, the policy's features.
+fn listener_build(cx: &Context) -> crate::cfg::CfgEnv {
+    let a = &cx.policy.policy.analysis;
+    crate::cfg::CfgEnv::production(a.features.clone())
+        .with_test_attributes(a.test_attributes.clone())
+}

@@ -1,0 +1,101 @@
+//! # runtime-panic-call
+//!
+//! A call that panics (or deadlocks) when it runs on an async runtime's thread, reached from
+//! async context: tokio's `blocking_send` / `blocking_recv` / `blocking_lock` /
+//! `blocking_read` / `blocking_write`, `Runtime::block_on`, `Handle::block_on`,
+//! `futures::executor::block_on`. Async context is the body of every async fn (including
+//! `#[tokio::main]` and `#[tokio::test]`) and every async block a sync fn runs in place or
+//! returns, and everything they call in place through the call graph; the closures handed to
+//! `spawn_blocking`, `block_in_place`, `std::thread::spawn`, `Builder::spawn`, a scope's
+//! `spawn` (and the policy's `[[blocking-insulator]]`s) are not. A sync `fn main` that builds a
+//! runtime and calls `block_on` is the correct use and is not reached.
+//! Off by default (opt in with `[rules] runtime-panic-call = "error"`): see [`META`].
+//! Page: `docs/rules/runtime-panic-call.md`.
+
+use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
+
+use super::blocking::{self, async_roots};
+use super::{Context, EveryFile, Needs, Rule, RuleMeta};
+use crate::diagnostic::Sink;
+use crate::semantics::callgraph::Analyzer;
+use crate::semantics::known::{BlockingKind, RUNTIME_PANIC_NAMES};
+
+pub const META: RuleMeta = RuleMeta {
+    id: "runtime-panic-call",
+    // Off until it costs no more than the rules already on: its async roots are every async fn,
+    // so it needs every file parsed in full whenever a file names one of its calls (vendored
+    // tree: cold 0.28x → 2.79x a bare parse). Opt in with `[rules] runtime-panic-call = "error"`;
+    // on by default once demand-driven parsing (issue 15) makes it cheap.
+    default_level: Level::Off,
+    summary: "a call that panics on an async runtime's thread (`blocking_send`, `blocking_lock`, `block_on`, ...) is reachable from async context",
+    doc: include_str!("../../../docs/rules/runtime-panic-call.md"),
+    rule: Some(&RuntimePanicCall),
+};
+
+pub struct RuntimePanicCall;
+
+const HELP: &str = "in async code use the async form (`.send(..).await`, `.recv().await`, `.lock().await`, `.read().await`, or `.await` the future instead of `block_on`); code that must block belongs in `tokio::task::spawn_blocking(..)` (or `block_in_place` on a multi-threaded runtime)";
+
+impl Rule for RuntimePanicCall {
+    /// The call graph from every async context: trait dispatch reaches impls in any crate, so
+    /// every file, whenever some file names one of the calls (a finding's call site, or the
+    /// `use` that renames it, contains its name).
+    fn needs<'p>(&self, _policy: &'p LoadedPolicy) -> Needs<'p> {
+        Needs {
+            every_file: Some(EveryFile::IfAnyFileContainsAny(RUNTIME_PANIC_NAMES)),
+            ..Needs::default()
+        }
+    }
+
+    fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
+        let mut an = Analyzer::for_build(cx.index, build(cx));
+        let (roots, restricted) = async_roots(&mut an);
+        let (reach, exempt) = blocking::search(cx, &mut an, META.id, &roots, &restricted);
+        for &(fid, d) in &exempt {
+            sink.directive_used(
+                &cx.index.files[fid.idx()].rel,
+                cx.directives(fid.idx())[d].span,
+            );
+        }
+        for &f in &reach.order {
+            let s = an.summary(f);
+            let only = restricted
+                .contains(&f)
+                .then_some(blocking::ASYNC_BLOCK_KINDS);
+            let sites: Vec<_> = blocking::sites(&an, f, &s, cx.policy, only)
+                .into_iter()
+                .filter(|s| s.kind == BlockingKind::RuntimePanic)
+                .collect();
+            if sites.is_empty() {
+                continue;
+            }
+            blocking::report(
+                cx,
+                sink,
+                META.id,
+                &reach,
+                f,
+                &sites,
+                &|site, chain| {
+                    format!(
+                        "`{}` panics or deadlocks on an async runtime's thread, and async code reaches it: {chain}",
+                        site.what
+                    )
+                },
+                &|root| format!("async context starts in {root}"),
+                HELP,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Any build: test code runs on runtimes too (`#[tokio::test]`); the policy's features.
+pub(crate) fn build(cx: &Context) -> crate::cfg::CfgEnv {
+    let a = &cx.policy.policy.analysis;
+    crate::cfg::CfgEnv {
+        test: None,
+        features: a.features.clone(),
+        ..Default::default()
+    }
+}
