@@ -293,3 +293,42 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfg::CfgPred;
+
+    fn level(kind: LevelKind, cfg: Vec<CfgPred>) -> ClippyLevel {
+        ClippyLevel {
+            kind,
+            cfg,
+            group: false,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn innermost_applying_level_wins_and_cfg_attr_fails_closed() {
+        use LevelKind::*;
+        let env = clippy_build();
+        let unix = || vec![CfgPred::Atom("unix".into())];
+        let clippy = || vec![CfgPred::Atom("clippy".into())];
+        let never = || vec![CfgPred::Any(vec![])];
+        let silenced = |ls: &[ClippyLevel]| silenced_by_clippy_attrs(ls, &env);
+        assert!(!silenced(&[]));
+        assert!(silenced(&[level(Allow, vec![])]));
+        assert!(silenced(&[level(Expect, clippy())]));
+        // An allow under an unknown or false predicate does not count.
+        assert!(!silenced(&[level(Allow, unix())]));
+        assert!(!silenced(&[level(Allow, never())]));
+        // A warn inside re-enables, even under an unknown predicate; not under a false one.
+        assert!(!silenced(&[level(Allow, vec![]), level(Warn, vec![])]));
+        assert!(!silenced(&[level(Allow, vec![]), level(Deny, unix())]));
+        assert!(silenced(&[level(Allow, vec![]), level(Warn, never())]));
+        // An allow inside a warn silences again; inside a forbid it does not.
+        assert!(silenced(&[level(Warn, vec![]), level(Allow, vec![])]));
+        assert!(!silenced(&[level(Forbid, vec![]), level(Allow, vec![])]));
+        assert!(silenced(&[level(Forbid, never()), level(Allow, vec![])]));
+    }
+}
