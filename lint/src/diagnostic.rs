@@ -248,6 +248,9 @@ pub struct Sink {
     /// Directives a rule applied itself, not to a diagnostic (an exemption on a call edge):
     /// (path, the comment's position). They are not reported as unused.
     pub used_directives: Vec<(String, Span)>,
+    /// `unsafe` sites not reported because clippy's own lint is allowed there
+    /// (`#[allow(clippy::undocumented_unsafe_blocks)]` around them), for the summary.
+    pub left_to_clippy: usize,
 }
 
 impl Sink {

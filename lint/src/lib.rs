@@ -77,6 +77,9 @@ pub struct Outcome {
     /// them that were not reported (0 when the policy sets `lint-generated = true`).
     pub generated_files: usize,
     pub generated_findings: usize,
+    /// `unsafe` sites left to an enclosing `#[allow(clippy::undocumented_unsafe_blocks)]`
+    /// (not findings; counted in every summary).
+    pub left_to_clippy: usize,
     pub timings: Vec<(&'static str, Duration)>,
     /// The answer to `--explain-path`.
     pub explanation: Option<String>,

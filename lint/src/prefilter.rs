@@ -267,6 +267,10 @@ pub fn unsafe_items_text(text: &str, keep: impl FnOnce(&Scan) -> Vec<usize>) -> 
         ends.push(text.len());
     }
     let mut kept = vec![false; ends.len()];
+    // The file's inner attributes (`#![allow(clippy::undocumented_unsafe_blocks)]`) sit in the
+    // first chunk and set lint levels for every site: keep it when there may be such an
+    // attribute (conservative: the words anywhere).
+    kept[0] = text.contains("#![") && text.contains("clippy");
     for off in keep {
         kept[ends.partition_point(|&e| e <= off)] = true;
     }

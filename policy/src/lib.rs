@@ -147,6 +147,17 @@ pub struct Policy {
     pub blocking_insulators: Vec<BlockingInsulator>,
     /// `[rules.listener-blocking-call] scope`, if set.
     pub listener_blocking_scope: Option<BlockingScope>,
+    /// `[rules.undocumented-unsafe] honour-clippy-allow`, if set (default: true).
+    pub honour_clippy_allow: Option<bool>,
+}
+
+impl Policy {
+    /// Whether undocumented-unsafe leaves a site to an enclosing
+    /// `#[allow(clippy::undocumented_unsafe_blocks)]` (`[rules.undocumented-unsafe]
+    /// honour-clippy-allow`, default true).
+    pub fn honours_clippy_allow(&self) -> bool {
+        self.honour_clippy_allow.unwrap_or(true)
+    }
 }
 
 /// Where listener-blocking-call looks for blocking calls.

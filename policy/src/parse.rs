@@ -38,7 +38,7 @@ pub(crate) struct RawPolicy {
 pub(crate) enum RawRule {
     Level(String),
     /// The table's keys and values, in file order.
-    Table(Vec<(Spanned<String>, Spanned<String>)>),
+    Table(Vec<(Spanned<String>, Spanned<toml::Value>)>),
 }
 
 impl<'de> Deserialize<'de> for RawRule {
@@ -60,7 +60,7 @@ impl<'de> Deserialize<'de> for RawRule {
             ) -> Result<RawRule, A::Error> {
                 let mut out = Vec::new();
                 while let Some(k) = m.next_key::<Spanned<String>>()? {
-                    let v = m.next_value::<Spanned<String>>()?;
+                    let v = m.next_value::<Spanned<toml::Value>>()?;
                     out.push((k, v));
                 }
                 Ok(RawRule::Table(out))
@@ -324,13 +324,25 @@ impl Ctx<'_> {
                 RawRule::Table(entries) => {
                     let options = options_of(&id);
                     for (k, v) in entries {
-                        match k.get_ref().as_str() {
+                        let key = k.get_ref().as_str();
+                        let is_option = key == "level" || options.contains(&key);
+                        if is_option && key != "honour-clippy-allow" && !v.get_ref().is_str() {
+                            return Err(self.wrong_type(&id, key, "a string", &v));
+                        }
+                        let text = v.get_ref().as_str().unwrap_or_default();
+                        match key {
                             "level" => {
-                                let level = self.level(&id, v.get_ref(), v.span())?;
+                                let level = self.level(&id, text, v.span())?;
                                 policy.rules.insert(id.clone(), level);
                             }
+                            "honour-clippy-allow" if options.contains(&key) => {
+                                let Some(b) = v.get_ref().as_bool() else {
+                                    return Err(self.wrong_type(&id, key, "`true` or `false`", &v));
+                                };
+                                policy.honour_clippy_allow = Some(b);
+                            }
                             "scope" if options.contains(&"scope") => {
-                                let scope = match v.get_ref().as_str() {
+                                let scope = match text {
                                     "listener" => BlockingScope::Listener,
                                     "async" => BlockingScope::Async,
                                     other => {
@@ -545,10 +557,40 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// A rule setting given a value of the wrong TOML type.
+    fn wrong_type(
+        &self,
+        id: &str,
+        key: &str,
+        expected: &str,
+        v: &Spanned<toml::Value>,
+    ) -> PolicyError {
+        self.err(
+            ErrorKind::InvalidValue,
+            v.span(),
+            format!(
+                "invalid value for `{key}` of rule `{id}`: expected {expected}, found {}",
+                v.get_ref().type_str()
+            ),
+            "wrong type",
+            Some(format!(
+                "write `{key} = {}`",
+                if key == "honour-clippy-allow" {
+                    "false"
+                } else {
+                    "\"..\""
+                }
+            )),
+        )
+    }
+}
+
 /// The settings a rule's `[rules.<id>]` table takes besides `level`.
 fn options_of(id: &str) -> &'static [&'static str] {
     match id {
         "listener-blocking-call" => &["scope"],
+        "undocumented-unsafe" => &["honour-clippy-allow"],
         _ => &[],
     }
 }

@@ -480,3 +480,46 @@ fn rules_table_errors_point_at_the_value_with_the_nearest_spelling() {
     let err = parse_blocking(text).expect_err("unknown key");
     assert_eq!(err.kind(), Some(ErrorKind::UnknownKey));
 }
+
+#[test]
+fn honour_clippy_allow_is_a_bool_of_undocumented_unsafe_only() {
+    // Default: honoured.
+    let p = parse("").unwrap();
+    assert!(p.honours_clippy_allow());
+    assert_eq!(p.honour_clippy_allow, None);
+    let p = parse("[rules.undocumented-unsafe]\nhonour-clippy-allow = false\n").unwrap();
+    assert!(!p.honours_clippy_allow());
+    let p = parse("[rules.undocumented-unsafe]\nlevel = \"warn\"\nhonour-clippy-allow = true\n")
+        .unwrap();
+    assert!(p.honours_clippy_allow());
+    assert_eq!(p.level("undocumented-unsafe", Level::Error), Level::Warn);
+
+    // A string is not a bool: the error points at the value.
+    let text = "[rules.undocumented-unsafe]\nhonour-clippy-allow = \"false\"\n";
+    let (under, err) = err_text(text, ErrorKind::InvalidValue);
+    assert_eq!(under, "\"false\"");
+    assert!(
+        format!("{err:?}").contains("expected `true` or `false`"),
+        "{err:?}"
+    );
+
+    // A misspelt key gets the nearest setting.
+    let text = "[rules.undocumented-unsafe]\nhonor-clippy-allow = false\n";
+    let (under, err) = err_text(text, ErrorKind::UnknownKey);
+    assert_eq!(under, "honor-clippy-allow");
+    assert!(
+        format!("{err:?}").contains("did you mean `honour-clippy-allow`"),
+        "{err:?}"
+    );
+
+    // Not a setting of another rule.
+    let text = "[rules.banned-type]\nhonour-clippy-allow = false\n";
+    let (under, _) = err_text(text, ErrorKind::UnknownKey);
+    assert_eq!(under, "honour-clippy-allow");
+
+    // `level` must still be a string.
+    let text = "[rules.undocumented-unsafe]\nlevel = false\n";
+    let (under, err) = err_text(text, ErrorKind::InvalidValue);
+    assert_eq!(under, "false");
+    assert!(format!("{err:?}").contains("expected a string"), "{err:?}");
+}

@@ -205,6 +205,7 @@ pub fn analyze(
         }
         Some(d)
     };
+    outcome.left_to_clippy = sink.left_to_clippy;
     let used = std::mem::take(&mut sink.used_directives);
     let diags: Vec<Diagnostic> = sink
         .diagnostics

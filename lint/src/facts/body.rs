@@ -39,7 +39,7 @@ struct Lowering {
 }
 
 /// The outer attributes of an expression (those a `#[cfg]` on a statement lands on).
-fn expr_attrs(e: &syn::Expr) -> &[syn::Attribute] {
+pub(super) fn expr_attrs(e: &syn::Expr) -> &[syn::Attribute] {
     use syn::Expr as E;
     match e {
         E::Array(x) => &x.attrs,

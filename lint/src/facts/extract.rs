@@ -6,6 +6,7 @@ use syn::visit::{self, Visit};
 
 use super::anchor;
 use super::climb::{climb_stops, Climb, Climbing};
+use super::lint_level;
 use super::unsafe_only::{unsafe_visits, UnsafeCollector};
 use super::*;
 use crate::cfg::{cfg_of, cfg_test_only, has_test_attr};
@@ -29,6 +30,7 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
         opts,
         item_ids: HashMap::new(),
         mod_scopes: HashMap::new(),
+        levels: lint_level::clippy_levels(&file.attrs),
     };
     ex.facts.scopes.push(Scope {
         parent: None,
@@ -63,6 +65,8 @@ struct Extractor {
     /// syn item → registered item (items are registered before their scope is walked).
     item_ids: HashMap<*const syn::Item, ItemId>,
     mod_scopes: HashMap<*const syn::ItemMod, ScopeId>,
+    /// The clippy lint levels in effect here, outermost first (see `UnsafeSite::clippy_levels`).
+    levels: Vec<lint_level::ClippyLevel>,
 }
 
 pub(crate) fn ident_str(id: &syn::Ident) -> String {
@@ -234,6 +238,9 @@ impl UnsafeCollector for Extractor {
     }
     fn sites_mut(&mut self) -> &mut Vec<UnsafeSite> {
         &mut self.facts.unsafe_sites
+    }
+    fn levels_mut(&mut self) -> &mut Vec<lint_level::ClippyLevel> {
+        &mut self.levels
     }
 }
 
@@ -635,32 +642,37 @@ impl Extractor {
                 self.visit_type(&i.self_ty);
                 for ii in &i.items {
                     let a = anchor::impl_item(ii);
-                    self.anchored(a, Climb::impl_item(ii), |ex| match ii {
-                        syn::ImplItem::Fn(f) => {
-                            // Today's rule: a method's own `#[cfg]` does not make it test code.
-                            let test = has_test_attr(&f.attrs);
-                            let line = a.0;
-                            let own = cfg_of(&f.attrs);
-                            ex.with_conds(&own, test, |ex| {
-                                ex.with_test(test, |ex| {
-                                    let (idx, body_scope) = ex.function(
-                                        &f.sig,
-                                        Some(&f.block),
-                                        FnOwner::Impl(impl_idx),
-                                        line,
-                                        &generics,
-                                    );
-                                    ex.facts.impls[impl_idx.idx()].methods.push(idx);
-                                    ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
-                                    ex.record_cfg(CfgNode::Fn(idx), own.clone());
-                                    ex.visit_signature(&f.sig);
-                                    ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
-                                })
-                            });
-                        }
-                        syn::ImplItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
-                        other => visit::visit_impl_item(ex, other),
-                    });
+                    self.anchored(
+                        a,
+                        Climb::impl_item(ii),
+                        lint_level::impl_item_attrs(ii),
+                        |ex| match ii {
+                            syn::ImplItem::Fn(f) => {
+                                // Today's rule: a method's own `#[cfg]` does not make it test code.
+                                let test = has_test_attr(&f.attrs);
+                                let line = a.0;
+                                let own = cfg_of(&f.attrs);
+                                ex.with_conds(&own, test, |ex| {
+                                    ex.with_test(test, |ex| {
+                                        let (idx, body_scope) = ex.function(
+                                            &f.sig,
+                                            Some(&f.block),
+                                            FnOwner::Impl(impl_idx),
+                                            line,
+                                            &generics,
+                                        );
+                                        ex.facts.impls[impl_idx.idx()].methods.push(idx);
+                                        ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
+                                        ex.record_cfg(CfgNode::Fn(idx), own.clone());
+                                        ex.visit_signature(&f.sig);
+                                        ex.with_scope(body_scope, |ex| ex.visit_block(&f.block));
+                                    })
+                                });
+                            }
+                            syn::ImplItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
+                            other => visit::visit_impl_item(ex, other),
+                        },
+                    );
                 }
             }
             syn::Item::Trait(t) => {
@@ -672,39 +684,44 @@ impl Extractor {
                 }
                 for ti in &t.items {
                     let a = anchor::trait_item(ti);
-                    self.anchored(a, Climb::trait_item(ti), |ex| match ti {
-                        syn::TraitItem::Fn(f) => {
-                            if let (Some(block), Some(tid)) = (&f.default, trait_item) {
-                                let line = a.0;
-                                let own = cfg_of(&f.attrs);
-                                let (idx, body_scope) = ex.with_conds(&own, false, |ex| {
-                                    ex.function(
-                                        &f.sig,
-                                        Some(block),
-                                        FnOwner::Trait(tid),
-                                        line,
-                                        &generics,
-                                    )
-                                });
-                                ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
-                                ex.record_cfg(CfgNode::Fn(idx), own);
-                                if let ItemKind::Trait { methods } =
-                                    &mut ex.facts.items[tid.idx()].kind
-                                {
-                                    let name = ident_str(&f.sig.ident);
-                                    if let Some(m) = methods.iter_mut().find(|m| m.0 == name) {
-                                        m.1 = Some(idx);
+                    self.anchored(
+                        a,
+                        Climb::trait_item(ti),
+                        lint_level::trait_item_attrs(ti),
+                        |ex| match ti {
+                            syn::TraitItem::Fn(f) => {
+                                if let (Some(block), Some(tid)) = (&f.default, trait_item) {
+                                    let line = a.0;
+                                    let own = cfg_of(&f.attrs);
+                                    let (idx, body_scope) = ex.with_conds(&own, false, |ex| {
+                                        ex.function(
+                                            &f.sig,
+                                            Some(block),
+                                            FnOwner::Trait(tid),
+                                            line,
+                                            &generics,
+                                        )
+                                    });
+                                    ex.facts.fns[idx.idx()].attrs = attr_paths(&f.attrs);
+                                    ex.record_cfg(CfgNode::Fn(idx), own);
+                                    if let ItemKind::Trait { methods } =
+                                        &mut ex.facts.items[tid.idx()].kind
+                                    {
+                                        let name = ident_str(&f.sig.ident);
+                                        if let Some(m) = methods.iter_mut().find(|m| m.0 == name) {
+                                            m.1 = Some(idx);
+                                        }
                                     }
+                                    ex.visit_signature(&f.sig);
+                                    ex.with_scope(body_scope, |ex| ex.visit_block(block));
+                                } else {
+                                    ex.visit_signature(&f.sig);
                                 }
-                                ex.visit_signature(&f.sig);
-                                ex.with_scope(body_scope, |ex| ex.visit_block(block));
-                            } else {
-                                ex.visit_signature(&f.sig);
                             }
-                        }
-                        syn::TraitItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
-                        other => visit::visit_trait_item(ex, other),
-                    });
+                            syn::TraitItem::Macro(m) => ex.unsafe_in_macro(&m.mac),
+                            other => visit::visit_trait_item(ex, other),
+                        },
+                    );
                 }
             }
             syn::Item::Use(u) => {
@@ -877,11 +894,16 @@ impl<'ast> Visit<'ast> for Extractor {
             }
         }
         let anchor = anchor::item(item);
-        self.anchored(anchor, Climb::item(item), |ex| {
-            ex.with_conds(&own, false, |ex| {
-                ex.with_test(test, |ex| ex.item_inner(item))
-            })
-        });
+        self.anchored(
+            anchor,
+            Climb::item(item),
+            lint_level::item_attrs(item),
+            |ex| {
+                ex.with_conds(&own, false, |ex| {
+                    ex.with_test(test, |ex| ex.item_inner(item))
+                })
+            },
+        );
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {

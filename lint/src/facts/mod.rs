@@ -9,6 +9,7 @@ mod anchor;
 mod body;
 mod climb;
 mod extract;
+pub mod lint_level;
 pub mod macros;
 mod unsafe_only;
 
@@ -335,6 +336,9 @@ pub struct UnsafeSite {
     pub stmt_comment: bool,
     /// The comment block that opens the block (`unsafe { // SAFETY: .. }`), filled in by the pipeline.
     pub inside_comment: Option<String>,
+    /// The attributes around the site (file, items, statements) that set the level of clippy's
+    /// `undocumented_unsafe_blocks` or its group, outermost first (the last that applies wins).
+    pub clippy_levels: Vec<lint_level::ClippyLevel>,
 }
 
 /// A pattern, as far as binding types goes.

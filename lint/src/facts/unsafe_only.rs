@@ -16,6 +16,9 @@ use syn::visit::{self, Visit};
 
 use super::anchor;
 use super::climb::{climb_stops, Climb, Climbing};
+use super::lint_level::{
+    clippy_levels, impl_item_attrs, item_attrs, trait_item_attrs, ClippyLevel,
+};
 use super::macros::walk_macro;
 use super::{Anchor, FileFacts, UnsafeKind, UnsafeSite};
 use crate::diagnostic::Span;
@@ -26,6 +29,8 @@ pub(crate) trait UnsafeCollector: Climbing + for<'x> Visit<'x> {
     fn anchors_mut(&mut self) -> &mut Vec<Anchor>;
     fn anchors(&self) -> &[Anchor];
     fn sites_mut(&mut self) -> &mut Vec<UnsafeSite>;
+    /// The clippy lint levels of the enclosing file, items and statements, outermost first.
+    fn levels_mut(&mut self) -> &mut Vec<ClippyLevel>;
 
     /// Record a site: `kw` is the `unsafe` keyword, `open` the block's `{`.
     fn unsafe_site(
@@ -40,6 +45,7 @@ pub(crate) trait UnsafeCollector: Climbing + for<'x> Visit<'x> {
             (s.line as u32, s.column as u32 + 1)
         });
         let anchors = self.anchors().iter().rev().copied().collect();
+        let clippy_levels = self.levels_mut().clone();
         self.sites_mut().push(UnsafeSite {
             kind,
             span: Span::from_pm2(kw),
@@ -47,14 +53,26 @@ pub(crate) trait UnsafeCollector: Climbing + for<'x> Visit<'x> {
             anchors,
             stmt_comment,
             inside_comment: None,
+            clippy_levels,
         });
     }
 
-    /// Run `f` inside the anchor `a`, with the climb state `c` the anchored node sets.
-    fn anchored<R>(&mut self, a: Anchor, c: Climb, f: impl FnOnce(&mut Self) -> R) -> R {
+    /// Run `f` inside the anchor `a`, with the climb state `c` the anchored node sets and the
+    /// clippy lint levels its attributes `attrs` set.
+    fn anchored<R>(
+        &mut self,
+        a: Anchor,
+        c: Climb,
+        attrs: &[syn::Attribute],
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let depth = self.levels_mut().len();
+        let levels = clippy_levels(attrs);
+        self.levels_mut().extend(levels);
         self.anchors_mut().push(a);
         let r = self.climbing(c, f);
         self.anchors_mut().pop();
+        self.levels_mut().truncate(depth);
         r
     }
 
@@ -104,7 +122,8 @@ macro_rules! unsafe_visits {
                 return;
             }
             let a = $crate::facts::anchor::stmt(s);
-            self.anchored(a, Climb::stmt(s), |v| syn::visit::visit_stmt(v, s));
+            let attrs = $crate::facts::lint_level::stmt_attrs(s);
+            self.anchored(a, Climb::stmt(s), attrs, |v| syn::visit::visit_stmt(v, s));
         }
 
         fn visit_expr_unsafe(&mut self, e: &$ast syn::ExprUnsafe) {
@@ -127,6 +146,7 @@ pub fn extract_unsafe_only(file: &syn::File) -> FileFacts {
         sites: Vec::new(),
         anchors: Vec::new(),
         climb: Climb::Closed,
+        levels: clippy_levels(&file.attrs),
     };
     for item in &file.items {
         v.visit_item(item);
@@ -140,6 +160,7 @@ struct UnsafeOnly {
     sites: Vec<UnsafeSite>,
     anchors: Vec<Anchor>,
     climb: Climb,
+    levels: Vec<ClippyLevel>,
 }
 
 impl Climbing for UnsafeOnly {
@@ -158,11 +179,14 @@ impl UnsafeCollector for UnsafeOnly {
     fn sites_mut(&mut self) -> &mut Vec<UnsafeSite> {
         &mut self.sites
     }
+    fn levels_mut(&mut self) -> &mut Vec<ClippyLevel> {
+        &mut self.levels
+    }
 }
 
 impl<'ast> Visit<'ast> for UnsafeOnly {
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        self.anchored(anchor::item(i), Climb::item(i), |v| {
+        self.anchored(anchor::item(i), Climb::item(i), item_attrs(i), |v| {
             if let syn::Item::Impl(imp) = i {
                 v.unsafe_impl(imp);
             }
@@ -171,15 +195,21 @@ impl<'ast> Visit<'ast> for UnsafeOnly {
     }
 
     fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
-        self.anchored(anchor::impl_item(i), Climb::impl_item(i), |v| {
-            visit::visit_impl_item(v, i)
-        });
+        self.anchored(
+            anchor::impl_item(i),
+            Climb::impl_item(i),
+            impl_item_attrs(i),
+            |v| visit::visit_impl_item(v, i),
+        );
     }
 
     fn visit_trait_item(&mut self, i: &'ast syn::TraitItem) {
-        self.anchored(anchor::trait_item(i), Climb::trait_item(i), |v| {
-            visit::visit_trait_item(v, i)
-        });
+        self.anchored(
+            anchor::trait_item(i),
+            Climb::trait_item(i),
+            trait_item_attrs(i),
+            |v| visit::visit_trait_item(v, i),
+        );
     }
 
     fn visit_attribute(&mut self, _a: &'ast syn::Attribute) {}

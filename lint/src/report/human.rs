@@ -212,6 +212,13 @@ pub fn summary_line(outcome: &Outcome) -> String {
             if outcome.generated_files == 1 { "" } else { "s" },
         ));
     }
+    if outcome.left_to_clippy > 0 {
+        s.push_str(&format!(
+            ", {} unsafe site{} left to clippy allow attributes",
+            outcome.left_to_clippy,
+            if outcome.left_to_clippy == 1 { "" } else { "s" },
+        ));
+    }
     s.push('\n');
     s
 }
@@ -220,6 +227,25 @@ pub fn summary_line(outcome: &Outcome) -> String {
 mod tests {
     use super::*;
     use crate::diagnostic::{Applicability, Edit, Fix, Span, TextRange};
+
+    #[test]
+    fn summary_counts_the_sites_left_to_clippy_allow_attributes() {
+        let mut o = Outcome {
+            files_linted: 2,
+            ..Outcome::default()
+        };
+        assert_eq!(
+            summary_line(&o),
+            "channel-lint: 0 errors, 0 warnings in 2 files\n"
+        );
+        o.left_to_clippy = 1;
+        assert_eq!(
+            summary_line(&o),
+            "channel-lint: 0 errors, 0 warnings in 2 files, 1 unsafe site left to clippy allow attributes\n"
+        );
+        o.left_to_clippy = 3;
+        assert!(summary_line(&o).ends_with(", 3 unsafe sites left to clippy allow attributes\n"));
+    }
 
     /// The frame as miette draws it from the whole file (what `frame_in` did before windows).
     fn whole_file_frame(d: &Diagnostic, text: &str) -> String {

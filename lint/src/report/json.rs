@@ -87,6 +87,10 @@ struct Summary<'a> {
     generated_findings: usize,
     #[serde(skip_serializing_if = "is_zero")]
     generated_files: usize,
+    /// `unsafe` sites not reported because `clippy::undocumented_unsafe_blocks` is allowed
+    /// around them (present only when some were).
+    #[serde(skip_serializing_if = "is_zero")]
+    left_to_clippy_allow: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -135,6 +139,7 @@ pub fn render_with_baseline(outcome: &Outcome, baseline: Option<BaselineDoc>) ->
                 .collect(),
             excluded: outcome.excluded,
             generated_findings: outcome.generated_findings,
+            left_to_clippy_allow: outcome.left_to_clippy,
             generated_files: if outcome.generated_findings > 0 {
                 outcome.generated_files
             } else {

@@ -11,7 +11,9 @@
 use channel_lint_policy::{LoadedPolicy, PolicyError};
 
 use super::{Context, Needs, Rule, RuleMeta, UnsafeToken};
+use crate::cfg::{CfgEnv, Tri};
 use crate::diagnostic::{Diagnostic, Sink};
+use crate::facts::lint_level::{ClippyLevel, LevelKind};
 use crate::facts::{FileFacts, UnsafeKind};
 use crate::source::{Comment, Lexed};
 
@@ -167,7 +169,51 @@ fn keyword_line(lexed: &Lexed, start: u32, site_line: u32) -> u32 {
     l
 }
 
+/// The build clippy lints: `--cfg clippy` is set; `test`, features and the target are not known
+/// here.
+fn clippy_build() -> CfgEnv {
+    CfgEnv {
+        atoms: vec![("clippy".to_owned(), true)],
+        ..CfgEnv::default()
+    }
+}
+
+/// Whether clippy's `undocumented_unsafe_blocks` is silenced at a site by the level attributes
+/// around it (`levels`, outermost first): lint levels are scoped, the innermost attribute that
+/// applies wins (on one node, the later one), and nothing inside a `forbid` lowers it again
+/// (rustc rejects such an `allow`, E0453). An `allow`/`expect` under `cfg_attr` applies only when
+/// its predicate surely holds in the build clippy lints (`clippy` on, anything else unknown); a
+/// `warn`/`deny`/`forbid` under `cfg_attr` applies unless its predicate is surely false: both
+/// fail closed (a site is left to clippy only when clippy surely would not lint it).
+fn silenced_by_clippy_attrs(levels: &[ClippyLevel], env: &CfgEnv) -> bool {
+    let mut silenced = false;
+    for l in levels {
+        let truth = l
+            .cfg
+            .iter()
+            .map(|c| c.eval(env))
+            .fold(Tri::True, |acc, t| match (acc, t) {
+                (Tri::False, _) | (_, Tri::False) => Tri::False,
+                (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+                _ => Tri::True,
+            });
+        if l.kind.silences() {
+            if truth == Tri::True {
+                silenced = true;
+            }
+        } else if truth != Tri::False {
+            silenced = false;
+            if l.kind == LevelKind::Forbid {
+                return false;
+            }
+        }
+    }
+    silenced
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
+    let honour = cx.policy.policy.honours_clippy_allow();
+    let env = clippy_build();
     for (fid, file) in cx.index.files.iter().enumerate() {
         let lexed = cx.comments(fid);
         for site in &file.facts.unsafe_sites {
@@ -188,6 +234,12 @@ fn check(cx: &Context, sink: &mut Sink) {
                 }
             }
             if tags.contains(&Tag::Explained) {
+                continue;
+            }
+            // Counted only when it would be a finding: the prefilter keeps exactly those sites,
+            // so the count is the same in every mode.
+            if honour && silenced_by_clippy_attrs(&site.clippy_levels, &env) {
+                sink.left_to_clippy += 1;
                 continue;
             }
             let what = match site.kind {
@@ -239,5 +291,44 @@ fn check(cx: &Context, sink: &mut Sink) {
             d.anchors = site.anchors.clone();
             sink.push(d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfg::CfgPred;
+
+    fn level(kind: LevelKind, cfg: Vec<CfgPred>) -> ClippyLevel {
+        ClippyLevel {
+            kind,
+            cfg,
+            group: false,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn innermost_applying_level_wins_and_cfg_attr_fails_closed() {
+        use LevelKind::*;
+        let env = clippy_build();
+        let unix = || vec![CfgPred::Atom("unix".into())];
+        let clippy = || vec![CfgPred::Atom("clippy".into())];
+        let never = || vec![CfgPred::Any(vec![])];
+        let silenced = |ls: &[ClippyLevel]| silenced_by_clippy_attrs(ls, &env);
+        assert!(!silenced(&[]));
+        assert!(silenced(&[level(Allow, vec![])]));
+        assert!(silenced(&[level(Expect, clippy())]));
+        // An allow under an unknown or false predicate does not count.
+        assert!(!silenced(&[level(Allow, unix())]));
+        assert!(!silenced(&[level(Allow, never())]));
+        // A warn inside re-enables, even under an unknown predicate; not under a false one.
+        assert!(!silenced(&[level(Allow, vec![]), level(Warn, vec![])]));
+        assert!(!silenced(&[level(Allow, vec![]), level(Deny, unix())]));
+        assert!(silenced(&[level(Allow, vec![]), level(Warn, never())]));
+        // An allow inside a warn silences again; inside a forbid it does not.
+        assert!(silenced(&[level(Warn, vec![]), level(Allow, vec![])]));
+        assert!(!silenced(&[level(Forbid, vec![]), level(Allow, vec![])]));
+        assert!(silenced(&[level(Forbid, never()), level(Allow, vec![])]));
     }
 }
