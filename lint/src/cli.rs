@@ -47,7 +47,7 @@ pub struct Cli {
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
     /// Show how a function is reached from the listener entry points (or why not), and the
-    /// unresolved calls on the listener path.
+    /// unresolved calls on the paths to it.
     #[arg(long, value_name = "FN")]
     pub explain_path: Option<String>,
     /// Worker threads (default: all cores).

@@ -132,7 +132,7 @@ fn explain_path_shows_the_chain_and_blind_spots() {
         "{out}"
     );
     assert!(
-        out.contains("unresolved calls on the listener path"),
+        out.contains("unresolved calls on the paths to `ConnectionStateManager::forward`"),
         "{out}"
     );
     let (_ws, case) = fixture("fixtures/listener-send-await/neg-unreachable-fn");
@@ -172,7 +172,7 @@ fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
 }
 
 /// `init` parses like the lint (recovery, large-stack threads): a 5,000-deep nested expression
-/// in a file it reads (it mentions `recv_from`) must not overflow the stack. Run as a
+/// (in a listener loop, and in a function of its own) must not overflow the stack. Run as a
 /// subprocess, so a crash fails this test instead of the harness.
 #[test]
 fn init_survives_a_5000_deep_nested_expression() {
@@ -188,7 +188,7 @@ fn init_survives_a_5000_deep_nested_expression() {
     std::fs::write(
         dir.path().join("src/lib.rs"),
         format!(
-            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
+            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n        let _ = {deep};\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
         ),
     )
     .unwrap();
@@ -197,7 +197,9 @@ fn init_survives_a_5000_deep_nested_expression() {
     let text = std::fs::read_to_string(dir.path().join("channel-lint.toml")).unwrap();
     // The file was parsed and walked: its listener loop is the one guess.
     assert!(
-        text.contains("    # \"serve\",  # src/lib.rs:1\n"),
+        text.contains(
+            "    # \"serve\",  # src/lib.rs:2: `loop` awaiting `.recv_from().await` (a socket)"
+        ),
         "{text}"
     );
     // The lint itself reads the same file without crashing.
@@ -224,7 +226,7 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
     let (code, out, err) = run(&["--explain-path", "listen", "."], dir.path());
     assert_eq!(code, 0, "{out}{err}");
     let matter = out
-        .find("unresolved calls on the listener path (3)")
+        .find("unresolved calls on the paths to `listen` (3)")
         .expect(&out);
     let foreign = out
         .find("unresolved calls that cannot reach workspace code (1)")
@@ -237,6 +239,52 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
         forward < foreign && send < foreign && nanos > foreign,
         "{out}"
     );
+}
+
+/// `--explain-path FN` lists the unresolved calls on the paths to FN only: not those of a
+/// function of the listener path that does not lead to FN; for an FN not reached, the
+/// unresolved calls that could be the missing call of it (same name).
+#[test]
+fn explain_path_lists_only_the_unresolved_calls_on_the_paths_to_fn() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        "[listener]\nentry-points = [\"listen\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} pub fn lost(&self) {} }\n\
+         pub async fn listen(p: Peer) {\n route(&p);\n side();\n}\n\
+         pub fn route(p: &Peer) {\n p.forward();\n let a = mystery_a();\n a.forward();\n}\n\
+         pub fn side() {\n let b = mystery_b();\n b.forward();\n b.lost();\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["--explain-path", "route", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("unresolved calls on the paths to `route` (2)"),
+        "{out}"
+    );
+    assert!(out.contains("in `route`"), "{out}");
+    assert!(!out.contains("in `side`"), "{out}");
+    // Reached through `route`: the unresolved call in `side` is not on its paths either.
+    let (_, out, _) = run(&["--explain-path", "Peer::forward", "."], dir.path());
+    assert!(
+        out.contains("unresolved calls on the paths to `Peer::forward` (2)"),
+        "{out}"
+    );
+    assert!(!out.contains("in `side`"), "{out}");
+    // `lost` is not reached: the only unresolved call named `lost` may be its missing call.
+    let (_, out, _) = run(&["--explain-path", "Peer::lost", "."], dir.path());
+    assert!(out.contains("is not reached"), "{out}");
+    assert!(
+        out.contains("unresolved calls on the paths to `Peer::lost` (1)"),
+        "{out}"
+    );
+    assert!(out.contains("`.lost(..)`"), "{out}");
+    assert!(!out.contains("`.forward(..)`"), "{out}");
 }
 
 #[test]
