@@ -23,8 +23,12 @@ use rayon::prelude::*;
 use crate::cfg::{is_test_path, CfgEnv};
 use crate::diagnostic::Span;
 use crate::facts::{Body, ExprId, ExprKind, MacroArgs};
+use crate::index::resolve::TypeKey;
 use crate::index::{FileData, Index};
 use crate::rules;
+use crate::semantics::callgraph::{Analyzer, FnSummary, Resolution};
+use crate::semantics::known::known_receive;
+use crate::semantics::ty::{peel_ref, Ty};
 use crate::workspace::{absolute, find_root};
 
 #[derive(Parser, Debug)]
@@ -65,8 +69,9 @@ pub struct Candidate {
     pub nested_in: Option<&'static str>,
 }
 
-/// The awaited receives that make a loop an event loop, by method name: (method, what it
-/// receives from).
+/// The method names of the awaited receives that make a loop an event loop: (method, what it
+/// receives from, when the receiver's type does not tell). A call of one of them is a receive
+/// only when the semantic model does not rule it out ([`classify`]).
 const RECEIVES: &[(&str, &str)] = &[
     ("recv_from", "a socket"),
     ("recv_buf_from", "a socket"),
@@ -160,14 +165,15 @@ fn children(k: &ExprKind) -> Vec<ExprId> {
 }
 
 /// The receive a future expression makes, looking through `?`, parentheses, `&mut` and
-/// adapters on the receive's result: the method name and what it receives from.
-fn receive_of(body: &Body, mut e: ExprId) -> Option<(&'static str, &'static str)> {
+/// adapters on the receive's result: the call, its method name and what a method of that name
+/// receives from.
+fn receive_of(body: &Body, mut e: ExprId) -> Option<(ExprId, &'static str, &'static str)> {
     loop {
         match &body.expr(e).kind {
             ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => e = *x,
             ExprKind::MethodCall { method, recv, .. } => {
                 if let Some(&(m, from)) = RECEIVES.iter().find(|(m, _)| m == method) {
-                    return Some((m, from));
+                    return Some((e, m, from));
                 }
                 // `rx.recv().fuse()`, `stream.next().boxed()`: the receive is the receiver.
                 e = *recv;
@@ -177,24 +183,103 @@ fn receive_of(body: &Body, mut e: ExprId) -> Option<(&'static str, &'static str)
     }
 }
 
+/// Decides whether a receive found by name ([`receive_of`]) is one: `Some((method, what it
+/// receives from))`, or `None` when the semantic model rules it out.
+type Classify<'a> =
+    dyn Fn((ExprId, &'static str, &'static str)) -> Option<(&'static str, String)> + 'a;
+
+/// Whether the call `call` of `.method()` is a receive, from the function's call facts and the
+/// receiver's inferred type: a method of a known receiving type ([`known_receive`]: a channel
+/// receiver, a socket, a timer, a stream) is one, named with its type; a call that resolves to
+/// a workspace function (a local type's own `recv`) is not, nor one on a std type, an
+/// iterator, a slice or a tuple; a receiver whose type the model does not know (or an external
+/// type it has no table for) is guessed by the method's name, and says so.
+fn classify(
+    summary: &FnSummary,
+    body: &Body,
+    (call, method, by_name): (ExprId, &'static str, &'static str),
+) -> Option<(&'static str, String)> {
+    if let Some(c) = summary.calls.iter().find(|c| c.call == call) {
+        if matches!(
+            c.resolution,
+            Resolution::Fns { .. } | Resolution::NotInBuild
+        ) {
+            return None;
+        }
+    }
+    let ExprKind::MethodCall { recv, .. } = &body.expr(call).kind else {
+        return None;
+    };
+    let Some(ty) = summary.receiver_ty(*recv) else {
+        return Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        ));
+    };
+    if let Some((what, t)) = known_receive(ty, method) {
+        return Some((method, format!("{what}: `{t}`")));
+    }
+    match peel_ref(ty) {
+        // A one-segment external path is a name that did not resolve (no `use` for it).
+        Ty::Unknown | Ty::Future(_) => Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        )),
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        } if !p.contains("::") => Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        )),
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        } if !["std::", "core::", "alloc::"]
+            .iter()
+            .any(|s| p.starts_with(s)) =>
+        {
+            Some((
+                method,
+                format!("{by_name}, by the method's name: `{p}` is not a known receiver"),
+            ))
+        }
+        Ty::Channel { ty: p, .. } => Some((
+            method,
+            format!("{by_name}, by the method's name: `{p}` is not a known receiver"),
+        )),
+        // A workspace type whose method is not in the workspace (an extension trait's), by
+        // name; std types, iterators, slices, tuples and trait objects do not receive so.
+        Ty::Adt {
+            key: TypeKey::Local(_),
+            ..
+        } => Some((
+            method,
+            format!("{by_name}, by the method's name: a workspace type's extension-trait method"),
+        )),
+        _ => None,
+    }
+}
+
 /// What one loop waits on and dispatches, from the body IR.
 #[derive(Default)]
 struct LoopScan {
     /// `.method().await` receives (from an `.await` or a `select!` branch future), in order.
-    receives: Vec<(&'static str, &'static str)>,
+    /// (method, what it receives from).
+    receives: Vec<(&'static str, String)>,
     select_branches: usize,
     match_arms: usize,
     calls: usize,
 }
 
-fn scan_loop(body: &Body, e: ExprId, out: &mut LoopScan) {
+fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
     // An explicit stack: a body nests as deep as its source (no recursion on the main thread).
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
         let k = &body.expr(e).kind;
         match k {
             ExprKind::Await { base, .. } => {
-                if let Some(r) = receive_of(body, *base) {
+                if let Some(r) = receive_of(body, *base).and_then(cls) {
                     out.receives.push(r);
                 }
             }
@@ -205,7 +290,7 @@ fn scan_loop(body: &Body, e: ExprId, out: &mut LoopScan) {
                 for a in arms {
                     if let Some(f) = a.future {
                         out.select_branches += 1;
-                        if let Some(r) = receive_of(body, f) {
+                        if let Some(r) = receive_of(body, f).and_then(cls) {
                             out.receives.push(r);
                         }
                     }
@@ -225,7 +310,10 @@ fn scan_loop(body: &Body, e: ExprId, out: &mut LoopScan) {
 }
 
 /// The loops of one body that wait on a receive: (loop keyword, scan, what it is nested in).
-fn event_loops(body: &Body) -> Vec<(Span, LoopScan, Option<&'static str>, &'static str)> {
+fn event_loops(
+    body: &Body,
+    cls: &Classify,
+) -> Vec<(Span, LoopScan, Option<&'static str>, &'static str)> {
     let mut out = Vec::new();
     let Some(root) = body.root else {
         return out;
@@ -239,7 +327,7 @@ fn event_loops(body: &Body) -> Vec<(Span, LoopScan, Option<&'static str>, &'stat
         if let ExprKind::Loop { kind, span, .. } = k {
             if !in_loop {
                 let mut scan = LoopScan::default();
-                scan_loop(body, e, &mut scan);
+                scan_loop(body, e, cls, &mut scan);
                 if !scan.receives.is_empty() {
                     let kw = match kind {
                         crate::facts::LoopKind::Loop => "loop",
@@ -355,26 +443,40 @@ pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
         .all_fns()
         .map(|f| index.qualified_fn_name(f))
         .collect();
-    let mut out = Vec::new();
-    for (f, q) in index.all_fns().zip(&all) {
-        let file = &index.files[f.file.idx()];
-        if file.is_test_path || file.facts.file_is_test || !index.fn_in_build(f, &env) {
-            continue;
+    // The typing walk recurses as deep as a body nests: on the large-stack pool, like the lint.
+    let mut out = pool.install(|| {
+        let mut an = Analyzer::for_build(&index, env.clone());
+        let mut out = Vec::new();
+        for (f, q) in index.all_fns().zip(&all) {
+            let file = &index.files[f.file.idx()];
+            if file.is_test_path || file.facts.file_is_test || !index.fn_in_build(f, &env) {
+                continue;
+            }
+            let body = &file.facts.bodies[f.idx.idx()];
+            let facts = index.fn_facts(f);
+            if !body
+                .exprs
+                .iter()
+                .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
+            {
+                continue;
+            }
+            let summary = an.summary(f);
+            let cls = |r| classify(&summary, body, r);
+            for (span, scan, nested, kw) in event_loops(body, &cls) {
+                out.push(Candidate {
+                    pattern: unique_suffix(q, &all),
+                    path: file.rel.clone(),
+                    line: facts.span.line as usize,
+                    loop_line: span.line as usize,
+                    dispatch: scan.select_branches + scan.match_arms + scan.calls,
+                    why: describe(kw, &scan),
+                    nested_in: nested,
+                });
+            }
         }
-        let body = &file.facts.bodies[f.idx.idx()];
-        let facts = index.fn_facts(f);
-        for (span, scan, nested, kw) in event_loops(body) {
-            out.push(Candidate {
-                pattern: unique_suffix(q, &all),
-                path: file.rel.clone(),
-                line: facts.span.line as usize,
-                loop_line: span.line as usize,
-                dispatch: scan.select_branches + scan.match_arms + scan.calls,
-                why: describe(kw, &scan),
-                nested_in: nested,
-            });
-        }
-    }
+        out
+    });
     out.sort_by(|a, b| {
         b.dispatch
             .cmp(&a.dispatch)
@@ -588,7 +690,7 @@ mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
         let text = starter_policy(&c, "cargo channel-lint");
         assert!(
             text.contains(
-                "    # \"Listener::listen\",  # src/lib.rs:5: `loop` awaiting `.recv_from().await` (a socket); dispatches 2 (branches 0, match arms 0, calls 2)\n"
+                "    # \"Listener::listen\",  # src/lib.rs:5: `loop` awaiting `.recv_from().await` (a socket, by the method's name: receiver type not known); dispatches 2 (branches 0, match arms 0, calls 2)\n"
             ),
             "{text}"
         );
@@ -627,7 +729,7 @@ mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
         .unwrap();
         std::fs::write(
             dir.path().join("src/lib.rs"),
-            r#"pub struct Actor;
+            r#"pub struct Actor { inbox: tokio::sync::mpsc::Receiver<u8>, ticker: tokio::time::Interval }
 impl Actor {
     pub async fn run(mut self) {
         loop {
@@ -638,12 +740,12 @@ impl Actor {
         }
     }
 }
-pub async fn drain(mut rx: R) {
+pub async fn drain(mut rx: tokio::sync::mpsc::UnboundedReceiver<u8>) {
     while let Some(m) = rx.recv().await {
         handle(m);
     }
 }
-pub async fn frames(mut s: S) {
+pub async fn frames(mut s: tokio_stream::wrappers::ReceiverStream<u8>) {
     loop {
         let f = s.next().await;
     }
@@ -679,12 +781,74 @@ pub async fn reconnect(mut rx: R) {
         // select!: 2 branches, 2 match arms, calls recv, tick, a, b, tick.
         assert_eq!(c[0].dispatch, 9);
         assert!(
-            c[0].why.starts_with("`loop` around a `select!` of 2 branches awaiting `.recv().await` (a channel or socket), `.tick().await` (a timer)"),
+            c[0].why.starts_with("`loop` around a `select!` of 2 branches awaiting `.recv().await` (a channel: `tokio::sync::mpsc::Receiver`), `.tick().await` (a timer: `tokio::time::Interval`)"),
             "{}",
             c[0].why
         );
         let text = starter_policy(&c, "cargo channel-lint");
-        assert!(text.contains("src/lib.rs:24: `while` awaiting `.recv().await` (a channel or socket); dispatches 1 (branches 0, match arms 0, calls 1) (inside a spawned task)\n"), "{text}");
+        assert!(text.contains("src/lib.rs:24: `while` awaiting `.recv().await` (a channel or socket, by the method's name: receiver type not known); dispatches 1 (branches 0, match arms 0, calls 1) (inside a spawned task)\n"), "{text}");
         channel_lint_policy::parse_str(&text, "x", dir.path(), &rules::ids()).unwrap();
+    }
+
+    /// The receiver's type decides where the model knows it: a workspace type's own `recv`
+    /// (a call resolved into the workspace) and a std iterator's `next` are not receives; a
+    /// known receiver is named with its type; an unknown type is guessed by name, and says so.
+    /// A `#[freenet_test]` function (the policy's `test-attributes`) is test code.
+    #[test]
+    fn receives_are_judged_by_the_receivers_type() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("channel-lint.toml"),
+            "[analysis]\ntest-attributes = [\"freenet_test\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Queue;
+impl Queue { pub async fn recv(&mut self) -> Option<u8> { None } }
+pub async fn local(mut q: Queue) {
+    while let Some(x) = q.recv().await {}
+}
+pub async fn iter(v: Vec<u8>) {
+    let mut it = v.iter();
+    loop { it.next().await; }
+}
+pub async fn typed(mut rx: tokio::sync::broadcast::Receiver<u8>) {
+    loop { rx.recv().await; }
+}
+pub async fn untyped(mut rx: Inbox) {
+    loop { rx.recv().await; }
+}
+#[freenet_test]
+async fn harness(mut rx: tokio::sync::broadcast::Receiver<u8>) {
+    loop { rx.recv().await; }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, &str)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.why.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "typed",
+                    "`loop` awaiting `.recv().await` (a broadcast channel: `tokio::sync::broadcast::Receiver`); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+                (
+                    "untyped",
+                    "`loop` awaiting `.recv().await` (a channel or socket, by the method's name: receiver type not known); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+            ]
+        );
     }
 }

@@ -198,7 +198,7 @@ fn init_survives_a_5000_deep_nested_expression() {
     // The file was parsed and walked: its listener loop is the one guess.
     assert!(
         text.contains(
-            "    # \"serve\",  # src/lib.rs:2: `loop` awaiting `.recv_from().await` (a socket)"
+            "    # \"serve\",  # src/lib.rs:2: `loop` awaiting `.recv_from().await` (a socket, by the method's name: receiver type not known)"
         ),
         "{text}"
     );
