@@ -311,3 +311,110 @@ fn findings_in_generated_files_are_counted_not_shown() {
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("generated file"), "{out}");
 }
+
+/// A crate with two `Actor::run`s in two modules and one `listen`, and a policy naming `ep`.
+fn two_actors(ep: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        format!("[listener]\nentry-points = [\"{ep}\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub mod a {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n}\n\
+         pub mod b {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n    pub async fn listen() {}\n}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// An entry point matching several functions is an error listing each with file:line and the
+/// suffix that picks it; the longer suffix is accepted.
+#[test]
+fn ambiguous_entry_point_lists_every_match_and_the_suffix_that_picks_it() {
+    let dir = two_actors("Actor::run");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("listener entry point `Actor::run` matches 2 functions"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`svc::a::Actor::run` (src/lib.rs:4): write `a::Actor::run`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`svc::b::Actor::run` (src/lib.rs:10): write `b::Actor::run`"),
+        "{err}"
+    );
+    let dir = two_actors("b::Actor::run");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// An unmatched entry point lists the nearest existing names: the same last segment on
+/// another path, and near spellings.
+#[test]
+fn unmatched_entry_point_lists_the_nearest_names() {
+    let dir = two_actors("connection_handler::listen");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("matches no function in the linted files"),
+        "{err}"
+    );
+    assert!(err.contains("the nearest existing names:"), "{err}");
+    assert!(err.contains("`svc::b::listen` (src/lib.rs:12)"), "{err}");
+    assert!(!err.contains("Actor::run"), "{err}");
+    let dir = two_actors("Actr::rn");
+    let (_, _, err) = run(&["channel-lint", "."], dir.path());
+    assert!(err.contains("`svc::a::Actor::run` (src/lib.rs:4)"), "{err}");
+    assert!(
+        err.contains("`svc::b::Actor::run` (src/lib.rs:10)"),
+        "{err}"
+    );
+    assert!(err.contains("--list-functions PATTERN"), "{err}");
+    let dir = two_actors("zzzzzzzzzz");
+    let (_, _, err) = run(&["channel-lint", "."], dir.path());
+    assert!(!err.contains("nearest"), "{err}");
+    assert!(err.contains("check the spelling"), "{err}");
+}
+
+/// `--list-functions PATTERN` prints what the pattern matches, qualified, with file:line, even
+/// when the policy's own entry points are wrong.
+#[test]
+fn list_functions_prints_the_matches_with_file_and_line() {
+    let dir = two_actors("Actor::run");
+    let (code, out, err) = run(
+        &["channel-lint", "--list-functions", "Actor::run", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "svc::a::Actor::run  src/lib.rs:4\nsvc::b::Actor::run  src/lib.rs:10\n"
+    );
+    let (code, out, _) = run(
+        &["channel-lint", "--list-functions", "b::Actor::run", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, "svc::b::Actor::run  src/lib.rs:10\n");
+    let (code, out, _) = run(
+        &["channel-lint", "--list-functions", "lisen", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("no function matches `lisen`"), "{out}");
+    assert!(
+        out.contains("nearest: `svc::b::listen` (src/lib.rs:12)"),
+        "{out}"
+    );
+}
