@@ -47,9 +47,13 @@ pub struct Cli {
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
     /// Show how a function is reached from the listener entry points (or why not), and the
-    /// unresolved calls on the listener path.
+    /// unresolved calls on the paths to it.
     #[arg(long, value_name = "FN")]
     pub explain_path: Option<String>,
+    /// List the functions a pattern matches (as a `[listener] entry-points` entry would), with
+    /// their qualified names and file:line.
+    #[arg(long, value_name = "PATTERN")]
+    pub list_functions: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -238,6 +242,7 @@ fn real_main(cli: Cli) -> Result<u8, String> {
         policy,
         jobs: cli.jobs,
         explain_path: cli.explain_path.clone(),
+        list_functions: cli.list_functions.clone(),
     };
     let tuning = crate::Tuning {
         prefilter: !cli.no_prefilter,

@@ -1,10 +1,12 @@
 //! `cargo channel-lint init [--force]`: write a starter `channel-lint.toml` at the workspace root.
 //!
 //! The file lists every rule at its default level, a commented `[[banned-type]]` example, and
-//! the listener entry points it can guess — functions whose body loops (`loop`, `while`) around a
-//! `recv_from(` call — commented out for review (an entry point that matches nothing is an
-//! error, and a guess may be wrong). Guessing is a light syn walk; like the lint, it never
-//! builds or runs the code.
+//! the listener entry points it can guess — event loops: a `loop`/`while`/`for` that awaits a
+//! socket receive, a channel's `.recv()`, a timer's `.tick()` or a stream's `.next()`, directly
+//! or in a `select!` branch — each with its file:line and why it was guessed, the most
+//! dispatching first, commented out for review (an entry point that matches nothing is an
+//! error, and a guess may be wrong). Guessing reads the body IR ([`crate::facts`]); like the
+//! lint, it never builds or runs the code.
 //!
 //! Files are parsed like the lint parses them ([`crate::parse::parse_file`], with recovery, on
 //! the pipeline's large-stack threads), and test code is skipped by the lint's own rule
@@ -17,10 +19,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rayon::prelude::*;
-use syn::visit::Visit;
 
-use crate::cfg::{cfg_of, cfg_test_only, has_test_attr, is_test_path};
+use crate::cfg::{is_test_path, CfgEnv};
+use crate::diagnostic::Span;
+use crate::facts::{Body, ExprId, ExprKind, MacroArgs};
+use crate::index::resolve::TypeKey;
+use crate::index::{FileData, Index};
 use crate::rules;
+use crate::semantics::callgraph::{Analyzer, FnSummary, Resolution};
+use crate::semantics::known::known_receive;
+use crate::semantics::ty::{peel_ref, Ty};
 use crate::workspace::{absolute, find_root};
 
 #[derive(Parser, Debug)]
@@ -40,216 +48,441 @@ struct InitCli {
     stdout: bool,
 }
 
-/// A function that looks like a listener loop.
+/// A guessed listener event loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    /// `Type::method` or `function`: an entry-point pattern.
+    /// An entry-point pattern for the function that holds the loop: the shortest suffix of
+    /// its qualified name (`Type::method`, `module::fn`) that names no other function.
     pub pattern: String,
     /// Relative to the root, `/` separators.
     pub path: String,
+    /// The function's name line.
     pub line: usize,
+    /// The loop keyword's line.
+    pub loop_line: usize,
+    /// Why it was guessed: the loop's shape and what it awaits.
+    pub why: String,
+    /// How much the loop dispatches: `select!` branches, match arms and calls inside it.
+    pub dispatch: usize,
+    /// The loop sits in a spawned future, an async block or a closure of the function (not in
+    /// its own body): naming the function does not make the loop an entry point.
+    pub nested_in: Option<&'static str>,
 }
 
-/// Does this subtree call `recv_from(` (as a method, a path call, or inside a macro)?
-#[derive(Default)]
-struct RecvFinder {
-    found: bool,
-}
+/// The method names of the awaited receives that make a loop an event loop: (method, what it
+/// receives from, when the receiver's type does not tell). A call of one of them is a receive
+/// only when the semantic model does not rule it out ([`classify`]).
+const RECEIVES: &[(&str, &str)] = &[
+    ("recv_from", "a socket"),
+    ("recv_buf_from", "a socket"),
+    ("accept", "a listener socket"),
+    ("recv", "a channel or socket"),
+    ("recv_async", "a channel"),
+    ("recv_many", "a channel"),
+    ("changed", "a watch channel"),
+    ("tick", "a timer"),
+    ("next", "a stream"),
+    ("try_next", "a stream"),
+    ("next_message", "a connection"),
+    ("read_frame", "a connection"),
+];
 
-fn tokens_call_recv_from(ts: proc_macro2::TokenStream) -> bool {
-    let mut prev_is_recv = false;
-    for tt in ts {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) => {
-                prev_is_recv = i == "recv_from";
-                continue;
-            }
-            proc_macro2::TokenTree::Group(g) => {
-                if prev_is_recv && g.delimiter() == proc_macro2::Delimiter::Parenthesis {
-                    return true;
+/// Every sub-expression of `k` (its direct children).
+fn children(k: &ExprKind) -> Vec<ExprId> {
+    use ExprKind as K;
+    let stmts = |stmts: &[crate::facts::Stmt]| -> Vec<ExprId> {
+        let mut v = Vec::new();
+        for st in stmts {
+            match &st.kind {
+                crate::facts::StmtKind::Let { init, diverge, .. } => {
+                    v.extend(init.iter().chain(diverge.iter()).copied())
                 }
-                if tokens_call_recv_from(g.stream()) {
-                    return true;
+                crate::facts::StmtKind::Expr(e) => v.push(*e),
+                crate::facts::StmtKind::Item => {}
+            }
+        }
+        v
+    };
+    match k {
+        K::Block(st) => stmts(st),
+        K::AsyncBlock(b) => vec![*b],
+        K::Closure { body, .. } => vec![*body],
+        K::Await { base, .. } => vec![*base],
+        K::Spawn { call } => vec![*call],
+        K::MethodCall { recv, args, .. } => {
+            std::iter::once(*recv).chain(args.iter().copied()).collect()
+        }
+        K::Call { callee, args, .. } => {
+            let mut v: Vec<ExprId> = args.clone();
+            if let crate::facts::CallTarget::Expr(e) = callee {
+                v.push(*e);
+            }
+            v
+        }
+        K::MacroCall { args, .. } => match args {
+            MacroArgs::Select(arms) => arms
+                .iter()
+                .flat_map(|a| {
+                    a.future
+                        .iter()
+                        .chain(a.guard.iter())
+                        .chain([&a.handler])
+                        .copied()
+                })
+                .collect(),
+            MacroArgs::Exprs(xs) => xs.clone(),
+            MacroArgs::Stmts(st) => stmts(st),
+            MacroArgs::Tokens => Vec::new(),
+        },
+        K::Field { base, .. }
+        | K::Ref(base)
+        | K::Deref(base)
+        | K::Unary(base)
+        | K::Try(base)
+        | K::Paren(base)
+        | K::Cast(base) => vec![*base],
+        K::Index { base, index } => vec![*base, *index],
+        K::StructLit { fields, rest, .. } => fields.iter().chain(rest.iter()).copied().collect(),
+        K::Tuple(xs) | K::Array(xs) => xs.clone(),
+        K::Repeat { value, len } => vec![*value, *len],
+        K::If { cond, then, els } => std::iter::once(*cond)
+            .chain([*then])
+            .chain(els.iter().copied())
+            .collect(),
+        K::Let { init, .. } => vec![*init],
+        K::Loop { head, body, .. } => head.iter().copied().chain([*body]).collect(),
+        K::Match { scrutinee, arms } => std::iter::once(*scrutinee)
+            .chain(
+                arms.iter()
+                    .flat_map(|a| a.guard.iter().copied().chain([a.body])),
+            )
+            .collect(),
+        K::Assign { lhs, rhs } | K::Binary { lhs, rhs } => vec![*lhs, *rhs],
+        K::Range { start, end } => start.iter().chain(end.iter()).copied().collect(),
+        K::Return(x) | K::Break(x) | K::Yield(x) => x.iter().copied().collect(),
+        K::Path(_) | K::Lit | K::Other => Vec::new(),
+    }
+}
+
+/// The receive a future expression makes, looking through `?`, parentheses, `&mut` and
+/// adapters on the receive's result: the call, its method name and what a method of that name
+/// receives from.
+fn receive_of(body: &Body, mut e: ExprId) -> Option<(ExprId, &'static str, &'static str)> {
+    loop {
+        match &body.expr(e).kind {
+            ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => e = *x,
+            ExprKind::MethodCall { method, recv, .. } => {
+                if let Some(&(m, from)) = RECEIVES.iter().find(|(m, _)| m == method) {
+                    return Some((e, m, from));
                 }
+                // `rx.recv().fuse()`, `stream.next().boxed()`: the receive is the receiver.
+                e = *recv;
             }
-            _ => {}
-        }
-        prev_is_recv = false;
-    }
-    false
-}
-
-impl<'ast> Visit<'ast> for RecvFinder {
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if m.method == "recv_from" {
-            self.found = true;
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*c.func {
-            if p.path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "recv_from")
-            {
-                self.found = true;
-            }
-        }
-        syn::visit::visit_expr_call(self, c);
-    }
-    fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if tokens_call_recv_from(m.tokens.clone()) {
-            self.found = true;
+            _ => return None,
         }
     }
 }
 
-/// Does this function body hold a `loop`/`while` around a `recv_from(` call?
-#[derive(Default)]
-struct LoopFinder {
-    found: bool,
-}
+/// Decides whether a receive found by name ([`receive_of`]) is one: `Some((method, what it
+/// receives from))`, or `None` when the semantic model rules it out.
+type Classify<'a> =
+    dyn Fn((ExprId, &'static str, &'static str)) -> Option<(&'static str, String)> + 'a;
 
-impl<'ast> Visit<'ast> for LoopFinder {
-    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-        let mut r = RecvFinder::default();
-        r.visit_block(&l.body);
-        self.found |= r.found;
-        syn::visit::visit_expr_loop(self, l);
+/// Whether the call `call` of `.method()` is a receive, from the function's call facts and the
+/// receiver's inferred type: a method of a known receiving type ([`known_receive`]: a channel
+/// receiver, a socket, a timer, a stream) is one, named with its type; a call that resolves to
+/// a workspace function (a local type's own `recv`) is not, nor one on a std type, an
+/// iterator, a slice or a tuple; a receiver whose type the model does not know (or an external
+/// type it has no table for) is guessed by the method's name, and says so.
+fn classify(
+    summary: &FnSummary,
+    body: &Body,
+    (call, method, by_name): (ExprId, &'static str, &'static str),
+) -> Option<(&'static str, String)> {
+    if let Some(c) = summary.calls.iter().find(|c| c.call == call) {
+        if matches!(
+            c.resolution,
+            Resolution::Fns { .. } | Resolution::NotInBuild
+        ) {
+            return None;
+        }
     }
-    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
-        let mut r = RecvFinder::default();
-        r.visit_expr(&w.cond);
-        r.visit_block(&w.body);
-        self.found |= r.found;
-        syn::visit::visit_expr_while(self, w);
+    let ExprKind::MethodCall { recv, .. } = &body.expr(call).kind else {
+        return None;
+    };
+    let Some(ty) = summary.receiver_ty(*recv) else {
+        return Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        ));
+    };
+    if let Some((what, t)) = known_receive(ty, method) {
+        return Some((method, format!("{what}: `{t}`")));
     }
-    // Nested functions are judged on their own.
-    fn visit_item_fn(&mut self, _: &'ast syn::ItemFn) {}
-    fn visit_item_impl(&mut self, _: &'ast syn::ItemImpl) {}
-}
-
-/// Test code by the lint's rule: test-only `#[cfg]`, or a test-harness attribute.
-fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
-    has_test_attr(attrs) || cfg_test_only(&cfg_of(attrs))
-}
-
-fn type_name(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        syn::Type::Reference(r) => type_name(&r.elem),
-        syn::Type::Paren(p) => type_name(&p.elem),
+    match peel_ref(ty) {
+        // A one-segment external path is a name that did not resolve (no `use` for it).
+        Ty::Unknown | Ty::Future(_) => Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        )),
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        } if !p.contains("::") => Some((
+            method,
+            format!("{by_name}, by the method's name: receiver type not known"),
+        )),
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        } if !["std::", "core::", "alloc::"]
+            .iter()
+            .any(|s| p.starts_with(s)) =>
+        {
+            Some((
+                method,
+                format!("{by_name}, by the method's name: `{p}` is not a known receiver"),
+            ))
+        }
+        Ty::Channel { ty: p, .. } => Some((
+            method,
+            format!("{by_name}, by the method's name: `{p}` is not a known receiver"),
+        )),
+        // A workspace type whose method is not in the workspace (an extension trait's), by
+        // name; std types, iterators, slices, tuples and trait objects do not receive so.
+        Ty::Adt {
+            key: TypeKey::Local(_),
+            ..
+        } => Some((
+            method,
+            format!("{by_name}, by the method's name: a workspace type's extension-trait method"),
+        )),
         _ => None,
     }
 }
 
-struct FileWalk<'a> {
-    rel: &'a str,
-    owner: Vec<Option<String>>,
-    out: Vec<Candidate>,
+/// What one loop waits on and dispatches, from the body IR.
+#[derive(Default)]
+struct LoopScan {
+    /// `.method().await` receives (from an `.await` or a `select!` branch future), in order.
+    /// (method, what it receives from).
+    receives: Vec<(&'static str, String)>,
+    select_branches: usize,
+    match_arms: usize,
+    calls: usize,
 }
 
-impl FileWalk<'_> {
-    fn check(&mut self, name: &syn::Ident, block: &syn::Block) {
-        let mut f = LoopFinder::default();
-        f.visit_block(block);
-        if f.found {
-            let pattern = match self.owner.last().cloned().flatten() {
-                Some(t) => format!("{t}::{name}"),
-                None => name.to_string(),
-            };
-            self.out.push(Candidate {
-                pattern,
-                path: self.rel.to_string(),
-                line: name.span().start().line,
-            });
+fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
+    // An explicit stack: a body nests as deep as its source (no recursion on the main thread).
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        let k = &body.expr(e).kind;
+        match k {
+            ExprKind::Await { base, .. } => {
+                if let Some(r) = receive_of(body, *base).and_then(cls) {
+                    out.receives.push(r);
+                }
+            }
+            ExprKind::MacroCall {
+                args: MacroArgs::Select(arms),
+                ..
+            } => {
+                for a in arms {
+                    if let Some(f) = a.future {
+                        out.select_branches += 1;
+                        if let Some(r) = receive_of(body, f).and_then(cls) {
+                            out.receives.push(r);
+                        }
+                    }
+                }
+            }
+            ExprKind::Match { arms, .. } => out.match_arms += arms.len(),
+            ExprKind::MethodCall { .. } | ExprKind::Call { .. } => out.calls += 1,
+            _ => {}
         }
-    }
-}
-
-impl<'ast> Visit<'ast> for FileWalk<'_> {
-    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        if !is_cfg_test(&m.attrs) {
-            syn::visit::visit_item_mod(self, m);
+        match k {
+            // Work handed elsewhere is not the loop's: a spawned future, a closure, an async
+            // block it does not await in place are each judged as loops of their own.
+            ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_) => {}
+            _ => stack.extend(children(k).into_iter().rev()),
         }
-    }
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        if is_cfg_test(&f.attrs) {
-            return;
-        }
-        self.owner.push(None);
-        self.check(&f.sig.ident, &f.block);
-        syn::visit::visit_item_fn(self, f);
-        self.owner.pop();
-    }
-    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        if is_cfg_test(&i.attrs) {
-            return;
-        }
-        self.owner.push(type_name(&i.self_ty));
-        syn::visit::visit_item_impl(self, i);
-        self.owner.pop();
-    }
-    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        if is_cfg_test(&f.attrs) {
-            return;
-        }
-        self.check(&f.sig.ident, &f.block);
-        syn::visit::visit_impl_item_fn(self, f);
-    }
-    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        self.owner.push(Some(t.ident.to_string()));
-        syn::visit::visit_item_trait(self, t);
-        self.owner.pop();
-    }
-    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        if let Some(b) = &f.default {
-            self.check(&f.sig.ident, b);
-        }
-        syn::visit::visit_trait_item_fn(self, f);
     }
 }
 
-/// The functions under `root` that look like listener loops, sorted by path and line.
+/// The loops of one body that wait on a receive: (loop keyword, scan, what it is nested in).
+fn event_loops(
+    body: &Body,
+    cls: &Classify,
+) -> Vec<(Span, LoopScan, Option<&'static str>, &'static str)> {
+    let mut out = Vec::new();
+    let Some(root) = body.root else {
+        return out;
+    };
+    // Depth-first with the innermost enclosing spawn / async block / closure; an event loop
+    // inside another one (a reconnect loop around a select! loop) is reported once, outermost.
+    let mut stack: Vec<(ExprId, Option<&'static str>, bool)> = vec![(root, None, false)];
+    while let Some((e, nested, in_loop)) = stack.pop() {
+        let k = &body.expr(e).kind;
+        let mut in_loop = in_loop;
+        if let ExprKind::Loop { kind, span, .. } = k {
+            if !in_loop {
+                let mut scan = LoopScan::default();
+                scan_loop(body, e, cls, &mut scan);
+                if !scan.receives.is_empty() {
+                    let kw = match kind {
+                        crate::facts::LoopKind::Loop => "loop",
+                        crate::facts::LoopKind::While => "while",
+                        crate::facts::LoopKind::For => "for",
+                    };
+                    out.push((*span, scan, nested, kw));
+                    in_loop = true;
+                }
+            }
+        }
+        let nested = match k {
+            ExprKind::Spawn { .. } => Some("a spawned task"),
+            ExprKind::AsyncBlock(_) => nested.or(Some("an async block")),
+            ExprKind::Closure { .. } => nested.or(Some("a closure")),
+            _ => nested,
+        };
+        let in_loop = in_loop
+            && !matches!(
+                k,
+                ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_)
+            );
+        for c in children(k).into_iter().rev() {
+            stack.push((c, nested, in_loop));
+        }
+    }
+    out
+}
+
+fn describe(kw: &str, scan: &LoopScan) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for (m, from) in &scan.receives {
+        let s = format!("`.{m}().await` ({from})");
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    let shape = if scan.select_branches > 0 {
+        format!(
+            "`{kw}` around a `select!` of {} branches",
+            scan.select_branches
+        )
+    } else {
+        format!("`{kw}`")
+    };
+    format!(
+        "{shape} awaiting {}; dispatches {} (branches {}, match arms {}, calls {})",
+        seen.join(", "),
+        scan.select_branches + scan.match_arms + scan.calls,
+        scan.select_branches,
+        scan.match_arms,
+        scan.calls
+    )
+}
+
+/// The shortest suffix of `q` (at least the last two segments when there are two, the crate
+/// name left out) that no other function's qualified name ends with.
+fn unique_suffix(q: &[String], all: &[Vec<String>]) -> String {
+    let local = &q[1.min(q.len())..];
+    let min = if local.len() >= 2 { 2 } else { local.len() };
+    for n in min..=local.len() {
+        let suffix = &local[local.len() - n..];
+        let hits = all
+            .iter()
+            .filter(|o| o[1.min(o.len())..].ends_with(suffix))
+            .count();
+        if hits <= 1 {
+            return suffix.join("::");
+        }
+    }
+    local.join("::")
+}
+
+/// The event loops under `root`, most dispatching first (then by path and line). Test code
+/// (the production build's cfg, test-harness attributes and the policy's `test-attributes`,
+/// `tests/` and `benches/`) and `examples/` are skipped.
 pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
-    let policy = channel_lint_policy::defaults(root);
+    let policy = match channel_lint_policy::discover(root, &rules::ids()) {
+        Ok(p) => p,
+        Err(_) => channel_lint_policy::defaults(root),
+    };
     let found = crate::discover::discover(&[root.to_path_buf()], &policy);
     let pool = crate::driver::parser_pool(None).map_err(|e| format!("error: {e}"))?;
-    let per_file: Vec<Vec<Candidate>> = pool.install(|| {
+    let files: Vec<FileData> = pool.install(|| {
         found
             .files
             .par_iter()
-            .map(|file| {
+            .filter_map(|file| {
                 let rel = crate::rel_path(root, file);
                 let in_examples = rel.split('/').rev().skip(1).any(|c| c == "examples");
-                if in_examples || is_test_path(&rel) {
-                    return Vec::new();
-                }
-                let Ok(text) = std::fs::read_to_string(file) else {
-                    return Vec::new();
+                let text = std::fs::read_to_string(file).ok()?;
+                // The tree is lowered and dropped here, on the large stack.
+                let facts = match crate::parse::parse_file(&text) {
+                    (Some(ast), _) if !in_examples => {
+                        crate::facts::extract(&ast, crate::facts::ExtractOptions::default())
+                    }
+                    _ => crate::facts::FileFacts::empty(),
                 };
-                if !text.contains("recv_from") {
-                    return Vec::new();
-                }
-                // The tree is walked and dropped here, on the large stack.
-                let (Some(ast), _) = crate::parse::parse_file(&text) else {
-                    return Vec::new();
-                };
-                if is_cfg_test(&ast.attrs) {
-                    return Vec::new();
-                }
-                let mut w = FileWalk {
-                    rel: &rel,
-                    owner: Vec::new(),
-                    out: Vec::new(),
-                };
-                w.visit_file(&ast);
-                w.out
+                Some(FileData {
+                    is_test_path: is_test_path(&rel),
+                    rel,
+                    abs: file.clone(),
+                    facts,
+                })
             })
             .collect()
     });
-    Ok(per_file.into_iter().flatten().collect())
+    let index = Index::build(&files, &found.packages, root);
+    let a = &policy.policy.analysis;
+    let env =
+        CfgEnv::production(a.features.clone()).with_test_attributes(a.test_attributes.clone());
+    let all: Vec<Vec<String>> = index
+        .all_fns()
+        .map(|f| index.qualified_fn_name(f))
+        .collect();
+    // The typing walk recurses as deep as a body nests: on the large-stack pool, like the lint.
+    let mut out = pool.install(|| {
+        let mut an = Analyzer::for_build(&index, env.clone());
+        let mut out = Vec::new();
+        for (f, q) in index.all_fns().zip(&all) {
+            let file = &index.files[f.file.idx()];
+            if file.is_test_path || file.facts.file_is_test || !index.fn_in_build(f, &env) {
+                continue;
+            }
+            let body = &file.facts.bodies[f.idx.idx()];
+            let facts = index.fn_facts(f);
+            if !body
+                .exprs
+                .iter()
+                .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
+            {
+                continue;
+            }
+            let summary = an.summary(f);
+            let cls = |r| classify(&summary, body, r);
+            for (span, scan, nested, kw) in event_loops(body, &cls) {
+                out.push(Candidate {
+                    pattern: unique_suffix(q, &all),
+                    path: file.rel.clone(),
+                    line: facts.span.line as usize,
+                    loop_line: span.line as usize,
+                    dispatch: scan.select_branches + scan.match_arms + scan.calls,
+                    why: describe(kw, &scan),
+                    nested_in: nested,
+                });
+            }
+        }
+        out
+    });
+    out.sort_by(|a, b| {
+        b.dispatch
+            .cmp(&a.dispatch)
+            .then_with(|| (&a.path, a.loop_line).cmp(&(&b.path, b.loop_line)))
+    });
+    Ok(out)
 }
 
 fn toml_str(s: &str) -> String {
@@ -289,26 +522,38 @@ pub fn starter_policy(candidates: &[Candidate], bin_name: &str) -> String {
     );
     if candidates.is_empty() {
         s.push_str(
-            "# No function loops around a `recv_from(` call here: name your listener loops, e.g.\n\
+            "# No event loop found (a `loop`/`while` awaiting a socket receive, a channel's `.recv()`,\n\
+             # a timer's `.tick()` or a stream's `.next()`, directly or in a `select!`): name your\n\
+             # listener loops, e.g.\n\
              # entry-points = [\"UdpPacketsListener::listen\"]\n\
              entry-points = []\n",
         );
     } else {
         s.push_str(
-            "# Guessed from functions that loop around a `recv_from(` call: review each one, then\n\
-             # uncomment it.\n\
+            "# Guessed event loops, the most dispatching first, each with why it was guessed:\n\
+             # review each one, then uncomment it. A loop inside a spawned task, an async block or\n\
+             # a closure is listed with the function that holds it, which does not cover it: move\n\
+             # the loop into a function of its own and name that.\n\
              entry-points = [\n",
         );
         let mut seen = std::collections::BTreeSet::new();
         for c in candidates {
-            if seen.insert(c.pattern.clone()) {
-                s.push_str(&format!(
-                    "    # {},  # {}:{}\n",
-                    toml_str(&c.pattern),
-                    c.path,
-                    c.line
-                ));
+            let key = (c.pattern.clone(), c.loop_line, c.path.clone());
+            if !seen.insert(key) {
+                continue;
             }
+            let nested = match c.nested_in {
+                Some(n) => format!(" (inside {n})"),
+                None => String::new(),
+            };
+            s.push_str(&format!(
+                "    # {},  # {}:{}: {}{}\n",
+                toml_str(&c.pattern),
+                c.path,
+                c.loop_line,
+                c.why,
+                nested
+            ));
         }
         s.push_str("]\n");
     }
@@ -434,16 +679,176 @@ mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
         .unwrap();
         let c = guess_entry_points(dir.path()).unwrap();
         let names: Vec<&str> = c.iter().map(|c| c.pattern.as_str()).collect();
-        assert_eq!(names, ["Listener::listen", "serve", "select_loop"]);
+        // Ranked by dispatch: `listen` and `select_loop` make two calls each (tie: by line),
+        // `serve` one. `other` awaits nothing; `once` has no loop; the test module is skipped.
+        assert_eq!(names, ["Listener::listen", "select_loop", "serve"]);
         assert_eq!(c[0].path, "src/lib.rs");
-        assert_eq!(c[0].line, 4);
+        assert_eq!((c[0].line, c[0].loop_line), (4, 5));
+        assert_eq!(c[0].dispatch, 2);
+        assert_eq!((c[1].line, c[1].loop_line, c[1].dispatch), (14, 15, 2));
+        assert_eq!((c[2].line, c[2].loop_line, c[2].dispatch), (11, 12, 1));
         let text = starter_policy(&c, "cargo channel-lint");
-        assert!(text.contains("    # \"Listener::listen\",  # src/lib.rs:4\n"));
+        assert!(
+            text.contains(
+                "    # \"Listener::listen\",  # src/lib.rs:5: `loop` awaiting `.recv_from().await` (a socket, by the method's name: receiver type not known); dispatches 2 (branches 0, match arms 0, calls 2)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "# \"select_loop\",  # src/lib.rs:15: `loop` around a `select!` of 1 branch"
+            ),
+            "{text}"
+        );
         channel_lint_policy::parse_str(&text, "x", dir.path(), &rules::ids()).unwrap();
         let empty = starter_policy(&[], "cargo channel-lint");
         channel_lint_policy::parse_str(&empty, "x", dir.path(), &rules::ids()).unwrap();
         for r in rules::ALL {
             assert!(text.contains(&format!("\n{} = \"{}\"\n", r.id, r.default_level.as_str())));
         }
+    }
+
+    /// Every shape of event loop: `while let` over a channel, `loop` + `select!` over a channel
+    /// and a timer, `loop` + a stream's `.next()`, a loop in a spawned task (listed with the
+    /// function that holds it, marked as nested), a reconnect loop around an event loop (one
+    /// guess, the outer loop); examples are skipped.
+    #[test]
+    fn finds_select_while_let_and_stream_loops_ranked_by_dispatch() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::create_dir_all(dir.path().join("examples")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("examples/demo.rs"),
+            "async fn demo(mut rx: R) { while let Some(m) = rx.recv().await { m.go(); } }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Actor { inbox: tokio::sync::mpsc::Receiver<u8>, ticker: tokio::time::Interval }
+impl Actor {
+    pub async fn run(mut self) {
+        loop {
+            tokio::select! {
+                Some(m) = self.inbox.recv() => match m { A => self.a(), B => self.b() },
+                _ = self.ticker.tick() => self.tick(),
+            }
+        }
+    }
+}
+pub async fn drain(mut rx: tokio::sync::mpsc::UnboundedReceiver<u8>) {
+    while let Some(m) = rx.recv().await {
+        handle(m);
+    }
+}
+pub async fn frames(mut s: tokio_stream::wrappers::ReceiverStream<u8>) {
+    loop {
+        let f = s.next().await;
+    }
+}
+pub fn start(mut rx: R) {
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {}
+    });
+}
+pub async fn reconnect(mut rx: R) {
+    loop {
+        while let Some(m) = rx.recv().await {}
+    }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, usize, Option<&str>)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.loop_line, c.nested_in))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Actor::run", 4, None),
+                ("drain", 13, None),
+                ("frames", 18, None),
+                ("start", 24, Some("a spawned task")),
+                ("reconnect", 28, None),
+            ]
+        );
+        // select!: 2 branches, 2 match arms, calls recv, tick, a, b, tick.
+        assert_eq!(c[0].dispatch, 9);
+        assert!(
+            c[0].why.starts_with("`loop` around a `select!` of 2 branches awaiting `.recv().await` (a channel: `tokio::sync::mpsc::Receiver`), `.tick().await` (a timer: `tokio::time::Interval`)"),
+            "{}",
+            c[0].why
+        );
+        let text = starter_policy(&c, "cargo channel-lint");
+        assert!(text.contains("src/lib.rs:24: `while` awaiting `.recv().await` (a channel or socket, by the method's name: receiver type not known); dispatches 1 (branches 0, match arms 0, calls 1) (inside a spawned task)\n"), "{text}");
+        channel_lint_policy::parse_str(&text, "x", dir.path(), &rules::ids()).unwrap();
+    }
+
+    /// The receiver's type decides where the model knows it: a workspace type's own `recv`
+    /// (a call resolved into the workspace) and a std iterator's `next` are not receives; a
+    /// known receiver is named with its type; an unknown type is guessed by name, and says so.
+    /// A `#[freenet_test]` function (the policy's `test-attributes`) is test code.
+    #[test]
+    fn receives_are_judged_by_the_receivers_type() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("channel-lint.toml"),
+            "[analysis]\ntest-attributes = [\"freenet_test\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Queue;
+impl Queue { pub async fn recv(&mut self) -> Option<u8> { None } }
+pub async fn local(mut q: Queue) {
+    while let Some(x) = q.recv().await {}
+}
+pub async fn iter(v: Vec<u8>) {
+    let mut it = v.iter();
+    loop { it.next().await; }
+}
+pub async fn typed(mut rx: tokio::sync::broadcast::Receiver<u8>) {
+    loop { rx.recv().await; }
+}
+pub async fn untyped(mut rx: Inbox) {
+    loop { rx.recv().await; }
+}
+#[freenet_test]
+async fn harness(mut rx: tokio::sync::broadcast::Receiver<u8>) {
+    loop { rx.recv().await; }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, &str)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.why.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "typed",
+                    "`loop` awaiting `.recv().await` (a broadcast channel: `tokio::sync::broadcast::Receiver`); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+                (
+                    "untyped",
+                    "`loop` awaiting `.recv().await` (a channel or socket, by the method's name: receiver type not known); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+            ]
+        );
     }
 }

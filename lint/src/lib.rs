@@ -62,6 +62,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// `--explain-path FN`.
     pub explain_path: Option<String>,
+    /// `--list-functions PATTERN`.
+    pub list_functions: Option<String>,
 }
 
 /// The result of a run.
@@ -157,6 +159,7 @@ pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
         packages: &found.packages,
         policy: &opts.policy,
         explain_path: opts.explain_path.as_deref(),
+        list_functions: opts.list_functions.as_deref(),
         prefilter: tuning.prefilter,
         jobs: opts.jobs,
         debug_plan: std::env::var_os("CHANNEL_LINT_DEBUG_PLAN").is_some(),

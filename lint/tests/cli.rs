@@ -132,7 +132,7 @@ fn explain_path_shows_the_chain_and_blind_spots() {
         "{out}"
     );
     assert!(
-        out.contains("unresolved calls on the listener path"),
+        out.contains("unresolved calls on the paths to `ConnectionStateManager::forward`"),
         "{out}"
     );
     let (_ws, case) = fixture("fixtures/listener-send-await/neg-unreachable-fn");
@@ -172,7 +172,7 @@ fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
 }
 
 /// `init` parses like the lint (recovery, large-stack threads): a 5,000-deep nested expression
-/// in a file it reads (it mentions `recv_from`) must not overflow the stack. Run as a
+/// (in a listener loop, and in a function of its own) must not overflow the stack. Run as a
 /// subprocess, so a crash fails this test instead of the harness.
 #[test]
 fn init_survives_a_5000_deep_nested_expression() {
@@ -188,7 +188,7 @@ fn init_survives_a_5000_deep_nested_expression() {
     std::fs::write(
         dir.path().join("src/lib.rs"),
         format!(
-            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
+            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n        let _ = {deep};\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
         ),
     )
     .unwrap();
@@ -197,7 +197,9 @@ fn init_survives_a_5000_deep_nested_expression() {
     let text = std::fs::read_to_string(dir.path().join("channel-lint.toml")).unwrap();
     // The file was parsed and walked: its listener loop is the one guess.
     assert!(
-        text.contains("    # \"serve\",  # src/lib.rs:1\n"),
+        text.contains(
+            "    # \"serve\",  # src/lib.rs:2: `loop` awaiting `.recv_from().await` (a socket, by the method's name: receiver type not known)"
+        ),
         "{text}"
     );
     // The lint itself reads the same file without crashing.
@@ -224,7 +226,7 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
     let (code, out, err) = run(&["--explain-path", "listen", "."], dir.path());
     assert_eq!(code, 0, "{out}{err}");
     let matter = out
-        .find("unresolved calls on the listener path (3)")
+        .find("unresolved calls on the paths to `listen` (3)")
         .expect(&out);
     let foreign = out
         .find("unresolved calls that cannot reach workspace code (1)")
@@ -237,6 +239,52 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
         forward < foreign && send < foreign && nanos > foreign,
         "{out}"
     );
+}
+
+/// `--explain-path FN` lists the unresolved calls on the paths to FN only: not those of a
+/// function of the listener path that does not lead to FN; for an FN not reached, the
+/// unresolved calls that could be the missing call of it (same name).
+#[test]
+fn explain_path_lists_only_the_unresolved_calls_on_the_paths_to_fn() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        "[listener]\nentry-points = [\"listen\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} pub fn lost(&self) {} }\n\
+         pub async fn listen(p: Peer) {\n route(&p);\n side();\n}\n\
+         pub fn route(p: &Peer) {\n p.forward();\n let a = mystery_a();\n a.forward();\n}\n\
+         pub fn side() {\n let b = mystery_b();\n b.forward();\n b.lost();\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["--explain-path", "route", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("unresolved calls on the paths to `route` (2)"),
+        "{out}"
+    );
+    assert!(out.contains("in `route`"), "{out}");
+    assert!(!out.contains("in `side`"), "{out}");
+    // Reached through `route`: the unresolved call in `side` is not on its paths either.
+    let (_, out, _) = run(&["--explain-path", "Peer::forward", "."], dir.path());
+    assert!(
+        out.contains("unresolved calls on the paths to `Peer::forward` (2)"),
+        "{out}"
+    );
+    assert!(!out.contains("in `side`"), "{out}");
+    // `lost` is not reached: the only unresolved call named `lost` may be its missing call.
+    let (_, out, _) = run(&["--explain-path", "Peer::lost", "."], dir.path());
+    assert!(out.contains("is not reached"), "{out}");
+    assert!(
+        out.contains("unresolved calls on the paths to `Peer::lost` (1)"),
+        "{out}"
+    );
+    assert!(out.contains("`.lost(..)`"), "{out}");
+    assert!(!out.contains("`.forward(..)`"), "{out}");
 }
 
 #[test]
@@ -262,4 +310,111 @@ fn findings_in_generated_files_are_counted_not_shown() {
     let (code, out, _) = run(&["channel-lint", "."], &case);
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("generated file"), "{out}");
+}
+
+/// A crate with two `Actor::run`s in two modules and one `listen`, and a policy naming `ep`.
+fn two_actors(ep: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("channel-lint.toml"),
+        format!("[listener]\nentry-points = [\"{ep}\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub mod a {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n}\n\
+         pub mod b {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n    pub async fn listen() {}\n}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// An entry point matching several functions is an error listing each with file:line and the
+/// suffix that picks it; the longer suffix is accepted.
+#[test]
+fn ambiguous_entry_point_lists_every_match_and_the_suffix_that_picks_it() {
+    let dir = two_actors("Actor::run");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("listener entry point `Actor::run` matches 2 functions"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`svc::a::Actor::run` (src/lib.rs:4): write `a::Actor::run`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`svc::b::Actor::run` (src/lib.rs:10): write `b::Actor::run`"),
+        "{err}"
+    );
+    let dir = two_actors("b::Actor::run");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+/// An unmatched entry point lists the nearest existing names: the same last segment on
+/// another path, and near spellings.
+#[test]
+fn unmatched_entry_point_lists_the_nearest_names() {
+    let dir = two_actors("connection_handler::listen");
+    let (code, out, err) = run(&["channel-lint", "."], dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("matches no function in the linted files"),
+        "{err}"
+    );
+    assert!(err.contains("the nearest existing names:"), "{err}");
+    assert!(err.contains("`svc::b::listen` (src/lib.rs:12)"), "{err}");
+    assert!(!err.contains("Actor::run"), "{err}");
+    let dir = two_actors("Actr::rn");
+    let (_, _, err) = run(&["channel-lint", "."], dir.path());
+    assert!(err.contains("`svc::a::Actor::run` (src/lib.rs:4)"), "{err}");
+    assert!(
+        err.contains("`svc::b::Actor::run` (src/lib.rs:10)"),
+        "{err}"
+    );
+    assert!(err.contains("--list-functions PATTERN"), "{err}");
+    let dir = two_actors("zzzzzzzzzz");
+    let (_, _, err) = run(&["channel-lint", "."], dir.path());
+    assert!(!err.contains("nearest"), "{err}");
+    assert!(err.contains("check the spelling"), "{err}");
+}
+
+/// `--list-functions PATTERN` prints what the pattern matches, qualified, with file:line, even
+/// when the policy's own entry points are wrong.
+#[test]
+fn list_functions_prints_the_matches_with_file_and_line() {
+    let dir = two_actors("Actor::run");
+    let (code, out, err) = run(
+        &["channel-lint", "--list-functions", "Actor::run", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "svc::a::Actor::run  src/lib.rs:4\nsvc::b::Actor::run  src/lib.rs:10\n"
+    );
+    let (code, out, _) = run(
+        &["channel-lint", "--list-functions", "b::Actor::run", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, "svc::b::Actor::run  src/lib.rs:10\n");
+    let (code, out, _) = run(
+        &["channel-lint", "--list-functions", "lisen", "."],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("no function matches `lisen`"), "{out}");
+    assert!(
+        out.contains("nearest: `svc::b::listen` (src/lib.rs:12)"),
+        "{out}"
+    );
 }

@@ -290,6 +290,7 @@ fn run_lint(root: &Path) -> Result<Outcome, String> {
         policy,
         jobs: Some(1),
         explain_path: None,
+        list_functions: None,
     };
     channel_lint::run(&opts).map_err(|e| match e {
         RunError::Policy(e) => format!("policy-error: {e}"),

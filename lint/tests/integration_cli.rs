@@ -365,7 +365,7 @@ fn init_writes_a_starter_policy() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(root.join("channel-lint.toml")).unwrap();
     assert!(
-        text.contains("    # \"Listener::listen\",  # src/listener.rs:10\n"),
+        text.contains("    # \"Listener::listen\",  # src/listener.rs:12: `loop` awaiting `.recv_from().await` (a socket: `tokio::net::UdpSocket`)"),
         "{text}"
     );
     assert!(text.contains("\nlistener-send-await = \"error\"\n"));

@@ -33,6 +33,7 @@ fn options(case: &Path) -> Option<Options> {
         policy,
         jobs: Some(1),
         explain_path: None,
+        list_functions: None,
     })
 }
 

@@ -44,6 +44,7 @@ fn lint_tree(files: &[(&str, &[u8])]) -> Outcome {
         policy: loaded,
         jobs: Some(1),
         explain_path: Some("f".into()),
+        list_functions: None,
     };
     let out = channel_lint::run(&opts).expect("the run itself succeeds");
     for d in &out.diagnostics {

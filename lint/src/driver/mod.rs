@@ -51,6 +51,9 @@ pub struct Request<'a> {
     pub policy: &'a LoadedPolicy,
     /// `--explain-path FN` (every file is parsed).
     pub explain_path: Option<&'a str>,
+    /// `--list-functions PATTERN`: the functions it matches, instead of running the rules
+    /// (every file is parsed).
+    pub list_functions: Option<&'a str>,
     /// Parse only the files that can hold a finding (see [`plan`]). It never changes the
     /// findings, with one documented exception: a grammar error in a lexically sound file that
     /// no rule needs facts from is not reported.
@@ -70,6 +73,7 @@ impl<'a> Request<'a> {
             packages: &[],
             policy,
             explain_path: None,
+            list_functions: None,
             prefilter: false,
             jobs: None,
             debug_plan: false,
@@ -85,6 +89,37 @@ pub(crate) fn parser_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, RunE
         .stack_size(STACK_SIZE)
         .build()
         .map_err(|e| RunError::Io(format!("cannot start worker threads: {e}")))
+}
+
+/// `--list-functions PATTERN`: each function the pattern matches (as an entry point), its
+/// qualified name and file:line; or that none does, with the nearest names.
+fn list_functions(index: &Index, pattern: &str) -> String {
+    use std::fmt::Write as _;
+    let segments: Vec<String> = pattern.split("::").map(str::to_string).collect();
+    let hits = crate::semantics::reach::functions_matching(index, &segments);
+    let mut out = String::new();
+    if hits.is_empty() {
+        let _ = writeln!(
+            out,
+            "no function matches `{pattern}` (matched as a suffix of `module::fn` or `Type::method`)"
+        );
+        let all: Vec<_> = index
+            .all_fns()
+            .map(|f| (f, index.qualified_fn_name(f)))
+            .collect();
+        for n in crate::semantics::reach::nearest_names(index, &all, &segments) {
+            let _ = writeln!(out, "nearest: {n}");
+        }
+    }
+    for (f, q) in hits {
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            q.join("::"),
+            crate::semantics::reach::fn_location(index, f)
+        );
+    }
+    out
 }
 
 fn internal_error_problem(rel: &str) -> Diagnostic {
@@ -114,7 +149,11 @@ pub fn analyze(
     let pool = parser_pool(req.jobs)?;
     let policy = req.policy;
     let levels = Levels::new(policy);
-    let demand = Demand::new(policy, &levels, req.prefilter && req.explain_path.is_none());
+    let demand = Demand::new(
+        policy,
+        &levels,
+        req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
+    );
     let mut planner = Planner::probe(
         demand,
         req,
@@ -180,6 +219,10 @@ pub fn analyze(
         files.iter().map(|f| policy.relative_path(&f.abs)).collect();
     lap("index", &mut outcome);
 
+    if let Some(pattern) = req.list_functions {
+        outcome.explanation = Some(list_functions(&index, pattern));
+        return Ok(outcome);
+    }
     let cx = rules::Context::new(&index, policy, &policy_rel, &levels, &comments, &directives);
     // Rules run on a big stack too (type evaluation recurses over nested expressions).
     let explanation = pool.install(|| {

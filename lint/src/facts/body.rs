@@ -308,6 +308,7 @@ impl Lowering {
                     pat: None,
                     head: Some(head),
                     body,
+                    span: Span::from_pm2(w.while_token.span),
                 }
             }
             E::ForLoop(f) => {
@@ -318,6 +319,7 @@ impl Lowering {
                     pat: Some(pat_ir(&f.pat)),
                     head: Some(head),
                     body,
+                    span: Span::from_pm2(f.for_token.span),
                 }
             }
             E::Loop(l) => {
@@ -327,6 +329,7 @@ impl Lowering {
                     pat: None,
                     head: None,
                     body,
+                    span: Span::from_pm2(l.loop_token.span),
                 }
             }
             E::Match(m) => {

@@ -565,6 +565,8 @@ pub enum ExprKind {
         pat: Option<Pat>,
         head: Option<ExprId>,
         body: ExprId,
+        /// The `loop`/`while`/`for` keyword.
+        span: Span,
     },
     Match {
         scrutinee: ExprId,

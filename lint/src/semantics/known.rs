@@ -629,6 +629,99 @@ pub const QUIET_METHODS: &[&str] = &[
     "store",
 ];
 
+/// The external types whose awaited methods receive the events an event loop dispatches:
+/// (type path, methods, what it receives from). Streams are matched apart ([`known_receive`]).
+const RECEIVERS: &[(&str, &[&str], &str)] = &[
+    (
+        "tokio::sync::mpsc::Receiver",
+        &["recv", "recv_many"],
+        "a channel",
+    ),
+    (
+        "tokio::sync::mpsc::UnboundedReceiver",
+        &["recv", "recv_many"],
+        "a channel",
+    ),
+    (
+        "tokio::sync::broadcast::Receiver",
+        &["recv"],
+        "a broadcast channel",
+    ),
+    (
+        "tokio::sync::watch::Receiver",
+        &["changed"],
+        "a watch channel",
+    ),
+    ("async_channel::Receiver", &["recv"], "a channel"),
+    ("flume::Receiver", &["recv_async"], "a channel"),
+    ("kanal::AsyncReceiver", &["recv"], "a channel"),
+    (
+        "futures::channel::mpsc::Receiver",
+        &["next", "try_next"],
+        "a channel",
+    ),
+    (
+        "futures::channel::mpsc::UnboundedReceiver",
+        &["next", "try_next"],
+        "a channel",
+    ),
+    (
+        "futures_channel::mpsc::Receiver",
+        &["next", "try_next"],
+        "a channel",
+    ),
+    (
+        "futures_channel::mpsc::UnboundedReceiver",
+        &["next", "try_next"],
+        "a channel",
+    ),
+    (
+        "tokio::net::UdpSocket",
+        &["recv_from", "recv", "recv_buf_from"],
+        "a socket",
+    ),
+    (
+        "tokio::net::UnixDatagram",
+        &["recv_from", "recv"],
+        "a socket",
+    ),
+    ("tokio::net::TcpListener", &["accept"], "a listener socket"),
+    ("tokio::net::UnixListener", &["accept"], "a listener socket"),
+    ("tokio::time::Interval", &["tick"], "a timer"),
+];
+
+/// What an awaited `.method()` on a value of type `ty` receives from, when the type is known
+/// to receive through that method: a channel receiver, a socket or listener socket, a timer
+/// ([`RECEIVERS`]), or a stream's `.next()` / `.try_next()` (an external type named `*Stream`,
+/// such as `tokio_stream::wrappers::ReceiverStream`, or a `Stream` bound). `None` when the
+/// type says nothing of it (a workspace type, an unknown type, another external type).
+pub fn known_receive(ty: &Ty, method: &str) -> Option<(&'static str, String)> {
+    let streamish = |p: &str| {
+        let last = p.rsplit("::").next().unwrap_or(p);
+        last.ends_with("Stream") && !last.starts_with("Tcp") && !last.starts_with("Unix")
+    };
+    let is_next = matches!(method, "next" | "try_next");
+    match peel_ref(ty) {
+        Ty::Adt {
+            key: TypeKey::External(p),
+            ..
+        }
+        | Ty::Channel { ty: p, .. } => {
+            if let Some(&(_, _, what)) = RECEIVERS.iter().find(|(t, ms, _)| {
+                QualName::external(&split(p)).is_type(&split(t)) && ms.contains(&method)
+            }) {
+                return Some((what, p.clone()));
+            }
+            (is_next && streamish(p)).then(|| ("a stream", p.clone()))
+        }
+        Ty::Traits(bounds) if is_next => bounds.iter().find_map(|b| match b {
+            TypeKey::External(p) if streamish(p) => Some(("a stream", format!("impl {p}"))),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,10 +45,61 @@ pub fn listener_entries<'d>(
             .map(|(f, _)| *f)
             .collect();
         if hits.is_empty() {
+            let near = nearest_names(index, &all, &ep.segments);
+            let mut help = String::from(
+                "entry points are matched as a suffix of `module::fn` or `Type::method`",
+            );
+            if near.is_empty() {
+                help.push_str("; check the spelling, or that the file is linted (not excluded)");
+            } else {
+                help.push_str("; the nearest existing names:");
+                for n in near {
+                    help.push_str(&format!("\n  {n}"));
+                }
+            }
+            help.push_str("\n`--list-functions PATTERN` lists the functions a pattern matches");
             return Err(policy.error_at(
                 ep.span.clone(),
-                format!("listener entry point `{}` matches no function in the linted files", ep.pattern),
-                Some("entry points are matched as a suffix of `module::fn` or `Type::method`; check the spelling, or that the file is linted (not excluded)".into()),
+                format!(
+                    "listener entry point `{}` matches no function in the linted files",
+                    ep.pattern
+                ),
+                Some(help),
+            ));
+        }
+        // Several functions of one qualified name (a `#[cfg]` pair) are one entry point.
+        let mut names: Vec<&Vec<String>> = all
+            .iter()
+            .filter(|(f, _)| hits.contains(f))
+            .map(|(_, q)| q)
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.len() > 1 {
+            let mut help = format!(
+                "a pattern names one function; a longer suffix picks one of these {}:",
+                names.len()
+            );
+            for &f in &hits {
+                let q = &all.iter().find(|(g, _)| *g == f).expect("a hit").1;
+                let pick = match picking_suffix(q, &all) {
+                    Some(p) => format!("write `{p}`"),
+                    None => "no suffix names it alone".to_string(),
+                };
+                help.push_str(&format!(
+                    "\n  `{}` ({}): {pick}",
+                    q.join("::"),
+                    fn_location(index, f)
+                ));
+            }
+            return Err(policy.error_at(
+                ep.span.clone(),
+                format!(
+                    "listener entry point `{}` matches {} functions",
+                    ep.pattern,
+                    names.len()
+                ),
+                Some(help),
             ));
         }
         out.extend(hits);
@@ -67,6 +118,95 @@ pub fn listener_entries<'d>(
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// `src/a.rs:12`: where a function is (its name's line).
+pub fn fn_location(index: &Index, f: FnId) -> String {
+    format!(
+        "{}:{}",
+        index.files[f.file.idx()].rel,
+        index.fn_facts(f).span.line
+    )
+}
+
+/// The functions `pattern` names (as an entry point would match it), with their qualified
+/// names, in file and line order: what `--list-functions PATTERN` prints.
+pub fn functions_matching(index: &Index, pattern: &[String]) -> Vec<(FnId, Vec<String>)> {
+    let mut v: Vec<(FnId, Vec<String>)> = index
+        .all_fns()
+        .map(|f| (f, index.qualified_fn_name(f)))
+        .filter(|(_, q)| fn_matches(q, pattern))
+        .collect();
+    v.sort_by_key(|(f, _)| {
+        (
+            index.files[f.file.idx()].rel.clone(),
+            index.fn_facts(*f).span.line,
+        )
+    });
+    v
+}
+
+/// The shortest suffix of `q` (whole segments) that matches no function of another qualified
+/// name; `None` when even the whole name matches another.
+fn picking_suffix(q: &[String], all: &[(FnId, Vec<String>)]) -> Option<String> {
+    (1..=q.len()).find_map(|n| {
+        let suffix = &q[q.len() - n..];
+        all.iter()
+            .all(|(_, o)| o == q || !fn_matches(o, suffix))
+            .then(|| suffix.join("::"))
+    })
+}
+
+/// Edit distance (Levenshtein, by chars).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Up to five existing names nearest to an unmatched `pattern`, each as `name (file:line)`:
+/// functions whose last segment is the pattern's (the name exists on another path), then
+/// those whose suffix of the pattern's length is within a third of its length in edit
+/// distance (at least 2), nearest first.
+pub fn nearest_names(
+    index: &Index,
+    all: &[(FnId, Vec<String>)],
+    pattern: &[String],
+) -> Vec<String> {
+    let want = pattern.join("::");
+    let last = pattern.last().map(String::as_str).unwrap_or("");
+    let limit = (want.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, String, String)> = all
+        .iter()
+        .filter_map(|(f, q)| {
+            let n = pattern.len().min(q.len());
+            let suffix = q[q.len() - n..].join("::");
+            let d = edit_distance(&suffix, &want);
+            let same_last = q.last().is_some_and(|l| l == last);
+            (same_last || d <= limit).then(|| {
+                let d = if same_last { 0 } else { d };
+                (d, q.join("::"), fn_location(index, *f))
+            })
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, q, at)| format!("`{q}` ({at})"))
+        .collect()
 }
 
 /// Each reached function with the (caller, call site) it was first reached from; `None` for a

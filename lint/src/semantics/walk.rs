@@ -325,6 +325,7 @@ impl<V: BodyVisitor> Walker<'_, V> {
                 pat,
                 head,
                 body: b,
+                ..
             } => match kind {
                 LoopKind::Loop => self.expr(*b, false),
                 LoopKind::While => {

@@ -64,7 +64,29 @@ impl Rule for ListenerSendAwait {
 
 const HELP: &str = "use `try_send` and handle `TrySendError::Full` (drop and count it; the peer retries) and \
 `TrySendError::Closed` (the receiver is gone; clean up) apart. If the receiver is a task spawned on the same \
-runtime with no dependency back on the listener, exempt it: `// channel-lint: same-runtime-consumer -- REASON`";
+runtime with no dependency back on the listener, exempt it";
+
+/// The help of a finding: the fix, then the exemption forms the policy configures for this
+/// rule, the project's own `[[exemption-marker]]`s first, then the built-in
+/// `same-runtime-consumer` directive.
+fn help(cx: &Context) -> String {
+    let mut forms: Vec<String> = cx
+        .policy
+        .policy
+        .exemption_markers_for(META.id)
+        .map(|m| format!("`// {} -- REASON`", m.prefix.trim_end()))
+        .collect();
+    forms.push("`// channel-lint: same-runtime-consumer -- REASON`".into());
+    if forms.len() == 1 {
+        format!("{HELP}: {}", forms[0])
+    } else {
+        let (last, first) = forms.split_last().expect("two or more");
+        format!(
+            "{HELP} with the project's marker {} (or {last})",
+            first.join(" or ")
+        )
+    }
+}
 
 fn channels(cx: &Context) -> Vec<ChannelSpec> {
     let mut c = default_channels();
@@ -190,6 +212,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     let channels = channels(cx);
     let mut an = Analyzer::for_build(index, build(cx));
     let (reach, exempt_edges) = search(cx, &mut an, &entries);
+    let help = help(cx);
     for &(fid, d) in &exempt_edges {
         let file = &index.files[fid.idx()];
         sink.directive_used(&file.rel, cx.directives(fid.idx())[d].span);
@@ -277,7 +300,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                     display_name(index, f)
                 ));
             }
-            d.notes.push(HELP.to_string());
+            d.notes.push(help.clone());
             d.anchors = send.anchors.clone();
             sink.push(d);
         }
@@ -316,6 +339,24 @@ fn build(cx: &Context) -> crate::cfg::CfgEnv {
         .with_test_attributes(a.test_attributes.clone())
 }
 
+/// The reached functions from which one of `targets` is reached through followed edges
+/// (the targets included): every function on some path from an entry point to them.
+fn ancestors(
+    reach: &Reach,
+    targets: impl Iterator<Item = FnId>,
+) -> std::collections::HashSet<FnId> {
+    let mut seen: std::collections::HashSet<FnId> = targets.collect();
+    let mut stack: Vec<FnId> = seen.iter().copied().collect();
+    while let Some(f) = stack.pop() {
+        for &(caller, _) in reach.incoming.get(&f).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(caller) {
+                stack.push(caller);
+            }
+        }
+    }
+    seen
+}
+
 /// `--explain-path FN`: how FN is reached from the entry points, or why not; and the
 /// unresolved calls on the listener path.
 pub fn explain_path(cx: &Context, target: &str) -> String {
@@ -351,7 +392,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     if matches.is_empty() {
         let _ = writeln!(out, "no function matches `{target}` (matched as a suffix of `module::fn` or `Type::method`)");
     }
-    for f in matches {
+    for &f in &matches {
         let name = display_name(index, f);
         let rel = &index.files[f.file.idx()].rel;
         if preds.contains_key(&f) {
@@ -429,6 +470,19 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 .iter()
                 .any(|c| c.methods.iter().any(|m| m == method))
     };
+    // Only the unresolved calls that matter for FN: those in the functions on the paths from
+    // the entry points to FN (when it is reached: an unresolved call there may hide a send on
+    // the way), and, for an FN not reached, those on the listener path that could be a call of
+    // it (same method or function name: one of them may be the missing edge).
+    let on_paths = ancestors(
+        &reach,
+        matches.iter().copied().filter(|f| preds.contains_key(f)),
+    );
+    let missing_names: std::collections::HashSet<&str> = matches
+        .iter()
+        .filter(|f| !preds.contains_key(f))
+        .map(|&f| index.fn_facts(f).name.as_str())
+        .collect();
     let mut unresolved = Vec::new();
     let mut foreign = Vec::new();
     for &f in order {
@@ -437,6 +491,17 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
             let Resolution::Unresolved(why) = c.resolution else {
                 continue;
             };
+            let named = match &body.expr(c.call).kind {
+                crate::facts::ExprKind::MethodCall { method, .. } => Some(method.as_str()),
+                crate::facts::ExprKind::Call {
+                    callee: crate::facts::CallTarget::Path { path, .. },
+                    ..
+                } => path.last().map(String::as_str),
+                _ => None,
+            };
+            if !on_paths.contains(&f) && !named.is_some_and(|n| missing_names.contains(n)) {
+                continue;
+            }
             let mut list = &mut unresolved;
             if let crate::facts::ExprKind::MethodCall { method, .. } = &body.expr(c.call).kind {
                 if QUIET_METHODS.contains(&method.as_str()) {
@@ -459,7 +524,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         }
     }
     unresolved.sort();
-    let _ = writeln!(out, "unresolved calls on the listener path ({}): not followed, so sends behind them are not seen", unresolved.len());
+    let _ = writeln!(out, "unresolved calls on the paths to `{target}` ({}): not followed, so sends behind them are not seen", unresolved.len());
     for u in unresolved {
         let _ = writeln!(out, "{u}");
     }
