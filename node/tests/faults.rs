@@ -9,6 +9,10 @@
 //! [`Metrics::reassembly_pending`], go back to zero through completion,
 //! timeout, budget or peer timeout), and a healthy peer (a whole node) keeps
 //! exchanging messages with it in both directions throughout.
+//!
+//! Every test runs in virtual time (`start_paused`): the reassembly and peer
+//! timeouts, retransmissions and polling waits advance a paused tokio clock,
+//! so the whole file takes milliseconds and no timer races a loaded machine.
 
 mod common;
 
@@ -245,7 +249,7 @@ fn messages_from(node: &Node<MockSocket>, from: SocketAddr) -> HashMap<u32, Vec<
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn partial_messages_of_a_vanished_peer_expire() {
     let mut config = base_config();
     config.peer.reassembly_timeout = Duration::from_millis(1500);
@@ -289,7 +293,7 @@ async fn partial_messages_of_a_vanished_peer_expire() {
     s.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_timed_out_peer_releases_its_reassembly_buffers() {
     let mut config = base_config();
     // Reassembly would hold the partial messages for a minute; the peer timeout
@@ -328,7 +332,7 @@ async fn a_timed_out_peer_releases_its_reassembly_buffers() {
     s.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn duplicated_and_reordered_fragments_deliver_each_message_once() {
     let mut s = Setup::new(base_config()).await;
     let peer = s.raw_peer(9000, 0xd0d0).await;
@@ -386,7 +390,7 @@ async fn duplicated_and_reordered_fragments_deliver_each_message_once() {
     s.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn lying_fragment_counts_are_refused_without_harm() {
     let mut s = Setup::new(base_config()).await;
     let peer = s.raw_peer(9000, 0x1e1e).await;
@@ -468,7 +472,7 @@ async fn lying_fragment_counts_are_refused_without_harm() {
     s.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn oversized_streams_are_bounded_and_memory_is_reclaimed() {
     const BUDGET_FRAGMENTS: usize = 8;
     const MAX_PARTIALS: usize = 4;

@@ -6,6 +6,11 @@
 //! datagrams pile up as `Full` drops. Further tests cover a lossy, reordering
 //! network, gateway introduction plus NAT traversal, handshake deadlines, and
 //! peer timeouts.
+//!
+//! Every test runs in virtual time (`start_paused`, one thread): the mock
+//! network's delays, retransmit timers, handshake retries and timeouts advance
+//! a paused tokio clock. The HTTP API is called in-process through its
+//! `Router` (`common::call`), never over TCP, so nothing waits on a real socket.
 
 mod common;
 
@@ -40,12 +45,12 @@ fn no_intro_config() -> NodeConfig {
     config
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn one_stuck_peer_among_fifty_stalls_nobody() {
     let net = MockNetwork::new();
     let hub = Node::start(net.bind_port(7000).unwrap(), no_intro_config()).unwrap();
     let hub_addr = hub.local_addr();
-    let (api, _api_stop) = common::serve_api(hub.view()).await;
+    let api = channel_node::api::router(hub.view());
 
     // Peer 0 is stuck: the hub has a connection to it whose task never drains its inbox.
     let stuck = net.bind_port(8000).unwrap();
@@ -54,7 +59,7 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
     let (stuck_outbox, _never_read) = mpsc::channel(8);
     hub.state().insert_established(
         stuck_addr,
-        PeerHandle::new(99, stuck_inbox, stuck_outbox, std::time::Instant::now()),
+        PeerHandle::new(99, stuck_inbox, stuck_outbox, hub.clock().now()),
     );
 
     // Peers 1..50 are whole nodes joining through the hub.
@@ -110,7 +115,7 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
         // The API answers while the stuck peer is stuck and traffic flows.
         let api_checks = async {
             for _ in 0..5 {
-                let health = common::get(api, "/health").await;
+                let health = common::call(&api, "GET", "/health", None).await;
                 assert_eq!(health.status, 200);
                 let health: Health = serde_json::from_str(&health.body).unwrap();
                 assert_eq!(health.peers, PEERS);
@@ -176,13 +181,13 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
 
     // And the API still answers, reporting it.
     let peers_view: Vec<PeerView> =
-        serde_json::from_str(&common::get(api, "/peers").await.body).unwrap();
+        serde_json::from_str(&common::call(&api, "GET", "/peers", None).await.body).unwrap();
     let stuck_view = peers_view
         .iter()
         .find(|p| p.addr == stuck_addr.to_string())
         .unwrap();
     assert_eq!(stuck_view.inbox_free, 0);
-    let metrics = common::get(api, "/metrics").await;
+    let metrics = common::call(&api, "GET", "/metrics", None).await;
     assert_eq!(metrics.status, 200);
     let full_line = format!(
         "channel_node_route_total{{path=\"established\",outcome=\"full\"}} {}",
@@ -196,7 +201,7 @@ async fn one_stuck_peer_among_fifty_stalls_nobody() {
     hub.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn messages_survive_loss_delay_and_reordering() {
     let net = MockNetwork::with_config(MockConfig {
         drop_probability: 0.1,
@@ -251,7 +256,7 @@ async fn messages_survive_loss_delay_and_reordering() {
     b.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn gateway_introduces_peers_and_nat_traversal_connects_them() {
     let net = MockNetwork::new();
     let gateway = Node::start(net.bind_port(100).unwrap(), common::test_config()).unwrap();
@@ -278,7 +283,7 @@ async fn gateway_introduces_peers_and_nat_traversal_connects_them() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn handshake_and_nat_traversal_give_up_at_the_deadline() {
     let net = MockNetwork::new();
     let mut config = common::test_config();
@@ -287,7 +292,7 @@ async fn handshake_and_nat_traversal_give_up_at_the_deadline() {
     let node = Node::start(net.bind_port(1).unwrap(), config).unwrap();
     // Something is bound there, but it never answers.
     let silent: MockSocket = net.bind_port(2).unwrap();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let result = tokio::time::timeout(
         common::HANG,
         node.connect_gateway(silent.local_addr().unwrap()),
@@ -322,7 +327,7 @@ async fn handshake_and_nat_traversal_give_up_at_the_deadline() {
     node.shutdown().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silent_peer_times_out_and_keepalives_keep_live_ones() {
     let net = MockNetwork::new();
     let mut config = common::test_config();
@@ -353,46 +358,49 @@ async fn silent_peer_times_out_and_keepalives_keep_live_ones() {
     a.shutdown().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn api_sends_and_lists_messages() {
     let net = MockNetwork::new();
     let a = Node::start(net.bind_port(1).unwrap(), common::test_config()).unwrap();
     let b = Node::start(net.bind_port(2).unwrap(), common::test_config()).unwrap();
     b.connect_gateway(a.local_addr()).await.unwrap();
     assert!(a.wait_for_peer(b.local_addr(), common::HANG).await);
-    let (api_a, _stop_a) = common::serve_api(a.view()).await;
-    let (api_b, _stop_b) = common::serve_api(b.view()).await;
+    let api_a = channel_node::api::router(a.view());
+    let api_b = channel_node::api::router(b.view());
 
     let body = format!(
         r#"{{"peer":"{}","text":"hello over the API"}}"#,
         b.local_addr()
     );
-    let sent = common::http(api_a, "POST", "/messages", Some(&body)).await;
+    let sent = common::call(&api_a, "POST", "/messages", Some(&body)).await;
     assert_eq!(sent.status, 202, "{}", sent.body);
     assert!(b.messages().wait_for_total(1, common::HANG).await);
     let listed: Vec<MessageView> =
-        serde_json::from_str(&common::get(api_b, "/messages").await.body).unwrap();
+        serde_json::from_str(&common::call(&api_b, "GET", "/messages", None).await.body).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].text, "hello over the API");
     assert_eq!(listed[0].from, a.local_addr().to_string());
 
-    let unknown = common::http(
-        api_a,
+    let unknown = common::call(
+        &api_a,
         "POST",
         "/messages",
         Some(r#"{"peer":"127.0.0.1:9","text":"x"}"#),
     )
     .await;
     assert_eq!(unknown.status, 404);
-    let bad = common::http(
-        api_a,
+    let bad = common::call(
+        &api_a,
         "POST",
         "/messages",
         Some(r#"{"peer":"nope","text":"x"}"#),
     )
     .await;
     assert_eq!(bad.status, 400);
-    assert_eq!(common::get(api_a, "/nowhere").await.status, 404);
+    assert_eq!(
+        common::call(&api_a, "GET", "/nowhere", None).await.status,
+        404
+    );
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }

@@ -340,7 +340,7 @@ mod tests {
         out
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn perfect_network_delivers_in_order() {
         let net = MockNetwork::new();
         let a = net.bind_port(1).unwrap();
@@ -353,7 +353,7 @@ mod tests {
         assert!(net.bind_port(1).is_err(), "address in use");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn drops_are_deterministic_for_a_seed() {
         let run = || async {
             let net = MockNetwork::with_config(MockConfig {
@@ -378,7 +378,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn reorder_and_delay_hold_datagrams_back() {
         let net = MockNetwork::with_config(MockConfig {
             reorder_probability: 0.5,
@@ -403,7 +403,7 @@ mod tests {
         assert!(net.stats().reordered > 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn full_queue_drops_instead_of_blocking() {
         let net = MockNetwork::with_config(MockConfig {
             inbox_capacity: 4,

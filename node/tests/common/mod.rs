@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a fast node configuration, a
-//! tiny raw-TCP HTTP/1.1 client (no extra dependency), and an API server
-//! started on an ephemeral loopback port.
+//! tiny raw-TCP HTTP/1.1 client (no extra dependency), an API server
+//! started on an ephemeral loopback port (real-time tests), and an
+//! in-process API call through the axum `Router` (paused-time tests: no
+//! socket, so virtual time cannot jump while a request is in flight).
 
 #![allow(dead_code)]
 
@@ -89,6 +91,34 @@ pub async fn serve_api(state: ApiState) -> (SocketAddr, watch::Sender<bool>) {
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(api::serve(listener, state, stopped));
     (addr, stop)
+}
+
+/// Calls the API in-process: `router` as a `tower::Service`, no TCP. Paused-time
+/// tests use this instead of [`http`]: tokio advances virtual time whenever the
+/// runtime is idle, so a real socket round trip could see a timer fire mid-request.
+pub async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> HttpResponse {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(axum::body::Body::from(body.unwrap_or("").to_string()))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("response body");
+    HttpResponse {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 /// A deterministic message body: a header naming it, then a byte pattern.
