@@ -6,6 +6,9 @@
 //! With `.send().await` the first of them would block forever; with `try_send`
 //! all 1000 come back `Full` at once. The `tokio::time::timeout` around them
 //! is a hang detector, not a performance assertion: it is generous on purpose.
+//! The tests run in paused time: a listener stuck on an await leaves the
+//! runtime idle, the clock jumps to the timeout at once, and the test fails
+//! without waiting for it in real time.
 
 mod common;
 
@@ -82,7 +85,7 @@ async fn assert_never_waits(mut try_send: impl FnMut() -> SendOutcome) {
     .expect("try_send waited on a full channel: the listener would hang");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn established_path_reports_full_instead_of_waiting() {
     let w = wedged();
     assert_never_waits(|| {
@@ -93,7 +96,7 @@ async fn established_path_reports_full_instead_of_waiting() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn gateway_handshake_path_reports_full_instead_of_waiting() {
     let w = wedged();
     assert_never_waits(|| {
@@ -103,7 +106,7 @@ async fn gateway_handshake_path_reports_full_instead_of_waiting() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nat_traversal_path_reports_full_instead_of_waiting() {
     let w = wedged();
     assert_never_waits(|| {
@@ -116,7 +119,7 @@ async fn nat_traversal_path_reports_full_instead_of_waiting() {
 /// The same guarantee end to end: a running listener fed by the mock network
 /// keeps routing to a healthy peer while another peer's inbox is wedged, and
 /// counts every dropped datagram as `Full` on the right path.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn running_listener_keeps_routing_past_a_wedged_peer() {
     let net = MockNetwork::new();
     let socket = Arc::new(net.bind_port(7000).unwrap());
@@ -196,7 +199,7 @@ async fn running_listener_keeps_routing_past_a_wedged_peer() {
 
 /// `Closed` is handled apart from `Full`: the datagram is counted as closed and
 /// the dead peer's routing entry is removed, so later datagrams are unroutable.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn closed_peer_is_counted_and_cleaned_up() {
     let net = MockNetwork::new();
     let socket = Arc::new(net.bind_port(7100).unwrap());
