@@ -8,14 +8,15 @@ use std::collections::HashSet;
 
 use channel_lint_policy::LoadedPolicy;
 
+use super::chain::{describe_chain, display_name, push_steps, short_name};
 use super::Context;
-use crate::diagnostic::{Diagnostic, Related, Sink, Span};
+use crate::diagnostic::{Diagnostic, Sink, Span};
 use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, Pat};
 use crate::index::{FileId, FnId, Index, Res};
 use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Subject};
 use crate::semantics::known::{blocking_fn, blocking_method, is_insulator_fn, BlockingKind};
 use crate::semantics::qualname::QualName;
-use crate::semantics::reach::{self, chains, Chain, Reach};
+use crate::semantics::reach::{self, chains, Reach};
 use crate::semantics::ty::{self, Ty};
 use crate::semantics::walk::{anchors_of, subtree};
 
@@ -327,8 +328,44 @@ fn edge_exemption(cx: &Context, an: &Analyzer, rule: &str, f: FnId, c: &CallFact
 
 /// The search from `roots` along the calls that run in place and are not insulated; a root in
 /// `restricted` (a sync function holding async blocks) is followed only along its async-block
-/// calls. Returns the reach and the exemption directives used on edges (file, index).
+/// calls. Returns the reach; the exemption directives used on its edges are marked used in `sink`.
 pub(crate) fn search(
+    cx: &Context,
+    sink: &mut Sink,
+    an: &mut Analyzer,
+    rule: &str,
+    roots: &[FnId],
+    restricted: &HashSet<FnId>,
+) -> Reach {
+    let (reach, exempt) = search_edges(cx, an, rule, roots, restricted);
+    for &(fid, d) in &exempt {
+        sink.directive_used(
+            &cx.index.files[fid.idx()].rel,
+            cx.directives(fid.idx())[d].span,
+        );
+    }
+    reach
+}
+
+/// The blocking calls of a reached function `f` whose kind `keep` accepts (a function in
+/// `restricted` only in its async blocks).
+pub(crate) fn reached_sites(
+    cx: &Context,
+    an: &mut Analyzer,
+    f: FnId,
+    restricted: &HashSet<FnId>,
+    keep: &dyn Fn(BlockingKind) -> bool,
+) -> Vec<Site> {
+    let s = an.summary(f);
+    let only = restricted.contains(&f).then_some(ASYNC_BLOCK_KINDS);
+    sites(an, f, &s, cx.policy, only)
+        .into_iter()
+        .filter(|site| keep(site.kind))
+        .collect()
+}
+
+/// [`search`]'s walk: the reach, and the exemption directives used on edges (file, index).
+fn search_edges(
     cx: &Context,
     an: &mut Analyzer,
     rule: &str,
@@ -396,40 +433,6 @@ fn has_async_block(an: &Analyzer, f: FnId) -> bool {
     })
 }
 
-fn short_name(index: &Index, f: FnId) -> String {
-    index.fn_facts(f).name.clone()
-}
-
-pub(crate) fn display_name(index: &Index, f: FnId) -> String {
-    let mut q = index.qualified_fn_name(f);
-    if !q.is_empty() {
-        q[0] = "crate".into();
-    }
-    q.join("::")
-}
-
-/// `a → b → c (`a` calls `b` at f.rs:3:5, ..)`.
-fn describe_chain(index: &Index, c: &Chain) -> String {
-    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
-    let sites: Vec<String> = c
-        .windows(2)
-        .filter_map(|w| {
-            let (caller, site) = w[0];
-            site.map(|s| {
-                format!(
-                    "`{}` calls `{}` at {}:{}:{}",
-                    short_name(index, caller),
-                    short_name(index, w[1].0),
-                    index.files[caller.file.idx()].rel,
-                    s.line,
-                    s.column
-                )
-            })
-        })
-        .collect();
-    format!("{} ({})", names.join(" → "), sites.join(", "))
-}
-
 /// Push one finding per site of `f`: `message(site, chain names)`, the root note, the chain's
 /// steps, the other chains, the reason, the help.
 #[allow(clippy::too_many_arguments)]
@@ -463,33 +466,7 @@ pub(crate) fn report(
             index.files[root.file.idx()].rel,
             index.fn_facts(root).span.line
         )));
-        for w in steps.windows(2) {
-            let (caller, site) = w[0];
-            let callee = w[1].0;
-            if let Some(site) = site {
-                let rel = &index.files[caller.file.idx()].rel;
-                d.notes.push(format!(
-                    "`{}` calls `{}` at {}:{}:{}",
-                    short_name(index, caller),
-                    display_name(index, callee),
-                    rel,
-                    site.line,
-                    site.column
-                ));
-                d.related.push(Related {
-                    path: rel.clone(),
-                    line: site.line,
-                    column: site.column,
-                    end_line: site.end_line,
-                    end_column: site.end_column,
-                    message: format!(
-                        "`{}` calls `{}`",
-                        short_name(index, caller),
-                        short_name(index, callee)
-                    ),
-                });
-            }
-        }
+        push_steps(index, &mut d, steps);
         for other in &all_chains[1..] {
             d.notes
                 .push(format!("also reached: {}", describe_chain(index, other)));

@@ -68,22 +68,11 @@ impl Rule for ListenerBlockingCall {
             return Ok(());
         }
         let panic_rule_on = cx.levels.is_on(&super::runtime_panic_call::META);
-        let (reach, exempt) = blocking::search(cx, &mut an, META.id, &roots, &restricted);
-        for &(fid, d) in &exempt {
-            sink.directive_used(
-                &cx.index.files[fid.idx()].rel,
-                cx.directives(fid.idx())[d].span,
-            );
-        }
+        let reach = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
         for &f in &reach.order {
-            let s = an.summary(f);
-            let only = restricted
-                .contains(&f)
-                .then_some(blocking::ASYNC_BLOCK_KINDS);
-            let sites: Vec<_> = blocking::sites(&an, f, &s, cx.policy, only)
-                .into_iter()
-                .filter(|s| s.kind == BlockingKind::Blocks || !panic_rule_on)
-                .collect();
+            let sites = blocking::reached_sites(cx, &mut an, f, &restricted, &|k| {
+                k == BlockingKind::Blocks || !panic_rule_on
+            });
             if sites.is_empty() {
                 continue;
             }

@@ -14,6 +14,7 @@
 
 pub(crate) mod banned_type;
 pub(crate) mod blocking;
+pub(crate) mod chain;
 pub(crate) mod listener_blocking_call;
 pub(crate) mod listener_send_await;
 pub(crate) mod runtime_panic_call;

@@ -15,16 +15,17 @@
 
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
+use super::chain::{describe_chain, display_name, push_steps, short_name};
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Related, Sink, Span};
 use crate::facts::Anchor;
 use crate::index::Res;
-use crate::index::{FileId, FnId, Index};
+use crate::index::{FileId, FnId};
 use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Resolution, Subject};
 use crate::semantics::known::{
     default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
 };
-use crate::semantics::reach::{self, chain, chains, Chain, Reach};
+use crate::semantics::reach::{self, chain, chains, Reach};
 use crate::semantics::ty;
 use crate::semantics::walk::anchors_of;
 
@@ -188,18 +189,6 @@ fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> (Reach, Vec<(Fil
     (reach, exempt_edges)
 }
 
-fn short_name(index: &Index, f: FnId) -> String {
-    index.fn_facts(f).name.clone()
-}
-
-fn display_name(index: &Index, f: FnId) -> String {
-    let mut q = index.qualified_fn_name(f);
-    if !q.is_empty() {
-        q[0] = "crate".into();
-    }
-    q.join("::")
-}
-
 pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     if cx.level(&META) == Level::Off {
         return Ok(());
@@ -246,33 +235,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                 index.files[entry.file.idx()].rel,
                 index.fn_facts(entry).span.line
             ));
-            for w in steps.windows(2) {
-                let (caller, site) = w[0];
-                let callee = w[1].0;
-                if let Some(site) = site {
-                    let rel = &index.files[caller.file.idx()].rel;
-                    d.notes.push(format!(
-                        "`{}` calls `{}` at {}:{}:{}",
-                        short_name(index, caller),
-                        display_name(index, callee),
-                        rel,
-                        site.line,
-                        site.column
-                    ));
-                    d.related.push(Related {
-                        path: rel.clone(),
-                        line: site.line,
-                        column: site.column,
-                        end_line: site.end_line,
-                        end_column: site.end_column,
-                        message: format!(
-                            "`{}` calls `{}`",
-                            short_name(index, caller),
-                            short_name(index, callee)
-                        ),
-                    });
-                }
-            }
+            push_steps(index, &mut d, &steps);
             // The other loop call sites that reach it: each to fix or exempt on its own.
             for other in &all_chains[1..] {
                 d.notes
@@ -309,28 +272,6 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
 }
 
 /// `listen → route → shared (`listen` calls `route` at src/a.rs:3:5, `route` calls `shared` at
-/// ..)`.
-fn describe_chain(index: &Index, c: &Chain) -> String {
-    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
-    let sites: Vec<String> = c
-        .windows(2)
-        .filter_map(|w| {
-            let (caller, site) = w[0];
-            site.map(|s| {
-                format!(
-                    "`{}` calls `{}` at {}:{}:{}",
-                    short_name(index, caller),
-                    short_name(index, w[1].0),
-                    index.files[caller.file.idx()].rel,
-                    s.line,
-                    s.column
-                )
-            })
-        })
-        .collect();
-    format!("{} ({})", names.join(" → "), sites.join(", "))
-}
-
 /// The build the listener runs in: production (`test` off), with the policy's
 /// `[analysis] features` when it names them (else every feature unknown, so reachable).
 fn build(cx: &Context) -> crate::cfg::CfgEnv {

@@ -1,0 +1,76 @@
+//! How the call-graph rules (listener-send-await, runtime-panic-call, listener-blocking-call)
+//! describe a call chain in a finding: the names of its functions, one note and one related
+//! location per call of the chain, and a one-line summary of the other chains that reach the
+//! same site. One wording for every rule, so a user reads every chain the same way.
+
+use crate::diagnostic::{Diagnostic, Related};
+use crate::index::{FnId, Index};
+use crate::semantics::reach::Chain;
+
+/// A function's own name (`route`).
+pub(crate) fn short_name(index: &Index, f: FnId) -> String {
+    index.fn_facts(f).name.clone()
+}
+
+/// A function's path from its crate root (`crate::transport::Listener::route`).
+pub(crate) fn display_name(index: &Index, f: FnId) -> String {
+    let mut q = index.qualified_fn_name(f);
+    if !q.is_empty() {
+        q[0] = "crate".into();
+    }
+    q.join("::")
+}
+
+/// `a → b → c (`a` calls `b` at f.rs:3:5, ..)`.
+pub(crate) fn describe_chain(index: &Index, c: &Chain) -> String {
+    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
+    let sites: Vec<String> = c
+        .windows(2)
+        .filter_map(|w| {
+            let (caller, site) = w[0];
+            site.map(|s| {
+                format!(
+                    "`{}` calls `{}` at {}:{}:{}",
+                    short_name(index, caller),
+                    short_name(index, w[1].0),
+                    index.files[caller.file.idx()].rel,
+                    s.line,
+                    s.column
+                )
+            })
+        })
+        .collect();
+    format!("{} ({})", names.join(" → "), sites.join(", "))
+}
+
+/// For each call of `steps`: a note "`a` calls `crate::b` at f.rs:3:5" and a related location
+/// on the call.
+pub(crate) fn push_steps(index: &Index, d: &mut Diagnostic, steps: &Chain) {
+    for w in steps.windows(2) {
+        let (caller, site) = w[0];
+        let callee = w[1].0;
+        if let Some(site) = site {
+            let rel = &index.files[caller.file.idx()].rel;
+            d.notes.push(format!(
+                "`{}` calls `{}` at {}:{}:{}",
+                short_name(index, caller),
+                display_name(index, callee),
+                rel,
+                site.line,
+                site.column
+            ));
+            d.related.push(Related {
+                path: rel.clone(),
+                line: site.line,
+                column: site.column,
+                end_line: site.end_line,
+                end_column: site.end_column,
+                message: format!(
+                    "`{}` calls `{}`",
+                    short_name(index, caller),
+                    short_name(index, callee)
+                ),
+            });
+        }
+    }
+}
