@@ -9,10 +9,11 @@
 //! test with minutes of retransmissions and timeouts runs in milliseconds,
 //! deterministically.
 //!
-//! This module and the mock network's delivery timers are the only places in
-//! `node/src` allowed to call `Instant::now`, `tokio::time::sleep`,
-//! `std::thread::sleep` or `rand::thread_rng` (the `banned-type` bans in the
-//! root `channel-lint.toml`).
+//! This module is the only place in `node/src` allowed to call
+//! `Instant::now` (std's and tokio's) and, with the mock network's delivery
+//! timers, `tokio::time::sleep`; `std::thread::sleep` and `rand::thread_rng`
+//! are banned everywhere in `node/src` (the `banned-type` bans in the root
+//! `channel-lint.toml`).
 
 use std::future::Future;
 use std::pin::Pin;
