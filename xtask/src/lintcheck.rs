@@ -1,5 +1,6 @@
-//! The `lintcheck` task: how well `listener-send-await` does on real code nobody here wrote
-//! (like clippy's lintcheck and ruff's ecosystem check).
+//! The `lintcheck` task: how well `listener-send-await` and the blocking rules
+//! ([`JUDGED_RULES`]) do on real code nobody here wrote (like clippy's lintcheck and ruff's
+//! ecosystem check).
 //!
 //! `lintcheck/crates.toml` pins crate versions of crates.io by sha256. For each, this task
 //! downloads the `.crate` (cached in `target/lintcheck/crates/`, the checksum verified on every
@@ -7,7 +8,7 @@
 //! policy `lintcheck/<label>/channel-lint.toml` (its real event loops as `[listener]
 //! entry-points`) into that folder as `lintcheck-policy.toml` (so its globs are relative to the
 //! crate root), runs the release lint with `--format json --no-cache` on it, and compares the
-//! `listener-send-await` findings with the committed judgement `lintcheck/<label>/judged.toml`:
+//! findings of each judged rule with the committed judgement `lintcheck/<label>/judged.toml`:
 //!
 //! ```toml
 //! [[finding]]                      # one per reported finding, keyed by (file, line, rule)
@@ -220,6 +221,32 @@ impl Score {
     pub fn recall(&self) -> Option<f64> {
         ratio(self.tp, self.tp + self.misses)
     }
+    /// The table cells: findings, TP, FP, misses, precision, recall, unjudged.
+    fn cells(&self) -> [String; 7] {
+        [
+            self.findings.to_string(),
+            self.tp.to_string(),
+            self.fp.to_string(),
+            self.misses.to_string(),
+            fmt_ratio(self.precision()),
+            fmt_ratio(self.recall()),
+            self.new.to_string(),
+        ]
+    }
+
+    /// The per-crate line: `N findings, TP .., FP .., misses .., precision .., recall ..`.
+    fn line(&self) -> String {
+        format!(
+            "{} findings, TP {}, FP {}, misses {}, precision {}, recall {}",
+            self.findings,
+            self.tp,
+            self.fp,
+            self.misses,
+            fmt_ratio(self.precision()),
+            fmt_ratio(self.recall())
+        )
+    }
+
     pub fn add(&mut self, o: &Score) {
         self.findings += o.findings;
         self.tp += o.tp;
@@ -641,35 +668,19 @@ fn table(runs: &[CrateRun], total: &Score, markdown: bool) -> String {
         .iter()
         .map(|r| {
             let s = &r.score;
-            vec![
+            let mut row = vec![
                 r.pinned.label().to_string(),
                 r.pinned.version.clone(),
                 r.entry_points.len().to_string(),
-                s.findings.to_string(),
-                s.tp.to_string(),
-                s.fp.to_string(),
-                s.misses.to_string(),
-                fmt_ratio(s.precision()),
-                fmt_ratio(s.recall()),
-                s.new.to_string(),
-            ]
+            ];
+            row.extend(s.cells());
+            row
         })
         .collect();
-    rows.push(vec![
-        "overall".into(),
-        String::new(),
-        runs.iter()
-            .map(|r| r.entry_points.len())
-            .sum::<usize>()
-            .to_string(),
-        total.findings.to_string(),
-        total.tp.to_string(),
-        total.fp.to_string(),
-        total.misses.to_string(),
-        fmt_ratio(total.precision()),
-        fmt_ratio(total.recall()),
-        total.new.to_string(),
-    ]);
+    let entry_points: usize = runs.iter().map(|r| r.entry_points.len()).sum();
+    let mut overall = vec!["overall".into(), String::new(), entry_points.to_string()];
+    overall.extend(total.cells());
+    rows.push(overall);
     render(&head, &rows, markdown)
 }
 
@@ -726,16 +737,9 @@ fn rule_table(totals: &BTreeMap<&'static str, Score>, markdown: bool) -> String 
     let rows: Vec<Vec<String>> = totals
         .iter()
         .map(|(rule, s)| {
-            vec![
-                rule.to_string(),
-                s.findings.to_string(),
-                s.tp.to_string(),
-                s.fp.to_string(),
-                s.misses.to_string(),
-                fmt_ratio(s.precision()),
-                fmt_ratio(s.recall()),
-                s.new.to_string(),
-            ]
+            let mut row = vec![rule.to_string()];
+            row.extend(s.cells());
+            row
         })
         .collect();
     render(&head, &rows, markdown)
@@ -785,26 +789,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         };
         println!("== {title} (entry points: {})", r.entry_points.join(", "));
         let s = &r.score;
-        println!(
-            "   {RULE}: {} findings, TP {}, FP {}, misses {}, precision {}, recall {}",
-            s.findings,
-            s.tp,
-            s.fp,
-            s.misses,
-            fmt_ratio(s.precision()),
-            fmt_ratio(s.recall())
-        );
+        println!("   {RULE}: {}", s.line());
         for (rule, s) in &r.by_rule {
             if s.findings + s.misses + s.gone > 0 {
-                println!(
-                    "   {rule}: {} findings, TP {}, FP {}, misses {}, precision {}, recall {}",
-                    s.findings,
-                    s.tp,
-                    s.fp,
-                    s.misses,
-                    fmt_ratio(s.precision()),
-                    fmt_ratio(s.recall())
-                );
+                println!("   {rule}: {}", s.line());
             }
             rule_totals.entry(*rule).or_default().add(s);
         }
