@@ -28,6 +28,17 @@ fn fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
     (ws, case)
 }
 
+/// A temporary crate holding `files` (path relative to its root, text).
+fn temp_crate(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = bin()
         .args(args)
@@ -176,22 +187,18 @@ fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
 /// subprocess, so a crash fails this test instead of the harness.
 #[test]
 fn init_survives_a_5000_deep_nested_expression() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"deep\"\nversion = \"0.1.0\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
     let depth = 5000;
     let deep = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        format!(
-            "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n        let _ = {deep};\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
+    let lib = format!(
+        "pub async fn serve(s: Sock) {{\n    loop {{\n        let _ = s.recv_from(&mut b).await;\n        let _ = {deep};\n    }}\n}}\n\npub fn deep() -> i32 {{\n    {deep}\n}}\n"
+    );
+    let dir = temp_crate(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"deep\"\nversion = \"0.1.0\"\n",
         ),
-    )
-    .unwrap();
+        ("src/lib.rs", &lib),
+    ]);
     let (code, out, err) = run(&["channel-lint", "init"], dir.path());
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let text = std::fs::read_to_string(dir.path().join("channel-lint.toml")).unwrap();
@@ -209,20 +216,18 @@ fn init_survives_a_5000_deep_nested_expression() {
 
 #[test]
 fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(
-        dir.path().join("channel-lint.toml"),
-        "[listener]\nentry-points = [\"listen\"]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} }\n\
-         pub async fn listen() {\n let (a, b, c) = mystery();\n\
-         a.forward();\n b.as_nanos_total();\n c.send(1).await;\n}\n",
-    )
-    .unwrap();
+    let dir = temp_crate(&[
+        (
+            "channel-lint.toml",
+            "[listener]\nentry-points = [\"listen\"]\n",
+        ),
+        (
+            "src/lib.rs",
+            "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} }\n\
+             pub async fn listen() {\n let (a, b, c) = mystery();\n\
+             a.forward();\n b.as_nanos_total();\n c.send(1).await;\n}\n",
+        ),
+    ]);
     let (code, out, err) = run(&["--explain-path", "listen", "."], dir.path());
     assert_eq!(code, 0, "{out}{err}");
     let matter = out
@@ -246,21 +251,19 @@ fn explain_path_lists_unresolved_calls_that_cannot_reach_workspace_code_last() {
 /// unresolved calls that could be the missing call of it (same name).
 #[test]
 fn explain_path_lists_only_the_unresolved_calls_on_the_paths_to_fn() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(
-        dir.path().join("channel-lint.toml"),
-        "[listener]\nentry-points = [\"listen\"]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} pub fn lost(&self) {} }\n\
-         pub async fn listen(p: Peer) {\n route(&p);\n side();\n}\n\
-         pub fn route(p: &Peer) {\n p.forward();\n let a = mystery_a();\n a.forward();\n}\n\
-         pub fn side() {\n let b = mystery_b();\n b.forward();\n b.lost();\n}\n",
-    )
-    .unwrap();
+    let dir = temp_crate(&[
+        (
+            "channel-lint.toml",
+            "[listener]\nentry-points = [\"listen\"]\n",
+        ),
+        (
+            "src/lib.rs",
+            "pub struct Peer;\nimpl Peer { pub fn forward(&self) {} pub fn lost(&self) {} }\n\
+             pub async fn listen(p: Peer) {\n route(&p);\n side();\n}\n\
+             pub fn route(p: &Peer) {\n p.forward();\n let a = mystery_a();\n a.forward();\n}\n\
+             pub fn side() {\n let b = mystery_b();\n b.forward();\n b.lost();\n}\n",
+        ),
+    ]);
     let (code, out, err) = run(&["--explain-path", "route", "."], dir.path());
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -314,25 +317,19 @@ fn findings_in_generated_files_are_counted_not_shown() {
 
 /// A crate with two `Actor::run`s in two modules and one `listen`, and a policy naming `ep`.
 fn two_actors(ep: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("channel-lint.toml"),
-        format!("[listener]\nentry-points = [\"{ep}\"]\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        "pub mod a {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n}\n\
-         pub mod b {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n    pub async fn listen() {}\n}\n",
-    )
-    .unwrap();
-    dir
+    let policy = format!("[listener]\nentry-points = [\"{ep}\"]\n");
+    temp_crate(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+        ),
+        ("channel-lint.toml", &policy),
+        (
+            "src/lib.rs",
+            "pub mod a {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n}\n\
+             pub mod b {\n    pub struct Actor;\n    impl Actor {\n        pub async fn run(&self) {}\n    }\n    pub async fn listen() {}\n}\n",
+        ),
+    ])
 }
 
 /// An entry point matching several functions is an error listing each with file:line and the
