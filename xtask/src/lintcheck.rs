@@ -199,6 +199,17 @@ impl Found {
     }
 }
 
+/// The column heads of a [`Score`]'s table cells ([`Score::cells`]).
+const SCORE_HEAD: [&str; 7] = [
+    "findings",
+    "TP",
+    "FP",
+    "misses",
+    "precision",
+    "recall",
+    "unjudged",
+];
+
 /// The counts of one crate (or of all of them).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Score {
@@ -221,7 +232,7 @@ impl Score {
     pub fn recall(&self) -> Option<f64> {
         ratio(self.tp, self.tp + self.misses)
     }
-    /// The table cells: findings, TP, FP, misses, precision, recall, unjudged.
+    /// The table cells, under [`SCORE_HEAD`].
     fn cells(&self) -> [String; 7] {
         [
             self.findings.to_string(),
@@ -652,18 +663,10 @@ fn show_key(k: &Key) -> String {
 
 /// The table: one row per crate, then the overall row.
 fn table(runs: &[CrateRun], total: &Score, markdown: bool) -> String {
-    let head = [
-        "crate",
-        "version",
-        "entry points",
-        "findings",
-        "TP",
-        "FP",
-        "misses",
-        "precision",
-        "recall",
-        "unjudged",
-    ];
+    let head: Vec<&str> = ["crate", "version", "entry points"]
+        .into_iter()
+        .chain(SCORE_HEAD)
+        .collect();
     let mut rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -724,16 +727,7 @@ fn render(head: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
 
 /// The other judged rules over every crate: one row per rule.
 fn rule_table(totals: &BTreeMap<&'static str, Score>, markdown: bool) -> String {
-    let head = [
-        "rule",
-        "findings",
-        "TP",
-        "FP",
-        "misses",
-        "precision",
-        "recall",
-        "unjudged",
-    ];
+    let head: Vec<&str> = ["rule"].into_iter().chain(SCORE_HEAD).collect();
     let rows: Vec<Vec<String>> = totals
         .iter()
         .map(|(rule, s)| {

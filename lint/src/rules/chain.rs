@@ -3,7 +3,7 @@
 //! location per call of the chain, and a one-line summary of the other chains that reach the
 //! same site. One wording for every rule, so a user reads every chain the same way.
 
-use crate::diagnostic::{Diagnostic, Related};
+use crate::diagnostic::{Diagnostic, Related, Span};
 use crate::index::{FnId, Index};
 use crate::semantics::reach::Chain;
 
@@ -59,18 +59,28 @@ pub(crate) fn push_steps(index: &Index, d: &mut Diagnostic, steps: &Chain) {
                 site.line,
                 site.column
             ));
-            d.related.push(Related {
-                path: rel.clone(),
-                line: site.line,
-                column: site.column,
-                end_line: site.end_line,
-                end_column: site.end_column,
-                message: format!(
+            d.related.push(call_site(
+                index,
+                caller,
+                site,
+                format!(
                     "`{}` calls `{}`",
                     short_name(index, caller),
                     short_name(index, callee)
                 ),
-            });
+            ));
         }
+    }
+}
+
+/// A related location on the call at `site` in `caller`'s file.
+pub(crate) fn call_site(index: &Index, caller: FnId, site: Span, message: String) -> Related {
+    Related {
+        path: index.files[caller.file.idx()].rel.clone(),
+        line: site.line,
+        column: site.column,
+        end_line: site.end_line,
+        end_column: site.end_column,
+        message,
     }
 }

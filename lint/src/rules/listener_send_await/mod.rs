@@ -15,9 +15,9 @@
 
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
-use super::chain::{describe_chain, display_name, push_steps, short_name};
+use super::chain::{call_site, describe_chain, display_name, push_steps, short_name};
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
-use crate::diagnostic::{Diagnostic, Related, Sink, Span};
+use crate::diagnostic::{Diagnostic, Sink, Span};
 use crate::facts::Anchor;
 use crate::index::Res;
 use crate::index::{FileId, FnId};
@@ -241,19 +241,16 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                 d.notes
                     .push(format!("also reached: {}", describe_chain(index, other)));
                 if let Some((caller, Some(site))) = other.iter().rev().nth(1).copied() {
-                    let rel = &index.files[caller.file.idx()].rel;
-                    d.related.push(Related {
-                        path: rel.clone(),
-                        line: site.line,
-                        column: site.column,
-                        end_line: site.end_line,
-                        end_column: site.end_column,
-                        message: format!(
+                    d.related.push(call_site(
+                        index,
+                        caller,
+                        site,
+                        format!(
                             "`{}` also calls `{}`",
                             short_name(index, caller),
                             short_name(index, f)
                         ),
-                    });
+                    ));
                 }
             }
             if more {
