@@ -4,7 +4,7 @@
 //! `[[blocking-insulator]]`s), the search from the async contexts, and the notes of a finding.
 //! Not a rule of its own.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use channel_lint_policy::LoadedPolicy;
 
@@ -254,17 +254,17 @@ fn in_place<'s>(
 pub(crate) const ASYNC_BLOCK_KINDS: &[EdgeKind] = &[EdgeKind::InAsyncBlock, EdgeKind::Returned];
 
 /// The blocking calls of `f` (see [`in_place`]): the known ones and the policy's.
-pub(crate) fn sites(
+fn sites(
     an: &Analyzer,
     f: FnId,
     s: &FnSummary,
+    ins: &Insulation,
     policy: &LoadedPolicy,
     only: Option<&[EdgeKind]>,
 ) -> Vec<Site> {
     let body = an.body(f);
-    let ins = Insulation::of(an, f, s, policy);
     let mut out = Vec::new();
-    for c in in_place(s, &ins, only) {
+    for c in in_place(s, ins, only) {
         let hit = match (&c.subject, &body.expr(c.call).kind) {
             (Subject::Method { recv }, ExprKind::MethodCall { method, .. }) => {
                 let own = s.ty_of(*recv).unwrap_or(&Ty::Unknown);
@@ -314,21 +314,44 @@ pub(crate) fn sites(
     out
 }
 
-/// An exemption of `rule` (with a reason) attached to the call `c` of `f`: the edge is not
-/// followed. Returns the directive's index.
-fn edge_exemption(cx: &Context, an: &Analyzer, rule: &str, f: FnId, c: &CallFact) -> Option<usize> {
-    let dirs = cx.directives(f.file.idx());
-    if !dirs.iter().any(|d| d.allows(rule)) {
-        return None;
+/// What [`search`] found: the reach, and the insulation of each function whose calls it
+/// looked at (computed once, and read again when the function's sites are listed).
+pub(crate) struct Searched {
+    pub reach: Reach,
+    insulation: HashMap<FnId, Insulation>,
+}
+
+impl Searched {
+    /// The blocking calls of a reached function `f` whose kind `keep` accepts (a function in
+    /// `restricted` only in its async blocks).
+    pub fn sites(
+        &self,
+        cx: &Context,
+        an: &mut Analyzer,
+        f: FnId,
+        restricted: &HashSet<FnId>,
+        keep: &dyn Fn(BlockingKind) -> bool,
+    ) -> Vec<Site> {
+        let s = an.summary(f);
+        let only = restricted.contains(&f).then_some(ASYNC_BLOCK_KINDS);
+        let computed;
+        let ins = match self.insulation.get(&f) {
+            Some(ins) => ins,
+            None => {
+                computed = Insulation::of(an, f, &s, cx.policy);
+                &computed
+            }
+        };
+        sites(an, f, &s, ins, cx.policy, only)
+            .into_iter()
+            .filter(|site| keep(site.kind))
+            .collect()
     }
-    let anchors = anchors_of(an.body(f), c.call);
-    dirs.iter()
-        .position(|d| d.allows(rule) && d.applies_at(c.site.line, &anchors))
 }
 
 /// The search from `roots` along the calls that run in place and are not insulated; a root in
 /// `restricted` (a sync function holding async blocks) is followed only along its async-block
-/// calls. Returns the reach; the exemption directives used on its edges are marked used in `sink`.
+/// calls. The exemption directives used on its edges are marked used in `sink`.
 pub(crate) fn search(
     cx: &Context,
     sink: &mut Sink,
@@ -336,45 +359,10 @@ pub(crate) fn search(
     rule: &str,
     roots: &[FnId],
     restricted: &HashSet<FnId>,
-) -> Reach {
-    let (reach, exempt) = search_edges(cx, an, rule, roots, restricted);
-    for &(fid, d) in &exempt {
-        sink.directive_used(
-            &cx.index.files[fid.idx()].rel,
-            cx.directives(fid.idx())[d].span,
-        );
-    }
-    reach
-}
-
-/// The blocking calls of a reached function `f` whose kind `keep` accepts (a function in
-/// `restricted` only in its async blocks).
-pub(crate) fn reached_sites(
-    cx: &Context,
-    an: &mut Analyzer,
-    f: FnId,
-    restricted: &HashSet<FnId>,
-    keep: &dyn Fn(BlockingKind) -> bool,
-) -> Vec<Site> {
-    let s = an.summary(f);
-    let only = restricted.contains(&f).then_some(ASYNC_BLOCK_KINDS);
-    sites(an, f, &s, cx.policy, only)
-        .into_iter()
-        .filter(|site| keep(site.kind))
-        .collect()
-}
-
-/// [`search`]'s walk: the reach, and the exemption directives used on edges (file, index).
-fn search_edges(
-    cx: &Context,
-    an: &mut Analyzer,
-    rule: &str,
-    roots: &[FnId],
-    restricted: &HashSet<FnId>,
-) -> (Reach, Vec<(FileId, usize)>) {
-    let mut exempt = Vec::new();
+) -> Searched {
+    let mut exempt: Vec<(FileId, usize)> = Vec::new();
+    let mut insulation: HashMap<FnId, Insulation> = HashMap::new();
     let policy = cx.policy;
-    let mut last: Option<(FnId, Insulation)> = None;
     let reach = reach::search(an, roots, &mut |an, f, c| {
         if !c.kind.runs_in_caller() {
             return false;
@@ -382,22 +370,28 @@ fn search_edges(
         if restricted.contains(&f) && !ASYNC_BLOCK_KINDS.contains(&c.kind) {
             return false;
         }
-        if last.as_ref().map(|(g, _)| *g) != Some(f) {
+        let ins = insulation.entry(f).or_insert_with(|| {
             let s = an
                 .summary_cached(f)
                 .expect("summarised before its calls are followed");
-            last = Some((f, Insulation::of(an, f, &s, policy)));
-        }
-        if last.as_ref().is_some_and(|(_, ins)| ins.covers(c)) {
+            Insulation::of(an, f, &s, policy)
+        });
+        if ins.covers(c) {
             return false;
         }
-        if let Some(d) = edge_exemption(cx, an, rule, f, c) {
+        if let Some(d) = cx.edge_exemption(rule, an.body(f), f, c) {
             exempt.push((f.file, d));
             return false;
         }
         true
     });
-    (reach, exempt)
+    for &(fid, d) in &exempt {
+        sink.directive_used(
+            &cx.index.files[fid.idx()].rel,
+            cx.directives(fid.idx())[d].span,
+        );
+    }
+    Searched { reach, insulation }
 }
 
 /// The async contexts: every async fn of the build, and every sync fn with an async block run

@@ -68,9 +68,9 @@ impl Rule for ListenerBlockingCall {
             return Ok(());
         }
         let panic_rule_on = cx.levels.is_on(&super::runtime_panic_call::META);
-        let reach = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
-        for &f in &reach.order {
-            let sites = blocking::reached_sites(cx, &mut an, f, &restricted, &|k| {
+        let found = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
+        for &f in &found.reach.order {
+            let sites = found.sites(cx, &mut an, f, &restricted, &|k| {
                 k == BlockingKind::Blocks || !panic_rule_on
             });
             if sites.is_empty() {
@@ -85,7 +85,7 @@ impl Rule for ListenerBlockingCall {
                 cx,
                 sink,
                 META.id,
-                &reach,
+                &found.reach,
                 f,
                 &sites,
                 &|site, chain| {

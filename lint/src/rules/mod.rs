@@ -253,6 +253,25 @@ impl<'a> Context<'a> {
     pub fn directives(&self, file: usize) -> &'a [Directive] {
         &self.directives[file]
     }
+
+    /// An exemption of `rule` (a directive with a reason) attached to the call `c` of `f`,
+    /// whose body is `body`: the call-graph rules do not follow that edge, so what is reached
+    /// only through it is exempt. Returns the directive's index in its file.
+    pub fn edge_exemption(
+        &self,
+        rule: &str,
+        body: &crate::facts::Body,
+        f: crate::index::FnId,
+        c: &crate::semantics::callgraph::CallFact,
+    ) -> Option<usize> {
+        let dirs = self.directives(f.file.idx());
+        if !dirs.iter().any(|d| d.allows(rule)) {
+            return None;
+        }
+        let anchors = crate::semantics::walk::anchors_of(body, c.call);
+        dirs.iter()
+            .position(|d| d.allows(rule) && d.applies_at(c.site.line, &anchors))
+    }
 }
 
 /// Run every rule that is on.

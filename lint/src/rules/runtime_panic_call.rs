@@ -50,9 +50,9 @@ impl Rule for RuntimePanicCall {
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         let mut an = Analyzer::for_build(cx.index, build(cx));
         let (roots, restricted) = async_roots(&mut an);
-        let reach = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
-        for &f in &reach.order {
-            let sites = blocking::reached_sites(cx, &mut an, f, &restricted, &|k| {
+        let found = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
+        for &f in &found.reach.order {
+            let sites = found.sites(cx, &mut an, f, &restricted, &|k| {
                 k == BlockingKind::RuntimePanic
             });
             if sites.is_empty() {
@@ -62,7 +62,7 @@ impl Rule for RuntimePanicCall {
                 cx,
                 sink,
                 META.id,
-                &reach,
+                &found.reach,
                 f,
                 &sites,
                 &|site, chain| {

@@ -21,7 +21,7 @@ use crate::diagnostic::{Diagnostic, Sink, Span};
 use crate::facts::Anchor;
 use crate::index::Res;
 use crate::index::{FileId, FnId};
-use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Resolution, Subject};
+use crate::semantics::callgraph::{Analyzer, EdgeKind, FnSummary, Resolution, Subject};
 use crate::semantics::known::{
     default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
 };
@@ -160,18 +160,6 @@ fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
     reach::listener_entries(cx.index, cx.policy, &|f| cx.directives(f))
 }
 
-/// An exemption of this rule (with a reason) attached to the call `c` of `f`: the edge is not
-/// followed, so what is reached only through it is exempt. Returns the directive's index.
-fn edge_exemption(cx: &Context, an: &Analyzer, f: FnId, c: &CallFact) -> Option<usize> {
-    let dirs = cx.directives(f.file.idx());
-    if !dirs.iter().any(|d| d.allows(META.id)) {
-        return None;
-    }
-    let anchors = anchors_of(an.body(f), c.call);
-    dirs.iter()
-        .position(|d| d.allows(META.id) && d.applies_at(c.site.line, &anchors))
-}
-
 /// The search from the entries, and the exemption directives on call edges it did not follow
 /// (file, directive index).
 fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> (Reach, Vec<(FileId, usize)>) {
@@ -180,7 +168,7 @@ fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> (Reach, Vec<(Fil
         if !followed(c.kind) {
             return false;
         }
-        if let Some(d) = edge_exemption(cx, an, f, c) {
+        if let Some(d) = cx.edge_exemption(META.id, an.body(f), f, c) {
             exempt_edges.push((f.file, d));
             return false;
         }
