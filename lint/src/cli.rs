@@ -263,6 +263,11 @@ fn real_main(cli: Cli) -> Result<u8, String> {
     if cli.timings {
         for (phase, d) in &outcome.timings {
             eprintln!("{phase:>12}: {:>9.3} ms", d.as_secs_f64() * 1000.0);
+            if *phase == "rules" {
+                for (rule, d) in &outcome.rule_timings {
+                    eprintln!("{:>12}  {:>9.3} ms  {rule}", "", d.as_secs_f64() * 1000.0);
+                }
+            }
         }
     }
     if let Some(note) = &outcome.cache_note {

@@ -83,6 +83,8 @@ pub struct Outcome {
     /// (not findings; counted in every summary).
     pub left_to_clippy: usize,
     pub timings: Vec<(&'static str, Duration)>,
+    /// The rules phase split by rule (id, time), in the order the rules ran.
+    pub rule_timings: Vec<(&'static str, Duration)>,
     /// The answer to `--explain-path`.
     pub explanation: Option<String>,
     /// A problem with the facts cache (it never changes the result), for the CLI to mention.

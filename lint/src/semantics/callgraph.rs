@@ -8,6 +8,7 @@
 //! cares about (a channel send, a blocking call) off [`FnSummary::calls`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::ty::{
     self as types, bind_pat, elem, field_ty, generic_subst, impl_subst, iter_elem, peel, peel_ref,
@@ -182,12 +183,16 @@ impl FnSummary {
     }
 }
 
+/// Fewer missing summaries than this are computed one by one when asked for (splitting the
+/// work costs more than it saves).
+const PREFETCH_MIN: usize = 16;
+
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
     /// The build whose call graph this is: a call from code of this build reaches only the
     /// functions that can exist in it ([`Index::fn_in_build`]).
     build: CfgEnv,
-    cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
+    cache: HashMap<FnId, Arc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
@@ -205,17 +210,39 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         }
     }
 
-    pub fn summary(&mut self, f: FnId) -> std::rc::Rc<FnSummary> {
+    pub fn summary(&mut self, f: FnId) -> Arc<FnSummary> {
         if let Some(s) = self.cache.get(&f) {
             return s.clone();
         }
-        let s = std::rc::Rc::new(self.analyze(f));
+        let s = Arc::new(self.analyze(f));
         self.cache.insert(f, s.clone());
         s
     }
 
+    /// Compute the summaries of `fns` not computed yet, on the current rayon pool's threads
+    /// when there are enough of them to be worth it. A summary depends only on the index and
+    /// the build, never on other summaries, so the result is the same as asking one by one.
+    pub fn prefetch(&mut self, fns: impl IntoIterator<Item = FnId>) {
+        use rayon::prelude::*;
+        let mut todo: Vec<FnId> = fns
+            .into_iter()
+            .filter(|f| !self.cache.contains_key(f))
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        if todo.len() < PREFETCH_MIN {
+            return;
+        }
+        let this = &*self;
+        let done: Vec<(FnId, FnSummary)> =
+            todo.into_par_iter().map(|f| (f, this.analyze(f))).collect();
+        for (f, s) in done {
+            self.cache.insert(f, Arc::new(s));
+        }
+    }
+
     /// The summary of `f` if it was computed already.
-    pub fn summary_cached(&self, f: FnId) -> Option<std::rc::Rc<FnSummary>> {
+    pub fn summary_cached(&self, f: FnId) -> Option<Arc<FnSummary>> {
         self.cache.get(&f).cloned()
     }
 

@@ -308,6 +308,10 @@ fn blocking_method_of(ty: &Ty, method: &str) -> Option<(String, BlockingKind)> {
         }
         _ => return None,
     };
+    // Most calls are of no blocking method's name: no need to look at the type's path.
+    if !BLOCKING_METHODS.iter().any(|b| b.methods.contains(&method)) {
+        return None;
+    }
     let segs: Vec<String> = path.split("::").map(str::to_string).collect();
     let name = QualName::external(&segs);
     BLOCKING_METHODS

@@ -252,6 +252,10 @@ pub fn search(
     }
     while let Some(f) = queue.pop_front() {
         r.order.push(f);
+        if an.summary_cached(f).is_none() {
+            // Everything queued will be expanded: summarise it all at once, in parallel.
+            an.prefetch(std::iter::once(f).chain(queue.iter().copied()));
+        }
         let s = an.summary(f);
         for c in s.calls.iter().filter(|c| !c.targets().is_empty()) {
             if !follow(an, f, c) {

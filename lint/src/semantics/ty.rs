@@ -49,7 +49,9 @@ pub fn ext(name: &str, args: Vec<Ty>) -> Ty {
 
 fn last_seg(key: &TypeKey) -> Option<&str> {
     match key {
-        TypeKey::External(p) => p.rsplit("::").next(),
+        // The segments never hold a lone `:`, so splitting on the char (a fast byte search)
+        // gives the same last segment as splitting on `::`.
+        TypeKey::External(p) => p.rsplit(':').next(),
         TypeKey::Local(_) => None,
     }
 }
