@@ -16,7 +16,7 @@
 //!   any other file with a token is parsed ([`Mode::Unsafe`]) and keeps only its `unsafe` sites.
 //!   Of such a file only the top-level items that hold a reportable token are parsed
 //!   ([`prefilter::unsafe_items_text`] blanks the others, keeping every position).
-//! * **lint levels from other files** ([`crate::rules::Needs::module_level_words`],
+//! * **lint levels from other files** ([`crate::rules::Needs::module_levels`],
 //!   undocumented-unsafe with `honour-clippy-allow`): a site is left to clippy by an
 //!   `#[allow(clippy::undocumented_unsafe_blocks)]` on the `mod` declaration that loads its file,
 //!   or on one further up the chain, or by a crate root's `#![allow(..)]`
@@ -24,7 +24,7 @@
 //!   sites that are reportable on their own, whose files are parsed anyway; what must be known is
 //!   the chain of `mod` declarations from the crate root down to such a file, with the levels at
 //!   each. A level is set only by an attribute naming the lint or its group, so it can come only
-//!   from a file holding one of the words (*level files*); when no file does, or no file has a
+//!   from a file holding the tool's name and one of those names (*level files*); when no file does, or no file has a
 //!   reportable site, nothing more is parsed. Otherwise the chain is made known by parsing whole
 //!   groups of files in full (a package's files; the files outside every package are one group).
 //!   A `mod` without `#[path]` loads a file below the declaring file's folder, so such a chain
@@ -268,9 +268,9 @@ pub(crate) struct Demand<'p> {
     finders: Words,
     /// `channel-lint:` and the exemption-marker prefixes.
     directive_needles: Vec<Vec<u8>>,
-    /// The words of lint-level attributes that reach other files' `unsafe` sites
-    /// ([`crate::rules::Needs::module_level_words`]).
-    level_words: Words,
+    /// The words of lint-level attributes that reach other files' `unsafe` sites, per rule
+    /// ([`crate::rules::Needs::module_levels`]): the tool, the names.
+    level_words: Vec<(Words, Words)>,
 }
 
 impl<'p> Demand<'p> {
@@ -285,9 +285,8 @@ impl<'p> Demand<'p> {
             words: Vec::new(),
             finders: Words::new::<&str>(&[]),
             directive_needles: vec![b"channel-lint:".to_vec()],
-            level_words: Words::new::<&str>(&[]),
+            level_words: Vec::new(),
         };
-        let mut level_words: Vec<&str> = Vec::new();
         for m in &policy.policy.exemption_markers {
             d.directive_needles
                 .push(m.prefix.trim().as_bytes().to_vec());
@@ -305,7 +304,10 @@ impl<'p> Demand<'p> {
             }
             if needs.unsafe_sites {
                 d.unsafe_rules.push(rule);
-                level_words.extend(needs.module_level_words);
+                if let Some(lw) = needs.module_levels {
+                    d.level_words
+                        .push((Words::new(&[lw.tool]), Words::new(lw.names)));
+                }
             }
             if let Some(p) = needs.paths {
                 d.words.extend(p.words.iter().cloned());
@@ -315,9 +317,6 @@ impl<'p> Demand<'p> {
         d.words.sort();
         d.words.dedup();
         d.finders = Words::new(&d.words);
-        level_words.sort();
-        level_words.dedup();
-        d.level_words = Words::new(&level_words);
         d
     }
 
@@ -839,7 +838,10 @@ fn probe_file(
         directive: demand.directive_in(b),
         marker: demand.marker_in(b),
         trigger: demand.trigger_in(b),
-        level: !demand.level_words.is_empty() && demand.level_words.any_in(b),
+        level: demand
+            .level_words
+            .iter()
+            .any(|(tool, names)| tool.any_in(b) && names.any_in(b)),
         loads_by_path: !demand.level_words.is_empty() && prefilter::may_load_file_by_path(b),
     };
     // When every file is parsed in full anyway (a rule needs every file: listener entry

@@ -10,7 +10,7 @@
 
 use channel_lint_policy::{LoadedPolicy, PolicyError};
 
-use super::{Context, Needs, Rule, RuleMeta, UnsafeToken};
+use super::{Context, LevelWords, Needs, Rule, RuleMeta, UnsafeToken};
 use crate::cfg::{CfgEnv, Tri};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::facts::lint_level::{ClippyLevel, LevelKind, CLIPPY_GROUP, CLIPPY_LINT};
@@ -37,11 +37,10 @@ impl Rule for UndocumentedUnsafe {
     fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p> {
         Needs {
             unsafe_sites: true,
-            module_level_words: if policy.policy.honours_clippy_allow() {
-                &[CLIPPY_LINT, CLIPPY_GROUP]
-            } else {
-                &[]
-            },
+            module_levels: policy.policy.honours_clippy_allow().then_some(LevelWords {
+                tool: "clippy",
+                names: &[CLIPPY_LINT, CLIPPY_GROUP],
+            }),
             ..Needs::default()
         }
     }
