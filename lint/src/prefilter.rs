@@ -25,6 +25,33 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && memmem::find(hay, needle).is_some()
 }
 
+/// May `b` load a file from anywhere (another package's folder included): a `mod` with a
+/// `#[path = ".."]` attribute (the whole word `path` followed by `=`, not `==`, with an opening
+/// `[` or the end of a comment `/` before it) or an `include!` (the whole word `include`, then
+/// `!`); blanks between allowed. Comments and literals are not told apart: a false `true` only
+/// costs parses.
+pub fn may_load_file_by_path(b: &[u8]) -> bool {
+    let word_at = |pos: usize, n: usize| {
+        (pos == 0 || !is_ident_byte(b[pos - 1]))
+            && (pos + n >= b.len() || !is_ident_byte(b[pos + n]))
+    };
+    let next = |from: usize| {
+        from + b[from..]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count()
+    };
+    let path_attr = memmem::find_iter(b, b"path").any(|pos| {
+        let after = next(pos + 4);
+        let eq = b.get(after) == Some(&b'=') && b.get(after + 1) != Some(&b'=');
+        let before = b[..pos].iter().rev().find(|c| !c.is_ascii_whitespace());
+        word_at(pos, 4) && eq && matches!(before, Some(b'[') | Some(b'/'))
+    });
+    path_attr
+        || memmem::find_iter(b, b"include")
+            .any(|pos| word_at(pos, 7) && b.get(next(pos + 7)) == Some(&b'!'))
+}
+
 /// What follows an `unsafe` keyword token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
@@ -342,6 +369,22 @@ mod tests {
             Vec::<usize>::new()
         );
         assert!(!scan("let s = r#\"open;").lexically_ok);
+    }
+
+    #[test]
+    fn files_loaded_by_path() {
+        let yes = |s: &str| may_load_file_by_path(s.as_bytes());
+        assert!(yes("#[path = \"x.rs\"]\nmod x;"));
+        assert!(yes("# [ path=\"x.rs\" ] mod x;"));
+        assert!(yes("#[/* c */ path = \"x.rs\"] mod x;"));
+        assert!(yes("include!(\"gen.rs\");"));
+        assert!(yes("include ! (\"gen.rs\");"));
+        assert!(!yes("let path = p; if path == q {} #[pathx = 1]"));
+        assert!(!yes("[path == q]"));
+        assert!(!yes("fn f(path: &Path) {}"));
+        assert!(!yes(
+            "include_str!(\"a\"); include_bytes!(\"b\"); let include = 1;"
+        ));
     }
 
     #[test]

@@ -41,7 +41,10 @@ fn options(case: &Path) -> Option<Options> {
 fn summary(r: Result<Outcome, channel_lint::RunError>) -> String {
     match r {
         Ok(o) => {
-            let mut s = format!("files {}\n", o.files_linted);
+            let mut s = format!(
+                "files {} left to clippy {}\n",
+                o.files_linted, o.left_to_clippy
+            );
             for d in &o.diagnostics {
                 s.push_str(&format!("{d:?}\n"));
             }
@@ -121,6 +124,9 @@ fn every_mode_gives_the_same_diagnostics_on_every_fixture() {
             }
             if pre.files_linted != full.files_linted {
                 failures.push(format!("{}: files linted differ", case.display()));
+            }
+            if pre.left_to_clippy != full.left_to_clippy {
+                failures.push(format!("{}: sites left to clippy differ", case.display()));
             }
         }
         let full = summary(full_run);
@@ -309,6 +315,86 @@ fn an_alias_in_another_file_makes_its_users_triggers() {
     let full = summary(run_tuned(&opts, &tuned(false, None)));
     assert!(full.contains("banned-type"), "{full}");
     assert_eq!(summary(run_tuned(&opts, &tuned(true, None))), full);
+}
+
+/// Packages in these folders of a temp folder (no workspace manifest), with these files.
+fn packages(dirs: &[&str], files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, rel) in dirs.iter().enumerate() {
+        std::fs::create_dir_all(dir.path().join(rel).join("src")).unwrap();
+        std::fs::write(
+            dir.path().join(rel).join("Cargo.toml"),
+            format!("[package]\nname = \"p{i}\"\nversion = \"0.1.0\"\n"),
+        )
+        .unwrap();
+    }
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// A lint level set in one file reaches the `unsafe` sites of the files its `mod` declarations
+/// load, also into another package: through a `#[path]` (down from the level, or on the way from
+/// the crate root to it), or into a package nested in the crate's folder. The prefilter parses
+/// the chain, so every mode leaves the same sites to clippy.
+#[test]
+fn a_level_reaches_across_packages() {
+    let below = (
+        "b/src/below.rs",
+        "pub fn g(p: *const u8) -> u8 {\n    unsafe { *p }\n}\n",
+    );
+    // The level in `a`'s root, the sites in `b`'s files loaded from it.
+    let down = packages(&["a", "b"], &[
+        (
+            "a/src/lib.rs",
+            "#![allow(clippy::undocumented_unsafe_blocks)]\n#[path = \"../../b/src/shared.rs\"]\nmod shared;\n",
+        ),
+        ("b/src/lib.rs", "pub fn x() {}\n"),
+        ("b/src/shared.rs", &format!("mod below;\n{UNSAFE_SRC}")),
+        below,
+    ]);
+    // The level in `b`'s file, which `a`'s root (no word, no `unsafe`) loads.
+    let up = packages(
+        &["a", "b"],
+        &[
+            (
+                "a/src/lib.rs",
+                "#[path = \"../../b/src/shared.rs\"]\nmod shared;\n",
+            ),
+            ("b/src/lib.rs", "pub fn x() {}\n"),
+            (
+                "b/src/shared.rs",
+                "#[allow(clippy::undocumented_unsafe_blocks)]\nmod below;\n",
+            ),
+            below,
+        ],
+    );
+    // No `#[path]`: the level in `a`'s root, the site in a package nested in `a`'s `src/`.
+    let nested = packages(
+        &["a", "a/src/inner"],
+        &[
+            (
+                "a/src/lib.rs",
+                "#![allow(clippy::undocumented_unsafe_blocks)]\nmod inner;\n",
+            ),
+            ("a/src/inner/mod.rs", "mod leaf;\n"),
+            ("a/src/inner/leaf.rs", UNSAFE_SRC),
+            ("a/src/inner/src/lib.rs", "pub fn x() {}\n"),
+        ],
+    );
+    for (dir, left) in [(&down, 2), (&up, 1), (&nested, 1)] {
+        let opts = opts_of(dir.path());
+        let full = summary(run_tuned(&opts, &tuned(false, None)));
+        assert!(
+            full.starts_with(&format!("files 4 left to clippy {left}\n")),
+            "{full}"
+        );
+        assert!(!full.contains("undocumented-unsafe"), "{full}");
+        assert_eq!(summary(run_tuned(&opts, &tuned(true, None))), full);
+    }
 }
 
 /// Files parsed for their `unsafe` sites only have every item without an undocumented site

@@ -16,6 +16,26 @@
 //!   any other file with a token is parsed ([`Mode::Unsafe`]) and keeps only its `unsafe` sites.
 //!   Of such a file only the top-level items that hold a reportable token are parsed
 //!   ([`prefilter::unsafe_items_text`] blanks the others, keeping every position).
+//! * **lint levels from other files** ([`crate::rules::Needs::module_levels`],
+//!   undocumented-unsafe with `honour-clippy-allow`): a site is left to clippy by an
+//!   `#[allow(clippy::undocumented_unsafe_blocks)]` on the `mod` declaration that loads its file,
+//!   or on one further up the chain, or by a crate root's `#![allow(..)]`
+//!   ([`crate::index::Index::file_levels`]). Such a level can only remove findings, and only of
+//!   sites that are reportable on their own, whose files are parsed anyway; what must be known is
+//!   the chain of `mod` declarations from the crate root down to such a file, with the levels at
+//!   each. A level is set only by an attribute naming the lint or its group, so it can come only
+//!   from a file holding the tool's name and one of those names (*level files*); when no file does, or no file has a
+//!   reportable site, nothing more is parsed. Otherwise the chain is made known by parsing whole
+//!   groups of files in full (a package's files; the files outside every package are one group).
+//!   A `mod` without `#[path]` loads a file below the declaring file's folder, so such a chain
+//!   ending at a file passes only through the groups *around* it: the packages whose folders
+//!   hold it, and the files outside every package. When no file may load a file from elsewhere
+//!   (a `#[path = ".."]` attribute or an `include!`, which passes levels on too:
+//!   [`prefilter::may_load_file_by_path`]), the groups around each file with a reportable site
+//!   are parsed in full when one of them holds a level file (the level file on the chain is in
+//!   one of them). When some file may, a chain is made of such pieces, each ending at the site's
+//!   file or at a `#[path]` or `include!`, so the groups around every file with a reportable site
+//!   or a possible `#[path]` or `include!` are parsed in full.
 //! * **path occurrences** ([`crate::rules::Needs::paths`], banned-type) are resolved across
 //!   files. A finding's resolved name ends in one of the rule's words or an alias of it (a
 //!   renaming `use` or a `type` alias), so only files containing one of those words (*triggers*)
@@ -248,6 +268,9 @@ pub(crate) struct Demand<'p> {
     finders: Words,
     /// `channel-lint:` and the exemption-marker prefixes.
     directive_needles: Vec<Vec<u8>>,
+    /// The words of lint-level attributes that reach other files' `unsafe` sites, per rule
+    /// ([`crate::rules::Needs::module_levels`]): the tool, the names.
+    level_words: Vec<(Words, Words)>,
 }
 
 impl<'p> Demand<'p> {
@@ -262,6 +285,7 @@ impl<'p> Demand<'p> {
             words: Vec::new(),
             finders: Words::new::<&str>(&[]),
             directive_needles: vec![b"channel-lint:".to_vec()],
+            level_words: Vec::new(),
         };
         for m in &policy.policy.exemption_markers {
             d.directive_needles
@@ -280,6 +304,10 @@ impl<'p> Demand<'p> {
             }
             if needs.unsafe_sites {
                 d.unsafe_rules.push(rule);
+                if let Some(lw) = needs.module_levels {
+                    d.level_words
+                        .push((Words::new(&[lw.tool]), Words::new(lw.names)));
+                }
             }
             if let Some(p) = needs.paths {
                 d.words.extend(p.words.iter().cloned());
@@ -341,6 +369,11 @@ struct Probe {
     marker: bool,
     /// It contains a trigger word.
     trigger: bool,
+    /// It contains a word of a lint-level attribute that may reach other files' `unsafe` sites.
+    level: bool,
+    /// It may load a file from anywhere: a `#[path = ".."]` attribute or an `include!` (looked
+    /// for only when some rule has level words).
+    loads_by_path: bool,
 }
 
 /// Where a file's processing stands.
@@ -466,6 +499,7 @@ impl<'a> Planner<'a> {
                 s.mode = Mode::Unsafe;
             }
         }
+        self.plan_module_levels();
         let words = self.demand.words().to_vec();
         self.parse_pending(&words);
         // Path facts: only occurrences naming a trigger can be findings.
@@ -478,6 +512,59 @@ impl<'a> Planner<'a> {
                         .retain(|o| o.path.iter().any(|seg| words.contains(seg)));
                     p.trimmed_to = Some(words.clone());
                 }
+            }
+        }
+    }
+
+    /// Lint levels from other files (see the module doc): the packages whose files are parsed in
+    /// full so that the `mod` chains from a level file down to a reportable site are known.
+    fn plan_module_levels(&mut self) {
+        use std::collections::{HashMap, HashSet};
+        let reportable = |s: &FileState| s.check.is_some_and(|c| c.needs_parse);
+        if !self.files.iter().any(|s| s.probe.level) || !self.files.iter().any(reportable) {
+            return;
+        }
+        let by_dir: HashMap<&Path, PkgId> = self
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.dir.as_path(), i as PkgId))
+            .collect();
+        // The groups a chain of `mod` declarations without `#[path]` that ends at this file can
+        // pass through: every package whose folder holds it, and the files outside every
+        // package (such a `mod` loads a file below the declaring file's folder).
+        let around = |s: &FileState| -> Vec<Option<PkgId>> {
+            let mut g: Vec<Option<PkgId>> = s
+                .path
+                .ancestors()
+                .skip(1)
+                .filter_map(|a| by_dir.get(a).map(|&p| Some(p)))
+                .collect();
+            g.push(None);
+            g
+        };
+        let level_groups: HashSet<Option<PkgId>> = self
+            .files
+            .iter()
+            .filter(|s| s.probe.level)
+            .map(|s| s.pkg)
+            .collect();
+        let any_load_by_path = self.files.iter().any(|s| s.probe.loads_by_path);
+        let mut full: HashSet<Option<PkgId>> = HashSet::new();
+        for s in &self.files {
+            // With a possible `#[path]` or `include!` somewhere, a chain is made of pieces without
+            // one, each ending at the site's file or at one of them: all their groups are parsed.
+            if !(reportable(s) || (any_load_by_path && s.probe.loads_by_path)) {
+                continue;
+            }
+            let groups = around(s);
+            if any_load_by_path || groups.iter().any(|g| level_groups.contains(g)) {
+                full.extend(groups);
+            }
+        }
+        for s in &mut self.files {
+            if full.contains(&s.pkg) {
+                s.mode = Mode::Full;
             }
         }
     }
@@ -751,6 +838,11 @@ fn probe_file(
         directive: demand.directive_in(b),
         marker: demand.marker_in(b),
         trigger: demand.trigger_in(b),
+        level: demand
+            .level_words
+            .iter()
+            .any(|(tool, names)| tool.any_in(b) && names.any_in(b)),
+        loads_by_path: !demand.level_words.is_empty() && prefilter::may_load_file_by_path(b),
     };
     // When every file is parsed in full anyway (a rule needs every file: listener entry
     // points), the `unsafe` verdict would decide nothing: not computed.

@@ -399,12 +399,15 @@ impl Extractor {
                         });
                         let mut conds = self.conds.clone();
                         conds.extend(cfg_of(&m.attrs));
+                        let mut clippy_levels = self.levels.clone();
+                        clippy_levels.extend(lint_level::clippy_levels(&m.attrs));
                         self.facts.mod_decls.push(ModDecl {
                             name: ident_str(&m.ident),
                             scope,
                             path_attr,
                             item: id,
                             conds,
+                            clippy_levels,
                         });
                     }
                     Some(id)
@@ -428,7 +431,13 @@ impl Extractor {
                         if let Some(path) = include_path(&m.mac) {
                             let mut conds = self.conds.clone();
                             conds.extend(cfg_of(&m.attrs));
-                            self.facts.includes.push(IncludeDecl { scope, path, conds });
+                            let clippy_levels = self.levels.clone();
+                            self.facts.includes.push(IncludeDecl {
+                                scope,
+                                path,
+                                conds,
+                                clippy_levels,
+                            });
                         }
                     }
                     m.ident

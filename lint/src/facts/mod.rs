@@ -242,6 +242,10 @@ pub struct ModDecl {
     /// The `#[cfg]` conditions the loaded file's code is under from this file: those of the
     /// file and the enclosing modules, and the declaration's own (all must hold).
     pub conds: crate::cfg::Cfg,
+    /// The clippy lint levels (`undocumented_unsafe_blocks` or its group) the loaded file's code
+    /// is under from this file, outermost first: the file's inner attributes, the enclosing
+    /// modules' and the declaration's own (as `UnsafeSite::clippy_levels` records them).
+    pub clippy_levels: Vec<lint_level::ClippyLevel>,
 }
 
 /// An item-level `include!("path")` (the path as written: relative to the including file's
@@ -254,6 +258,9 @@ pub struct IncludeDecl {
     pub path: String,
     /// The `#[cfg]` conditions in effect at the call.
     pub conds: crate::cfg::Cfg,
+    /// The clippy lint levels in effect at the call, outermost first (the file's inner
+    /// attributes, the enclosing modules'; see `ModDecl::clippy_levels`).
+    pub clippy_levels: Vec<lint_level::ClippyLevel>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -131,6 +131,10 @@ pub struct Index<'a> {
     /// declarations that loads it (each with the conditions in effect there), and `test` for a
     /// file under `tests/` or `benches/`.
     file_conds: Vec<crate::cfg::Cfg>,
+    /// Per file, the clippy lint levels its code is under from outside it, outermost first: those
+    /// in effect at each `mod` declaration (or `include!`) of the chain that loads it (see
+    /// [`Index::file_levels`]).
+    file_levels: Vec<Vec<crate::facts::lint_level::ClippyLevel>>,
 }
 
 fn file_stem(p: &Path) -> String {
@@ -241,6 +245,7 @@ impl<'a> Index<'a> {
                     }
                 })
                 .collect(),
+            file_levels: vec![Vec::new(); files.len()],
         };
         let by_path: HashMap<&Path, FileId> = files
             .iter()
@@ -295,6 +300,9 @@ impl<'a> Index<'a> {
         let mut stack: Vec<FileId> = roots.iter().map(|r| r.0).collect();
         // An `include!`d file's `mod` declarations load files from its includer's folder.
         let mut include_dirs: HashMap<FileId, PathBuf> = HashMap::new();
+        // Files loaded by a `mod` with `#[path]`: like `mod.rs`, their own `mod` declarations
+        // load files from their own folder (as rustc does).
+        let mut path_loaded: std::collections::HashSet<FileId> = Default::default();
         while let Some(fid) = stack.pop() {
             let f = &files[fid.idx()];
             let file_mod = index.modules[&GScope::root(fid)].clone();
@@ -304,7 +312,7 @@ impl<'a> Index<'a> {
                 None => {
                     let dir = f.abs.parent().unwrap_or(Path::new("")).to_path_buf();
                     let stem = file_stem(&f.abs);
-                    if file_mod.parent.is_none() || stem == "mod" {
+                    if file_mod.parent.is_none() || stem == "mod" || path_loaded.contains(&fid) {
                         dir
                     } else {
                         dir.join(stem)
@@ -346,6 +354,9 @@ impl<'a> Index<'a> {
                 let mut conds = index.file_conds[fid.idx()].clone();
                 conds.extend(inc.conds.iter().cloned());
                 index.file_conds[child.idx()].extend(conds);
+                let mut levels = index.file_levels[fid.idx()].clone();
+                levels.extend(inc.clippy_levels.iter().cloned());
+                index.file_levels[child.idx()] = levels;
                 stack.push(child);
             }
             for decl in &f.facts.mod_decls {
@@ -361,7 +372,7 @@ impl<'a> Index<'a> {
                     dir.push(seg);
                 }
                 let candidates: Vec<PathBuf> = match &decl.path_attr {
-                    Some(p) => vec![f.abs.parent().unwrap_or(Path::new("")).join(p)],
+                    Some(p) => vec![normalize(&f.abs.parent().unwrap_or(Path::new("")).join(p))],
                     None => vec![
                         dir.join(format!("{}.rs", decl.name)),
                         dir.join(&decl.name).join("mod.rs"),
@@ -382,9 +393,15 @@ impl<'a> Index<'a> {
                         },
                     );
                     index.mod_files.insert(GItem::new(fid, decl.item), child);
+                    if decl.path_attr.is_some() {
+                        path_loaded.insert(child);
+                    }
                     let mut conds = index.file_conds[fid.idx()].clone();
                     conds.extend(decl.conds.iter().cloned());
                     index.file_conds[child.idx()].extend(conds);
+                    let mut levels = index.file_levels[fid.idx()].clone();
+                    levels.extend(decl.clippy_levels.iter().cloned());
+                    index.file_levels[child.idx()] = levels;
                     stack.push(child);
                 }
             }
@@ -532,6 +549,16 @@ impl<'a> Index<'a> {
         self.file_conds[f.file.idx()]
             .iter()
             .chain(self.fn_facts(f).conds.iter())
+    }
+
+    /// The clippy lint levels (`undocumented_unsafe_blocks` or its group) a file's code is under
+    /// from the files that load it, outermost first: for each `mod` declaration on the chain from
+    /// its crate root, the levels in effect there (the declaring file's inner attributes, the
+    /// enclosing modules', the declaration's own). The file's own levels (its inner attributes
+    /// and items) come after these, so they win. For an `include!`d file, those in effect at the
+    /// call. Empty for a crate root and a file no root reaches.
+    pub fn file_levels(&self, file: FileId) -> &[crate::facts::lint_level::ClippyLevel] {
+        &self.file_levels[file.idx()]
     }
 
     /// Whether `f` can exist in the build `env` describes: false only when one of its

@@ -90,6 +90,23 @@ pub(crate) struct Needs<'p> {
     /// Path occurrences (`use` leaves, type and expression paths) that resolve to a name
     /// ending in one of the words, in files whose policy-relative path the scope accepts.
     pub paths: Option<PathNeeds<'p>>,
+    /// With `unsafe_sites`: the words of the lint-level attributes that may set a level for the
+    /// sites of *other* files, through the `mod` declarations that load them
+    /// (`#[allow(clippy::undocumented_unsafe_blocks)] mod gen;`, a crate root's `#![allow(..)]`):
+    /// the rule then reads [`crate::index::Index::file_levels`], and the planner parses the files
+    /// between such a file and a site in full, so the module tree is known (see `driver::plan`).
+    /// `None`: the rule reads levels within a file only.
+    pub module_levels: Option<LevelWords>,
+}
+
+/// The words a lint-level attribute of [`Needs::module_levels`] is written with: a file may hold
+/// one only if its bytes hold the tool's name and one of the names, as whole words.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LevelWords {
+    /// The lint tool (`clippy`).
+    pub tool: &'static str,
+    /// The lint's name and the groups holding it.
+    pub names: &'static [&'static str],
 }
 
 /// When a rule needs every file parsed in full.

@@ -10,11 +10,12 @@
 
 use channel_lint_policy::{LoadedPolicy, PolicyError};
 
-use super::{Context, Needs, Rule, RuleMeta, UnsafeToken};
+use super::{Context, LevelWords, Needs, Rule, RuleMeta, UnsafeToken};
 use crate::cfg::{CfgEnv, Tri};
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::facts::lint_level::{ClippyLevel, LevelKind};
-use crate::facts::{FileFacts, UnsafeKind};
+use crate::facts::lint_level::{ClippyLevel, LevelKind, CLIPPY_GROUP, CLIPPY_LINT};
+use crate::facts::{FileFacts, UnsafeKind, UnsafeSite};
+use crate::index::FileId;
 use crate::source::{Comment, Lexed};
 
 pub const META: RuleMeta = RuleMeta {
@@ -30,9 +31,16 @@ pub const META: RuleMeta = RuleMeta {
 pub struct UndocumentedUnsafe;
 
 impl Rule for UndocumentedUnsafe {
-    fn needs<'p>(&self, _policy: &'p LoadedPolicy) -> Needs<'p> {
+    /// With `honour-clippy-allow`, the level a `mod` declaration or a crate root sets reaches
+    /// the sites of the files it loads: the lint's and its group's names are the words of such
+    /// an attribute.
+    fn needs<'p>(&self, policy: &'p LoadedPolicy) -> Needs<'p> {
         Needs {
             unsafe_sites: true,
+            module_levels: policy.policy.honours_clippy_allow().then_some(LevelWords {
+                tool: "clippy",
+                names: &[CLIPPY_LINT, CLIPPY_GROUP],
+            }),
             ..Needs::default()
         }
     }
@@ -211,6 +219,18 @@ fn silenced_by_clippy_attrs(levels: &[ClippyLevel], env: &CfgEnv) -> bool {
     silenced
 }
 
+/// Whether a site is left to clippy: the levels from the `mod` declarations that load its file
+/// (`outer`, [`crate::index::Index::file_levels`]) come first, then the site's own (its file's
+/// inner attributes, the items and statements around it), so the nearest one wins across files as
+/// within one.
+fn silenced(outer: &[ClippyLevel], site: &UnsafeSite, env: &CfgEnv) -> bool {
+    if outer.is_empty() {
+        return silenced_by_clippy_attrs(&site.clippy_levels, env);
+    }
+    let all: Vec<ClippyLevel> = outer.iter().chain(&site.clippy_levels).cloned().collect();
+    silenced_by_clippy_attrs(&all, env)
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     let honour = cx.policy.policy.honours_clippy_allow();
     let env = clippy_build();
@@ -238,7 +258,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
             // Counted only when it would be a finding: the prefilter keeps exactly those sites,
             // so the count is the same in every mode.
-            if honour && silenced_by_clippy_attrs(&site.clippy_levels, &env) {
+            if honour && silenced(cx.index.file_levels(FileId::new(fid)), site, &env) {
                 sink.left_to_clippy += 1;
                 continue;
             }
