@@ -25,12 +25,19 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && memmem::find(hay, needle).is_some()
 }
 
-/// May `b` load a file from anywhere (another package's folder included): a `mod` with a
-/// `#[path = ".."]` attribute (the whole word `path` followed by `=`, not `==`, with an opening
-/// `[` or the end of a comment `/` before it) or an `include!` (the whole word `include`, then
-/// `!`); blanks between allowed. Comments and literals are not told apart: a false `true` only
-/// costs parses.
-pub fn may_load_file_by_path(b: &[u8]) -> bool {
+/// The loads in `b` of a file from outside its own folder (another package's folder included): a `mod`
+/// with a `#[path = ".."]` attribute (the whole word `path` followed by `=`, not `==`, with an
+/// opening `[` or the end of a comment `/` before it) or an `include!` (the whole word
+/// `include`, then `!` and a delimiter), whose string literal may leave the folder of the file
+/// that holds it: it holds `..`, starts with `/` or a drive (`C:`), or has an escape or a `\`
+/// (which the bytes cannot tell). A path without those names a file below that folder, so the
+/// `mod` chains through it stay in the folders above the loaded file; an argument that is not
+/// a string literal is followed by nobody (the index reads literals only). Blanks between
+/// allowed. Comments and literals are not told apart: a load found in one only costs parses.
+///
+/// Returns the literals of those loads, as written (`None`: one whose literal the bytes cannot
+/// read, which may name any file).
+pub fn outside_loads(b: &[u8]) -> Vec<Option<String>> {
     let word_at = |pos: usize, n: usize| {
         (pos == 0 || !is_ident_byte(b[pos - 1]))
             && (pos + n >= b.len() || !is_ident_byte(b[pos + n]))
@@ -41,15 +48,56 @@ pub fn may_load_file_by_path(b: &[u8]) -> bool {
             .take_while(|c| c.is_ascii_whitespace())
             .count()
     };
-    let path_attr = memmem::find_iter(b, b"path").any(|pos| {
+    // The string literal starting at `from` (after blanks), if it may name a file elsewhere:
+    // `Some(None)` when it is not terminated.
+    let escapes = |from: usize| -> Option<Option<String>> {
+        let mut i = next(from);
+        if b.get(i) == Some(&b'r') {
+            i += 1;
+            while b.get(i) == Some(&b'#') {
+                i += 1;
+            }
+        }
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let start = i + 1;
+        let Some(len) = b[start..].iter().position(|&c| c == b'"') else {
+            return Some(None);
+        };
+        let lit = &b[start..start + len];
+        let out = lit.starts_with(b"/")
+            || lit.contains(&b'\\')
+            || memmem::find(lit, b"..").is_some()
+            || (lit.len() >= 3
+                && lit[0].is_ascii_alphabetic()
+                && lit[1] == b':'
+                && matches!(lit[2], b'/' | b'\\'));
+        out.then(|| Some(String::from_utf8_lossy(lit).into_owned()))
+    };
+    let mut out = Vec::new();
+    for pos in memmem::find_iter(b, b"path") {
         let after = next(pos + 4);
         let eq = b.get(after) == Some(&b'=') && b.get(after + 1) != Some(&b'=');
         let before = b[..pos].iter().rev().find(|c| !c.is_ascii_whitespace());
-        word_at(pos, 4) && eq && matches!(before, Some(b'[') | Some(b'/'))
-    });
-    path_attr
-        || memmem::find_iter(b, b"include")
-            .any(|pos| word_at(pos, 7) && b.get(next(pos + 7)) == Some(&b'!'))
+        if word_at(pos, 4) && eq && matches!(before, Some(b'[') | Some(b'/')) {
+            out.extend(escapes(after + 1));
+        }
+    }
+    for pos in memmem::find_iter(b, b"include") {
+        if !word_at(pos, 7) {
+            continue;
+        }
+        let bang = next(pos + 7);
+        if b.get(bang) != Some(&b'!') {
+            continue;
+        }
+        let open = next(bang + 1);
+        if matches!(b.get(open), Some(b'(') | Some(b'[') | Some(b'{')) {
+            out.extend(escapes(open + 1));
+        }
+    }
+    out
 }
 
 /// What follows an `unsafe` keyword token.
@@ -372,18 +420,33 @@ mod tests {
     }
 
     #[test]
-    fn files_loaded_by_path() {
-        let yes = |s: &str| may_load_file_by_path(s.as_bytes());
-        assert!(yes("#[path = \"x.rs\"]\nmod x;"));
-        assert!(yes("# [ path=\"x.rs\" ] mod x;"));
-        assert!(yes("#[/* c */ path = \"x.rs\"] mod x;"));
-        assert!(yes("include!(\"gen.rs\");"));
-        assert!(yes("include ! (\"gen.rs\");"));
+    fn files_loaded_from_outside() {
+        let yes = |s: &str| !outside_loads(s.as_bytes()).is_empty();
+        assert!(yes("#[path = \"../x.rs\"]\nmod x;"));
+        assert!(yes("# [ path=\"/abs/x.rs\" ] mod x;"));
+        assert!(yes("#[/* c */ path = \"a/../../x.rs\"] mod x;"));
+        assert!(yes("#[path = r\"C:\\x.rs\"] mod x;"));
+        assert!(yes("#[path = \"C:/x.rs\"] mod x;"));
+        assert!(!yes("#[path = \"a::b::c\"] mod x;"), "not a drive");
+        assert!(
+            yes("#[path = \"\\x2e\\x2e/x.rs\"] mod x;"),
+            "an escape may spell `..`"
+        );
+        assert!(yes("include!(\"../gen.rs\");"));
+        assert!(yes("include ! ( \"/tmp/gen.rs\" );"));
+        assert!(yes("include!(\"unterminated"));
+        // Below the folder of the file: the chains stay in the folders above the loaded file.
+        assert!(!yes("#[path = \"x.rs\"]\nmod x;"));
+        assert!(!yes("#[path = \"sub/dir/x.rs\"]\nmod x;"));
+        assert!(!yes("include!(\"gen.rs\");"));
+        assert!(!yes("include!(\"a.b.rs\");"));
+        // Not a literal: nobody follows it.
+        assert!(!yes("include!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));"));
         assert!(!yes("let path = p; if path == q {} #[pathx = 1]"));
         assert!(!yes("[path == q]"));
         assert!(!yes("fn f(path: &Path) {}"));
         assert!(!yes(
-            "include_str!(\"a\"); include_bytes!(\"b\"); let include = 1;"
+            "include_str!(\"../a\"); include_bytes!(\"../b\"); let include = 1;"
         ));
     }
 

@@ -31,11 +31,17 @@
 //!   ending at a file passes only through the groups *around* it: the packages whose folders
 //!   hold it, and the files outside every package. When no file may load a file from elsewhere
 //!   (a `#[path = ".."]` attribute or an `include!`, which passes levels on too:
-//!   [`prefilter::may_load_file_by_path`]), the groups around each file with a reportable site
+//!   [`prefilter::outside_loads`]), the groups around each file with a reportable site
 //!   are parsed in full when one of them holds a level file (the level file on the chain is in
-//!   one of them). When some file may, a chain is made of such pieces, each ending at the site's
-//!   file or at a `#[path]` or `include!`, so the groups around every file with a reportable site
-//!   or a possible `#[path]` or `include!` are parsed in full.
+//!   one of them). A `#[path]` or `include!` whose literal names a file below its own file's
+//!   folder keeps the chain in the folders above the loaded file, so only one that may leave it
+//!   (`..`, an absolute path, an escape) counts. When some file may, a chain is made of such
+//!   pieces, each ending at the site's file or at such a `#[path]` or `include!`, so the groups
+//!   around every file with a reportable site or such a `#[path]` or `include!` are parsed in
+//!   full. A level file is one that may hold an attribute that *allows* the lint (`allow` or
+//!   `expect` too among its words): without one on a chain, a `warn` or `deny` there changes
+//!   nothing (the rule reports by default), and with one, the whole groups around the site are
+//!   parsed, those levels included.
 //! * **path occurrences** ([`crate::rules::Needs::paths`], banned-type) are resolved across
 //!   files. A finding's resolved name ends in one of the rule's words or an alias of it (a
 //!   renaming `use` or a `type` alias), so only files containing one of those words (*triggers*)
@@ -111,6 +117,36 @@ impl Words {
     pub(crate) fn any_in(&self, hay: &[u8]) -> bool {
         self.finders.iter().any(|f| has_word(hay, f))
     }
+}
+
+/// The folder below which a load from outside written in `file` (`lit`, as written; `None`: not
+/// readable) may find its file: the file's folder with as many levels taken off as the literal
+/// climbs (a `mod` in an inline module starts deeper, and so climbs no higher). `None`: anywhere
+/// (an absolute path, a drive, an escape, or a climb above the root).
+fn load_region(file: &Path, lit: Option<&str>) -> Option<PathBuf> {
+    let lit = lit?;
+    let b = lit.as_bytes();
+    let drive = b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/';
+    if lit.starts_with('/') || lit.contains('\\') || drive {
+        return None;
+    }
+    let (mut depth, mut lowest) = (0i64, 0i64);
+    let dir_part = Path::new(lit).parent().unwrap_or(Path::new(""));
+    for c in dir_part.components() {
+        match c {
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        lowest = lowest.min(depth);
+    }
+    let mut region = file.parent()?.to_path_buf();
+    for _ in 0..(-lowest) {
+        if !region.pop() {
+            return None;
+        }
+    }
+    Some(region)
 }
 
 /// The `unsafe` block and impl tokens of `scan` that some rule of `rules` may report (the byte
@@ -270,7 +306,7 @@ pub(crate) struct Demand<'p> {
     directive_needles: Vec<Vec<u8>>,
     /// The words of lint-level attributes that reach other files' `unsafe` sites, per rule
     /// ([`crate::rules::Needs::module_levels`]): the tool, the names.
-    level_words: Vec<(Words, Words)>,
+    level_words: Vec<(Words, Words, Words)>,
 }
 
 impl<'p> Demand<'p> {
@@ -305,8 +341,11 @@ impl<'p> Demand<'p> {
             if needs.unsafe_sites {
                 d.unsafe_rules.push(rule);
                 if let Some(lw) = needs.module_levels {
-                    d.level_words
-                        .push((Words::new(&[lw.tool]), Words::new(lw.names)));
+                    d.level_words.push((
+                        Words::new(&[lw.tool]),
+                        Words::new(lw.names),
+                        Words::new(lw.allows),
+                    ));
                 }
             }
             if let Some(p) = needs.paths {
@@ -361,7 +400,7 @@ impl<'p> Demand<'p> {
 type PkgId = u32;
 
 /// What the bytes of a readable file say, before any parse.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Probe {
     /// It may hold a directive.
     directive: bool,
@@ -371,9 +410,10 @@ struct Probe {
     trigger: bool,
     /// It contains a word of a lint-level attribute that may reach other files' `unsafe` sites.
     level: bool,
-    /// It may load a file from anywhere: a `#[path = ".."]` attribute or an `include!` (looked
+    /// It may load a file from outside its folder: a `#[path = ".."]` attribute or an `include!` (looked
     /// for only when some rule has level words).
-    loads_by_path: bool,
+    /// Where each of its loads from outside its folder may load a file (`None`: anywhere).
+    loads_outside: Vec<Option<PathBuf>>,
 }
 
 /// Where a file's processing stands.
@@ -549,16 +589,49 @@ impl<'a> Planner<'a> {
             .filter(|s| s.probe.level)
             .map(|s| s.pkg)
             .collect();
-        let any_load_by_path = self.files.iter().any(|s| s.probe.loads_by_path);
-        let mut full: HashSet<Option<PkgId>> = HashSet::new();
-        for s in &self.files {
-            // With a possible `#[path]` or `include!` somewhere, a chain is made of pieces without
-            // one, each ending at the site's file or at one of them: all their groups are parsed.
-            if !(reportable(s) || (any_load_by_path && s.probe.loads_by_path)) {
-                continue;
+        // A load from outside (`#[path = "../x.rs"]`, `include!("../x.rs")`) joins chains: a
+        // chain to a file in its region may pass through the file holding it, and so through
+        // the groups around that file and, in turn, of the loads whose regions hold it.
+        type Groups = HashSet<Option<PkgId>>;
+        let covers =
+            |region: &Option<PathBuf>, f: &Path| region.as_ref().is_none_or(|r| f.starts_with(r));
+        let loads: Vec<(usize, &Option<PathBuf>)> = self
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.probe.loads_outside.iter().map(move |r| (i, r)))
+            .collect();
+        let mut ctx: Vec<Groups> = loads
+            .iter()
+            .map(|&(i, _)| around(&self.files[i]).into_iter().collect())
+            .collect();
+        loop {
+            let mut changed = false;
+            for a in 0..loads.len() {
+                for b in 0..loads.len() {
+                    if loads[a].0 != loads[b].0 && covers(loads[b].1, &self.files[loads[a].0].path)
+                    {
+                        let add: Vec<Option<PkgId>> = ctx[b].difference(&ctx[a]).copied().collect();
+                        if !add.is_empty() {
+                            ctx[a].extend(add);
+                            changed = true;
+                        }
+                    }
+                }
             }
-            let groups = around(s);
-            if any_load_by_path || groups.iter().any(|g| level_groups.contains(g)) {
+            if !changed {
+                break;
+            }
+        }
+        let mut full: Groups = HashSet::new();
+        for s in self.files.iter().filter(|s| reportable(s)) {
+            let mut groups: Groups = around(s).into_iter().collect();
+            for (k, &(_, region)) in loads.iter().enumerate() {
+                if covers(region, &s.path) {
+                    groups.extend(ctx[k].iter().copied());
+                }
+            }
+            if groups.iter().any(|g| level_groups.contains(g)) {
                 full.extend(groups);
             }
         }
@@ -841,8 +914,15 @@ fn probe_file(
         level: demand
             .level_words
             .iter()
-            .any(|(tool, names)| tool.any_in(b) && names.any_in(b)),
-        loads_by_path: !demand.level_words.is_empty() && prefilter::may_load_file_by_path(b),
+            .any(|(tool, names, allows)| tool.any_in(b) && names.any_in(b) && allows.any_in(b)),
+        loads_outside: if demand.level_words.is_empty() {
+            Vec::new()
+        } else {
+            prefilter::outside_loads(b)
+                .iter()
+                .map(|lit| load_region(path, lit.as_deref()))
+                .collect()
+        },
     };
     // When every file is parsed in full anyway (a rule needs every file: listener entry
     // points), the `unsafe` verdict would decide nothing: not computed.
@@ -876,6 +956,23 @@ pub fn unsafe_parse_text(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_load_from_outside_may_reach_below_the_folder_it_climbs_to() {
+        let f = Path::new("/w/syn/benches/file.rs");
+        let r = |lit| load_region(f, lit).map(|p| p.display().to_string());
+        assert_eq!(r(Some("../tests/common/mod.rs")).as_deref(), Some("/w/syn"));
+        assert_eq!(r(Some("a/../../b/x.rs")).as_deref(), Some("/w/syn"));
+        assert_eq!(r(Some("../../x.rs")).as_deref(), Some("/w"));
+        assert_eq!(r(Some("./../x.rs")).as_deref(), Some("/w/syn"));
+        assert_eq!(r(Some("x.rs")).as_deref(), Some("/w/syn/benches"));
+        // Anywhere: absolute, a drive, an escape, unreadable, or above the root.
+        assert_eq!(r(Some("/abs/x.rs")), None);
+        assert_eq!(r(Some("C:/x.rs")), None);
+        assert_eq!(r(Some("..\\\\x.rs")), None);
+        assert_eq!(r(None), None);
+        assert_eq!(r(Some("../../../../../x.rs")), None);
+    }
 
     #[test]
     fn words_respect_identifier_boundaries() {

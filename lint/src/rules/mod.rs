@@ -100,13 +100,17 @@ pub(crate) struct Needs<'p> {
 }
 
 /// The words a lint-level attribute of [`Needs::module_levels`] is written with: a file may hold
-/// one only if its bytes hold the tool's name and one of the names, as whole words.
+/// one only if its bytes hold the tool's name and one of the names, as whole words, and (to turn
+/// the lint off) one of the `allows`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LevelWords {
     /// The lint tool (`clippy`).
     pub tool: &'static str,
     /// The lint's name and the groups holding it.
     pub names: &'static [&'static str],
+    /// The levels that turn it off (`allow`, `expect`): a file holding none of these words can
+    /// only turn it on, which changes nothing unless a file above turned it off.
+    pub allows: &'static [&'static str],
 }
 
 /// When a rule needs every file parsed in full.

@@ -40,6 +40,7 @@ impl Rule for UndocumentedUnsafe {
             module_levels: policy.policy.honours_clippy_allow().then_some(LevelWords {
                 tool: "clippy",
                 names: &[CLIPPY_LINT, CLIPPY_GROUP],
+                allows: &["allow", "expect"],
             }),
             ..Needs::default()
         }
