@@ -188,6 +188,8 @@ pub struct Analyzer<'i, 'a> {
     /// functions that can exist in it ([`Index::fn_in_build`]).
     build: CfgEnv,
     cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
+    /// [`Analyzer::summary_within`]'s, by function and blocks.
+    within_cache: HashMap<(FnId, Vec<ExprId>), std::rc::Rc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
@@ -202,6 +204,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             index,
             build,
             cache: HashMap::new(),
+            within_cache: HashMap::new(),
         }
     }
 
@@ -212,6 +215,56 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         let s = std::rc::Rc::new(self.analyze(f));
         self.cache.insert(f, s.clone());
         s
+    }
+
+    /// The summary of `f` restricted to the code inside `within` (async blocks or closures of
+    /// its body, as a `listener-entry` marker names them), each run as if it were the body:
+    /// the calls inside them, in evaluation order, each with the kind it has relative to the
+    /// block (a call in a spawned block's own code is `Awaited`/`Inline` here, a call in a task
+    /// the block spawns in turn is still `Spawned`); the types are the whole body's.
+    pub fn summary_within(&mut self, f: FnId, within: &[ExprId]) -> std::rc::Rc<FnSummary> {
+        let key = (f, within.to_vec());
+        if let Some(s) = self.within_cache.get(&key) {
+            return s.clone();
+        }
+        let full = self.summary(f);
+        let body = self.body(f);
+        let uses = walk::uses(body);
+        struct Places<'u>(&'u [Use], HashMap<ExprId, EdgeKind>);
+        impl BodyVisitor for Places<'_> {
+            const WANTS_SPAWNED: bool = true;
+            fn enter(&mut self, _: &Body) {}
+            fn exit(&mut self, _: &Body) {}
+            fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
+            fn call(&mut self, _: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+                let awaited = awaited || self.0[call.idx()] == Use::Awaited;
+                self.1.entry(call).or_insert(EdgeKind::of(awaited, place));
+            }
+        }
+        let mut places = Places(&uses, HashMap::new());
+        for &e in within {
+            let inner = match &body.expr(e).kind {
+                ExprKind::AsyncBlock(b) => *b,
+                ExprKind::Closure { body: b, .. } => *b,
+                _ => e,
+            };
+            walk::walk_expr_with(body, &uses, inner, &mut places);
+        }
+        let mut out = FnSummary {
+            calls: Vec::new(),
+            types: full.types.clone(),
+            adjusted: full.adjusted.clone(),
+        };
+        for c in &full.calls {
+            if let Some(&kind) = places.1.get(&c.call) {
+                let mut c = c.clone();
+                c.kind = kind;
+                out.calls.push(c);
+            }
+        }
+        let out = std::rc::Rc::new(out);
+        self.within_cache.insert(key, out.clone());
+        out
     }
 
     /// The summary of `f` if it was computed already.
