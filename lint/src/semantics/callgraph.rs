@@ -992,6 +992,58 @@ mod tests {
         }]
     }
 
+    /// A marked spawned block's calls, relative to it: its own run in place, a task it spawns
+    /// in turn stays spawned, and the enclosing function's other calls are not there.
+    #[test]
+    fn summary_within_a_spawned_block_runs_its_own_calls_in_place() {
+        let files = file(
+            "fn setup() { before(); tokio::spawn(async move { mine().await; loop { tokio::spawn(async { theirs().await; }); } }); after(); }",
+        );
+        let index = Index::build(&files, &[], Path::new("/w"));
+        let f = index.all_fns().next().expect("a fn");
+        let mut an = Analyzer::new(&index);
+        let body = an.body(f);
+        let block = body
+            .exprs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.kind, ExprKind::AsyncBlock(_)))
+            .map(|(i, _)| ExprId::new(i))
+            .max()
+            .expect("the outer async block (the parent has the larger id)");
+        let name = |c: &CallFact| match &body.expr(c.call).kind {
+            ExprKind::Call {
+                callee: CallTarget::Path { path, .. },
+                ..
+            } => path.join("::"),
+            _ => unreachable!(),
+        };
+        let full: Vec<(String, EdgeKind)> = an
+            .summary(f)
+            .calls
+            .iter()
+            .map(|c| (name(c), c.kind))
+            .collect();
+        assert!(
+            full.contains(&("mine".into(), EdgeKind::Spawned)),
+            "{full:?}"
+        );
+        let within: Vec<(String, EdgeKind)> = an
+            .summary_within(f, &[block])
+            .calls
+            .iter()
+            .map(|c| (name(c), c.kind))
+            .collect();
+        assert_eq!(
+            within,
+            [
+                ("mine".to_string(), EdgeKind::Awaited),
+                ("theirs".to_string(), EdgeKind::Spawned),
+                ("tokio::spawn".to_string(), EdgeKind::Inline),
+            ]
+        );
+    }
+
     /// The summary of the function called `name`, with the callee names of its calls.
     fn summary(files: &[FileData], name: &str) -> (Vec<(String, EdgeKind)>, FnSummary, FnId) {
         let index = Index::build(files, &[], Path::new("/w"));

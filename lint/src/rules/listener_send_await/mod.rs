@@ -332,7 +332,13 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     for &f in &matches {
         let name = display_name(index, f);
         let rel = &index.files[f.file.idx()].rel;
-        if preds.contains_key(&f) {
+        if let Some(marked) = marked_root(index, &reach, f) {
+            let _ = writeln!(
+                out,
+                "`{name}` ({rel}:{}) is on the listener path only in {marked}, a marked entry point; the rest of it is not reached.",
+                index.fn_facts(f).span.line
+            );
+        } else if preds.contains_key(&f) {
             let _ = writeln!(
                 out,
                 "`{name}` ({rel}:{}) is on the listener path:",
@@ -374,9 +380,14 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 );
             }
             for (g, site) in callers {
+                let why = if reach.within.contains_key(&g) {
+                    "outside the marked entry point in it"
+                } else {
+                    "itself not reached"
+                };
                 let _ = writeln!(
                     out,
-                    "  called by {} at {}:{}:{} (itself not reached)",
+                    "  called by {} at {}:{}:{} ({why})",
                     display_name(index, g),
                     index.files[g.file.idx()].rel,
                     site.line,
