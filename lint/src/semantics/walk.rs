@@ -701,11 +701,13 @@ pub fn subtree(body: &Body, e: ExprId) -> Vec<ExprId> {
     out
 }
 
-/// The anchors of a call on the caller's path (innermost first): the statements and match arms
-/// around it and the items around its function. Empty if the walk does not reach it.
+/// The anchors of a call (innermost first): the statements and match arms around it and the
+/// items around its function; spawned work included (a marked entry point's task is). Empty if
+/// the walk does not reach it.
 pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {
     struct Find(ExprId, Option<Vec<Anchor>>);
     impl BodyVisitor for Find {
+        const WANTS_SPAWNED: bool = true;
         fn enter(&mut self, _: &Body) {}
         fn exit(&mut self, _: &Body) {}
         fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
