@@ -189,7 +189,7 @@ pub struct Analyzer<'i, 'a> {
     build: CfgEnv,
     cache: HashMap<FnId, std::rc::Rc<FnSummary>>,
     /// [`Analyzer::summary_within`]'s, by function and blocks.
-    within_cache: HashMap<(FnId, Vec<ExprId>), std::rc::Rc<FnSummary>>,
+    within_cache: HashMap<(FnId, Vec<ExprId>, bool), std::rc::Rc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
@@ -217,13 +217,19 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         s
     }
 
-    /// The summary of `f` restricted to the code inside `within` (async blocks or closures of
-    /// its body, as a `listener-entry` marker names them), each run as if it were the body:
-    /// the calls inside them, in evaluation order, each with the kind it has relative to the
-    /// block (a call in a spawned block's own code is `Awaited`/`Inline` here, a call in a task
-    /// the block spawns in turn is still `Spawned`); the types are the whole body's.
-    pub fn summary_within(&mut self, f: FnId, within: &[ExprId]) -> std::rc::Rc<FnSummary> {
-        let key = (f, within.to_vec());
+    /// The summary of `f` with the code inside `within` (async blocks or closures of its body,
+    /// as a `listener-entry` marker names them) run as if each were the body: the calls inside
+    /// them, in evaluation order, each with the kind it has relative to the block (a call in a
+    /// spawned block's own code is `Awaited`/`Inline` here, a call in a task the block spawns
+    /// in turn is still `Spawned`); with `rest`, the function's other calls too, as they are
+    /// (else only the blocks'). The types are the whole body's.
+    pub fn summary_within(
+        &mut self,
+        f: FnId,
+        within: &[ExprId],
+        rest: bool,
+    ) -> std::rc::Rc<FnSummary> {
+        let key = (f, within.to_vec(), rest);
         if let Some(s) = self.within_cache.get(&key) {
             return s.clone();
         }
@@ -260,6 +266,8 @@ impl<'i, 'a> Analyzer<'i, 'a> {
                 let mut c = c.clone();
                 c.kind = kind;
                 out.calls.push(c);
+            } else if rest {
+                out.calls.push(c.clone());
             }
         }
         let out = std::rc::Rc::new(out);
@@ -1029,7 +1037,7 @@ mod tests {
             "{full:?}"
         );
         let within: Vec<(String, EdgeKind)> = an
-            .summary_within(f, &[block])
+            .summary_within(f, &[block], false)
             .calls
             .iter()
             .map(|c| (name(c), c.kind))

@@ -391,6 +391,9 @@ pub struct Reach {
     /// those blocks: the rest of such a function's code is not on the path. A function reached
     /// whole too (a root, or through a followed call) is not here.
     pub within: HashMap<FnId, Vec<Block>>,
+    /// The marked blocks of every function that has some, whether it is reached whole or not:
+    /// their calls run on the path as if each block were a function of its own.
+    marked: HashMap<FnId, Vec<Block>>,
 }
 
 impl Reach {
@@ -404,13 +407,14 @@ impl Reach {
         matches!(self.preds.get(&f), Some(None))
     }
 
-    /// The calls of a reached `f` that are on the path: all of its summary, or for a root
-    /// reached only within some blocks, those blocks' ([`Analyzer::summary_within`]).
+    /// The calls of a reached `f` that are on the path: its summary, where the calls of its
+    /// marked blocks run as in a function of their own ([`Analyzer::summary_within`]); for a
+    /// root reached only within those blocks, only theirs.
     pub fn summary(&self, an: &mut Analyzer, f: FnId) -> std::rc::Rc<FnSummary> {
-        match self.within.get(&f) {
+        match self.marked.get(&f) {
             Some(blocks) => {
                 let exprs: Vec<ExprId> = blocks.iter().map(|b| b.expr).collect();
-                an.summary_within(f, &exprs)
+                an.summary_within(f, &exprs, !self.within.contains_key(&f))
             }
             None => an.summary(f),
         }
@@ -435,13 +439,14 @@ pub fn search(
     }
     for e in roots {
         let Some(b) = e.block else { continue };
-        if r.preds.contains_key(&e.f) && !r.within.contains_key(&e.f) {
-            continue;
-        }
-        let blocks = r.within.entry(e.f).or_default();
+        let blocks = r.marked.entry(e.f).or_default();
         if !blocks.contains(&b) {
             blocks.push(b);
         }
+        if r.preds.contains_key(&e.f) && !r.within.contains_key(&e.f) {
+            continue; // a whole root already
+        }
+        r.within.entry(e.f).or_default().push(b);
         if r.preds.insert(e.f, None).is_none() {
             queue.push_back(e.f);
         }
@@ -461,17 +466,16 @@ pub fn search(
                 if !into.contains(&(f, c.site)) {
                     into.push((f, c.site));
                 }
-                match r.preds.entry(t) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(Some((f, c.site)));
-                        queue.push_back(t);
-                    }
+                if !r.preds.contains_key(&t) {
+                    r.preds.insert(t, Some((f, c.site)));
+                    queue.push_back(t);
+                } else if r.within.remove(&t).is_some() {
                     // A marked block's function reached by a call: all of it is on the path
-                    // now (it stays a root, so its chains stay whole).
-                    std::collections::hash_map::Entry::Occupied(_) => {
-                        if r.within.remove(&t).is_some() {
-                            queue.push_back(t);
-                        }
+                    // now (its blocks still as their own), reached through this call unless
+                    // the call is reached through it (then it stays a root).
+                    queue.push_back(t);
+                    if chain(&r.preds, f).iter().all(|(g, _)| *g != t) {
+                        r.preds.insert(t, Some((f, c.site)));
                     }
                 }
             }
