@@ -32,7 +32,7 @@ pub enum BlockKind {
 pub struct Block {
     pub expr: ExprId,
     pub kind: BlockKind,
-    /// The first line of the marked statement.
+    /// The marked statement's first line of code (after its attributes).
     pub line: u32,
 }
 
@@ -225,11 +225,9 @@ fn marked(file: &crate::index::FileData, fid: FileId, lines: &[u32]) -> Result<V
                     None => true,
                 };
                 if better {
-                    let block = Block {
-                        expr,
-                        kind,
-                        line: s.anchor.0,
-                    };
+                    // The statement's line after its attributes (the marker's last target).
+                    let line = lines.iter().copied().max().unwrap_or(s.anchor.0);
+                    let block = Block { expr, kind, line };
                     best = Some(Entry {
                         f,
                         block: Some(block),
