@@ -457,8 +457,10 @@ pub(crate) fn report(
         d.notes.push(root_note(index, reach, steps[0].0, root));
         push_steps(index, &mut d, steps);
         for other in &all_chains[1..] {
-            d.notes
-                .push(format!("also reached: {}", describe_chain(index, other)));
+            d.notes.push(format!(
+                "also reached: {}",
+                describe_chain(index, reach, other)
+            ));
         }
         if more {
             d.notes.push(format!(

@@ -83,8 +83,8 @@ pub(crate) fn chain_names(index: &Index, reach: &Reach, c: &Chain) -> Vec<String
 }
 
 /// `a → b → c (`a` calls `b` at f.rs:3:5, ..)`.
-pub(crate) fn describe_chain(index: &Index, c: &Chain) -> String {
-    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
+pub(crate) fn describe_chain(index: &Index, reach: &Reach, c: &Chain) -> String {
+    let names = chain_names(index, reach, c);
     let sites: Vec<String> = c
         .windows(2)
         .filter_map(|w| {

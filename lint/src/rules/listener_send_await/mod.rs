@@ -225,8 +225,10 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
             push_steps(index, &mut d, &steps);
             // The other loop call sites that reach it: each to fix or exempt on its own.
             for other in &all_chains[1..] {
-                d.notes
-                    .push(format!("also reached: {}", describe_chain(index, other)));
+                d.notes.push(format!(
+                    "also reached: {}",
+                    describe_chain(index, &reach, other)
+                ));
                 if let Some((caller, Some(site))) = other.iter().rev().nth(1).copied() {
                     d.related.push(call_site(
                         index,
