@@ -239,7 +239,7 @@ fn marked(file: &crate::index::FileData, fid: FileId, lines: &[u32]) -> Result<V
     match best {
         Some(e) => Ok(vec![e]),
         None if statement => Err("the statement below it is not an async block or a closure and hands none to a call (to mark the task `tokio::spawn(run(..))` starts, put the marker above `fn run`)".into()),
-        None => Err("the line below it starts no `fn` and no statement in a function body".into()),
+        None => Err("the line below it starts no `fn` and no statement in a function body (inside a statement, the marker goes above the whole statement)".into()),
     }
 }
 
