@@ -3,10 +3,11 @@
 //! A `.send(..).await` on a bounded channel, anywhere the listener event loop runs
 //! synchronously, blocks the loop when one receiver stops draining, and the whole node starves.
 //! This rule builds a workspace call graph from the listener entry points (policy
-//! `[listener] entry-points`, or `// channel-lint: listener-entry` above a `fn`), follows the
-//! calls that run as part of the caller (not work handed to `tokio::spawn` and friends), and
-//! reports every awaited capacity-waiting method of a channel type (`tokio::sync::mpsc::Sender::send`
-//! by default, plus the policy's `[[channel-type]]`s) with the chain that reaches it.
+//! `[listener] entry-points`, or `// channel-lint: listener-entry` above a `fn` or a spawned
+//! task's statement), follows the calls that run as part of the caller (not work handed to
+//! `tokio::spawn` and friends), and reports every awaited capacity-waiting method of a channel
+//! type (`tokio::sync::mpsc::Sender::send` by default, plus the policy's `[[channel-type]]`s)
+//! with the chain that reaches it.
 //! Page: `docs/rules/listener-send-await.md` (`--explain listener-send-await`).
 //!
 //! The knowledge of the code this rule uses lives in [`crate::semantics`] (types, the call
