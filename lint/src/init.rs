@@ -532,8 +532,9 @@ pub fn starter_policy(candidates: &[Candidate], bin_name: &str) -> String {
         s.push_str(
             "# Guessed event loops, the most dispatching first, each with why it was guessed:\n\
              # review each one, then uncomment it. A loop inside a spawned task, an async block or\n\
-             # a closure is listed with the function that holds it, which does not cover it: move\n\
-             # the loop into a function of its own and name that.\n\
+             # a closure is listed with the function that holds it, which does not cover it: put\n\
+             # `// channel-lint: listener-entry` on the line above the statement that spawns or\n\
+             # holds it (`tokio::spawn(async move { loop { .. } })`) instead.\n\
              entry-points = [\n",
         );
         let mut seen = std::collections::BTreeSet::new();

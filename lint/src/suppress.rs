@@ -3,7 +3,8 @@
 //! ```text
 //! // channel-lint: allow(RULE[, RULE]) -- REASON
 //! // channel-lint: same-runtime-consumer -- REASON      (exempts listener-send-await)
-//! // channel-lint: listener-entry                       (marks the fn below as an entry point)
+//! // channel-lint: listener-entry                       (marks the fn, spawned task, async block
+//!                                                         or closure below as an entry point)
 //! // <policy exemption-marker prefix> — REASON           (exempts the marker's rule)
 //! ```
 //! A directive on its own line applies to the statement or item that starts on the next line
@@ -166,15 +167,6 @@ pub fn directives(lexed: &Lexed, markers: &[ExemptionMarker]) -> Vec<Directive> 
     out
 }
 
-/// Lines that hold a `listener-entry` marker's target (the `fn` below it).
-pub fn listener_entry_lines(directives: &[Directive]) -> Vec<u32> {
-    directives
-        .iter()
-        .filter(|d| d.kind == DirectiveKind::ListenerEntry)
-        .flat_map(|d| d.targets.iter().copied())
-        .collect()
-}
-
 /// Apply the directives of each file to its diagnostics; add the directive diagnostics.
 /// `level` gives each rule's configured level; `used`: directives a rule applied itself (an
 /// exemption on a call edge), by path and comment position.
@@ -254,6 +246,8 @@ pub fn apply(
                     format!("unknown channel-lint directive `{}`", text.split_whitespace().next().unwrap_or("")),
                     "known directives: allow(RULE) -- REASON, same-runtime-consumer -- REASON, listener-entry",
                 ),
+                // What it marks (or that it marks nothing) is the rules' to say: they resolve
+                // it (`semantics::reach::listener_entries`).
                 DirectiveKind::ListenerEntry => {}
             }
         }

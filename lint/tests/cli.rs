@@ -290,6 +290,37 @@ fn explain_path_lists_only_the_unresolved_calls_on_the_paths_to_fn() {
     assert!(!out.contains("`.forward(..)`"), "{out}");
 }
 
+/// A `listener-entry` marker above a spawn statement: `--explain-path` lists the marked block
+/// as the entry point, chains start from it, and the enclosing fn is on the path only there.
+#[test]
+fn explain_path_names_a_marked_spawned_block_as_the_entry() {
+    let dir = temp_crate(&[(
+        "src/lib.rs",
+        "pub fn handle() {}
+pub fn setup_only() {}
+         pub fn setup() {
+    setup_only();
+    // channel-lint: listener-entry
+             tokio::spawn(async move {
+        loop { handle(); }
+    });
+}
+",
+    )]);
+    let (code, out, err) = run(&["--explain-path", "handle", "."], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("listener entry points (1):\n  the async block at src/lib.rs:6 in crate::setup (marked; the rest of the function is not an entry)"), "{out}");
+    assert!(out.contains("`crate::handle` (src/lib.rs:1) is on the listener path:\n  1. the async block at src/lib.rs:6 in `crate::setup`, calls the next step at src/lib.rs:7:16\n  2. crate::handle"), "{out}");
+    let (_, out, _) = run(&["--explain-path", "setup", "."], dir.path());
+    assert!(out.contains("is on the listener path only in the async block at src/lib.rs:6 in `crate::setup`, a marked entry point"), "{out}");
+    // The enclosing fn's own calls are not on the path.
+    let (_, out, _) = run(&["--explain-path", "setup_only", "."], dir.path());
+    assert!(
+        out.contains("`crate::setup_only` (src/lib.rs:2) is not reached"),
+        "{out}"
+    );
+}
+
 #[test]
 fn findings_in_generated_files_are_counted_not_shown() {
     let (_ws, case) = fixture("fixtures/undocumented-unsafe/neg-generated-file-not-reported");

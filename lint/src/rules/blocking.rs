@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use channel_lint_policy::LoadedPolicy;
 
-use super::chain::{describe_chain, display_name, push_steps, short_name};
+use super::chain::{chain_names, describe_chain, push_steps, root_note};
 use super::Context;
 use crate::diagnostic::{Diagnostic, Sink, Span};
 use crate::facts::{Anchor, Body, CallTarget, ExprId, ExprKind, Pat};
@@ -16,7 +16,7 @@ use crate::index::{FileId, FnId, Index, Res};
 use crate::semantics::callgraph::{Analyzer, CallFact, EdgeKind, FnSummary, Subject};
 use crate::semantics::known::{blocking_fn, blocking_method, is_insulator_fn, BlockingKind};
 use crate::semantics::qualname::QualName;
-use crate::semantics::reach::{self, chains, Reach};
+use crate::semantics::reach::{self, chains, Entry, Reach};
 use crate::semantics::ty::{self, Ty};
 use crate::semantics::walk::{anchors_of, subtree};
 
@@ -332,7 +332,7 @@ impl Searched {
         restricted: &HashSet<FnId>,
         keep: &dyn Fn(BlockingKind) -> bool,
     ) -> Vec<Site> {
-        let s = an.summary(f);
+        let s = self.reach.summary(an, f);
         let only = restricted.contains(&f).then_some(ASYNC_BLOCK_KINDS);
         let computed;
         let ins = match self.insulation.get(&f) {
@@ -357,7 +357,7 @@ pub(crate) fn search(
     sink: &mut Sink,
     an: &mut Analyzer,
     rule: &str,
-    roots: &[FnId],
+    roots: &[Entry],
     restricted: &HashSet<FnId>,
 ) -> Searched {
     let mut exempt: Vec<(FileId, usize)> = Vec::new();
@@ -396,7 +396,7 @@ pub(crate) fn search(
 
 /// The async contexts: every async fn of the build, and every sync fn with an async block run
 /// in place or returned (the second set, restricted to those calls).
-pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<FnId>, HashSet<FnId>) {
+pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<Entry>, HashSet<FnId>) {
     let index = an.index;
     let mut roots = Vec::new();
     let mut restricted = HashSet::new();
@@ -405,11 +405,11 @@ pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<FnId>, HashSet<FnId>) {
             continue;
         }
         if index.fn_facts(f).is_async {
-            roots.push(f);
+            roots.push(Entry::from(f));
         } else if has_async_block(an, f) {
             let s = an.summary(f);
             if s.calls.iter().any(|c| ASYNC_BLOCK_KINDS.contains(&c.kind)) {
-                roots.push(f);
+                roots.push(Entry::from(f));
                 restricted.insert(f);
             }
         }
@@ -427,8 +427,9 @@ fn has_async_block(an: &Analyzer, f: FnId) -> bool {
     })
 }
 
-/// Push one finding per site of `f`: `message(site, chain names)`, the root note, the chain's
-/// steps, the other chains, the reason, the help.
+/// Push one finding per site of `f`: `message(site, chain names)`, the root note (`root`: what
+/// the root is, `listener entry point`), the chain's steps, the other chains, the reason, the
+/// help.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn report(
     cx: &Context,
@@ -438,13 +439,13 @@ pub(crate) fn report(
     f: FnId,
     sites: &[Site],
     message: &dyn Fn(&Site, &str) -> String,
-    root_note: &dyn Fn(&str) -> String,
+    root: &str,
     help: &str,
 ) {
     let index = cx.index;
     let (all_chains, more) = chains(reach, f);
     let steps = &all_chains[0];
-    let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
+    let names = chain_names(index, reach, steps);
     let file = &index.files[f.file.idx()];
     for site in sites {
         let mut d = Diagnostic::new(
@@ -453,17 +454,13 @@ pub(crate) fn report(
             site.span,
             message(site, &names.join(" → ")),
         );
-        let root = steps[0].0;
-        d.notes.push(root_note(&format!(
-            "`{}` ({}:{})",
-            display_name(index, root),
-            index.files[root.file.idx()].rel,
-            index.fn_facts(root).span.line
-        )));
+        d.notes.push(root_note(index, reach, steps[0].0, root));
         push_steps(index, &mut d, steps);
         for other in &all_chains[1..] {
-            d.notes
-                .push(format!("also reached: {}", describe_chain(index, other)));
+            d.notes.push(format!(
+                "also reached: {}",
+                describe_chain(index, reach, other)
+            ));
         }
         if more {
             d.notes.push(format!(

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{Diagnostic, Related, Span};
 use crate::index::{FnId, Index};
-use crate::semantics::reach::Chain;
+use crate::semantics::reach::{Block, BlockKind, Chain, Reach};
 
 /// A function's own name (`route`).
 pub(crate) fn short_name(index: &Index, f: FnId) -> String {
@@ -21,9 +21,70 @@ pub(crate) fn display_name(index: &Index, f: FnId) -> String {
     q.join("::")
 }
 
+/// `the async block at src/a.rs:12 and the closure at src/a.rs:30`.
+fn blocks_at(index: &Index, f: FnId, blocks: &[Block]) -> String {
+    let mut v: Vec<String> = blocks
+        .iter()
+        .map(|b| {
+            let kind = match b.kind {
+                BlockKind::AsyncBlock => "async block",
+                BlockKind::Closure => "closure",
+            };
+            format!("the {kind} at {}:{}", index.files[f.file.idx()].rel, b.line)
+        })
+        .collect();
+    v.sort();
+    v.join(" and ")
+}
+
+/// A root reached only in its marked async blocks or closures, named for a finding:
+/// `` the async block at src/a.rs:12 in `crate::a::setup` ``; `None` for any other function.
+pub(crate) fn marked_root(index: &Index, reach: &Reach, f: FnId) -> Option<String> {
+    reach.within.get(&f).map(|blocks| {
+        format!(
+            "{} in `{}`",
+            blocks_at(index, f, blocks),
+            display_name(index, f)
+        )
+    })
+}
+
+/// The note that names a chain's root `f`, after `prefix` (`listener entry point`): a
+/// function as `` prefix `crate::a::f` (src/a.rs:3)``, a root reached only in its marked async
+/// blocks or closures as `` prefix: the async block at src/a.rs:12 in `crate::a::setup` ``.
+pub(crate) fn root_note(index: &Index, reach: &Reach, f: FnId, prefix: &str) -> String {
+    match marked_root(index, reach, f) {
+        Some(m) => format!("{prefix}: {m}"),
+        None => format!(
+            "{prefix} `{}` ({}:{})",
+            display_name(index, f),
+            index.files[f.file.idx()].rel,
+            index.fn_facts(f).span.line
+        ),
+    }
+}
+
+/// The names of a chain's functions for a finding's message (`listen → route → shared`); a
+/// root reached only in its marked blocks is `async block in setup` (or `closure in setup`).
+pub(crate) fn chain_names(index: &Index, reach: &Reach, c: &Chain) -> Vec<String> {
+    c.iter()
+        .map(|(g, _)| match reach.within.get(g) {
+            Some(blocks) => {
+                let kind = if blocks.iter().all(|b| b.kind == BlockKind::Closure) {
+                    "closure"
+                } else {
+                    "async block"
+                };
+                format!("{kind} in {}", short_name(index, *g))
+            }
+            None => short_name(index, *g),
+        })
+        .collect()
+}
+
 /// `a → b → c (`a` calls `b` at f.rs:3:5, ..)`.
-pub(crate) fn describe_chain(index: &Index, c: &Chain) -> String {
-    let names: Vec<String> = c.iter().map(|(g, _)| short_name(index, *g)).collect();
+pub(crate) fn describe_chain(index: &Index, reach: &Reach, c: &Chain) -> String {
+    let names = chain_names(index, reach, c);
     let sites: Vec<String> = c
         .windows(2)
         .filter_map(|w| {

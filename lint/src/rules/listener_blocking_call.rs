@@ -18,7 +18,6 @@ use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::Sink;
 use crate::semantics::callgraph::Analyzer;
 use crate::semantics::known::BlockingKind;
-use crate::semantics::reach;
 
 pub const META: RuleMeta = RuleMeta {
     id: "listener-blocking-call",
@@ -60,7 +59,7 @@ impl Rule for ListenerBlockingCall {
             let (roots, restricted) = async_roots(&mut an);
             (an, roots, restricted)
         } else {
-            let roots = reach::listener_entries(cx.index, cx.policy, &|f| cx.directives(f))?;
+            let roots = cx.listener_entries(sink)?;
             let an = Analyzer::for_build(cx.index, listener_build(cx));
             (an, roots, HashSet::new())
         };
@@ -94,7 +93,7 @@ impl Rule for ListenerBlockingCall {
                         site.what
                     )
                 },
-                &|r| format!("{root} {r}"),
+                root,
                 HELP,
             );
         }

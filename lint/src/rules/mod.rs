@@ -25,6 +25,7 @@ use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 use crate::diagnostic::Sink;
 use crate::facts::{FileFacts, UnsafeKind};
 use crate::index::Index;
+use crate::semantics::reach;
 use crate::source::Lexed;
 use crate::suppress::Directive;
 
@@ -294,6 +295,30 @@ impl<'a> Context<'a> {
             .position(|d| d.allows(rule) && d.applies_at(c.site.line, &anchors))
     }
 }
+
+impl Context<'_> {
+    /// The listener entry points ([`reach::listener_entries`]); each `listener-entry` marker
+    /// that marks nothing becomes an `unused-suppression` finding on its comment (both rules
+    /// that read the entries push it: the driver drops the repeat).
+    pub fn listener_entries(&self, sink: &mut Sink) -> Result<Vec<reach::Entry>, PolicyError> {
+        let found = reach::listener_entries(self.index, self.policy, &|f| self.directives(f))?;
+        for m in &found.misplaced {
+            sink.push(
+                crate::diagnostic::Diagnostic::new(
+                    UNUSED_SUPPRESSION.id,
+                    &self.index.files[m.file.idx()].rel,
+                    m.at,
+                    format!("`listener-entry` marker marks nothing: {}", m.why),
+                )
+                .with_note(MARKER_PLACES),
+            );
+        }
+        Ok(found.entries)
+    }
+}
+
+/// Where a `listener-entry` marker may go.
+pub(crate) const MARKER_PLACES: &str = "put it on the line directly above a `fn`, above a statement that hands an async block or a closure to a spawn call (`tokio::spawn(async move { loop { .. } })`), or above a statement that is or binds one (`let run = async move { .. };`); attributes may stand between";
 
 /// Run every rule that is on, side by side on the current rayon pool (rules only read the
 /// model; each writes to a sink of its own, appended to `sink` in the registry's order, so the

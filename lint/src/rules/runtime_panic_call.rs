@@ -71,7 +71,7 @@ impl Rule for RuntimePanicCall {
                         site.what
                     )
                 },
-                &|root| format!("async context starts in {root}"),
+                "async context starts in",
                 HELP,
             );
         }

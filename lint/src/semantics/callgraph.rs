@@ -193,6 +193,8 @@ pub struct Analyzer<'i, 'a> {
     /// functions that can exist in it ([`Index::fn_in_build`]).
     build: CfgEnv,
     cache: HashMap<FnId, Arc<FnSummary>>,
+    /// [`Analyzer::summary_within`]'s, by function and blocks.
+    within_cache: HashMap<(FnId, Vec<ExprId>, bool), Arc<FnSummary>>,
 }
 
 impl<'i, 'a> Analyzer<'i, 'a> {
@@ -207,6 +209,7 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             index,
             build,
             cache: HashMap::new(),
+            within_cache: HashMap::new(),
         }
     }
 
@@ -239,6 +242,59 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         for (f, s) in done {
             self.cache.insert(f, Arc::new(s));
         }
+    }
+
+    /// The summary of `f` with the code inside `within` (async blocks or closures of its body,
+    /// as a `listener-entry` marker names them) run as if each were the body: the calls inside
+    /// them, in evaluation order, each with the kind it has relative to the block (a call in a
+    /// spawned block's own code is `Awaited`/`Inline` here, a call in a task the block spawns
+    /// in turn is still `Spawned`); with `rest`, the function's other calls too, as they are
+    /// (else only the blocks'). The types are the whole body's.
+    pub fn summary_within(&mut self, f: FnId, within: &[ExprId], rest: bool) -> Arc<FnSummary> {
+        let key = (f, within.to_vec(), rest);
+        if let Some(s) = self.within_cache.get(&key) {
+            return s.clone();
+        }
+        let full = self.summary(f);
+        let body = self.body(f);
+        let uses = walk::uses(body);
+        struct Places<'u>(&'u [Use], HashMap<ExprId, EdgeKind>);
+        impl BodyVisitor for Places<'_> {
+            const WANTS_SPAWNED: bool = true;
+            fn enter(&mut self, _: &Body) {}
+            fn exit(&mut self, _: &Body) {}
+            fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}
+            fn call(&mut self, _: &Body, call: ExprId, awaited: bool, place: Place, _: &[Anchor]) {
+                let awaited = awaited || self.0[call.idx()] == Use::Awaited;
+                self.1.entry(call).or_insert(EdgeKind::of(awaited, place));
+            }
+        }
+        let mut places = Places(&uses, HashMap::new());
+        for &e in within {
+            let inner = match &body.expr(e).kind {
+                ExprKind::AsyncBlock(b) => *b,
+                ExprKind::Closure { body: b, .. } => *b,
+                _ => e,
+            };
+            walk::walk_expr_with(body, &uses, inner, &mut places);
+        }
+        let mut out = FnSummary {
+            calls: Vec::new(),
+            types: full.types.clone(),
+            adjusted: full.adjusted.clone(),
+        };
+        for c in &full.calls {
+            if let Some(&kind) = places.1.get(&c.call) {
+                let mut c = c.clone();
+                c.kind = kind;
+                out.calls.push(c);
+            } else if rest {
+                out.calls.push(c.clone());
+            }
+        }
+        let out = Arc::new(out);
+        self.within_cache.insert(key, out.clone());
+        out
     }
 
     /// The summary of `f` if it was computed already.
@@ -964,6 +1020,58 @@ mod tests {
             ),
             is_test_path: false,
         }]
+    }
+
+    /// A marked spawned block's calls, relative to it: its own run in place, a task it spawns
+    /// in turn stays spawned, and the enclosing function's other calls are not there.
+    #[test]
+    fn summary_within_a_spawned_block_runs_its_own_calls_in_place() {
+        let files = file(
+            "fn setup() { before(); tokio::spawn(async move { mine().await; loop { tokio::spawn(async { theirs().await; }); } }); after(); }",
+        );
+        let index = Index::build(&files, &[], Path::new("/w"));
+        let f = index.all_fns().next().expect("a fn");
+        let mut an = Analyzer::new(&index);
+        let body = an.body(f);
+        let block = body
+            .exprs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.kind, ExprKind::AsyncBlock(_)))
+            .map(|(i, _)| ExprId::new(i))
+            .max()
+            .expect("the outer async block (the parent has the larger id)");
+        let name = |c: &CallFact| match &body.expr(c.call).kind {
+            ExprKind::Call {
+                callee: CallTarget::Path { path, .. },
+                ..
+            } => path.join("::"),
+            _ => unreachable!(),
+        };
+        let full: Vec<(String, EdgeKind)> = an
+            .summary(f)
+            .calls
+            .iter()
+            .map(|c| (name(c), c.kind))
+            .collect();
+        assert!(
+            full.contains(&("mine".into(), EdgeKind::Spawned)),
+            "{full:?}"
+        );
+        let within: Vec<(String, EdgeKind)> = an
+            .summary_within(f, &[block], false)
+            .calls
+            .iter()
+            .map(|c| (name(c), c.kind))
+            .collect();
+        assert_eq!(
+            within,
+            [
+                ("mine".to_string(), EdgeKind::Awaited),
+                ("theirs".to_string(), EdgeKind::Spawned),
+                ("tokio::spawn".to_string(), EdgeKind::Inline),
+            ]
+        );
     }
 
     /// The summary of the function called `name`, with the callee names of its calls.

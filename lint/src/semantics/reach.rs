@@ -11,12 +11,60 @@ use std::collections::{HashMap, VecDeque};
 
 use channel_lint_policy::{LoadedPolicy, PolicyError};
 
-use super::callgraph::{Analyzer, CallFact};
+use super::callgraph::{Analyzer, CallFact, FnSummary};
 use super::qualname::QualName;
 use crate::diagnostic::Span;
-use crate::facts::FnIdx;
+use crate::facts::{Body, CallTarget, ExprId, ExprKind, FnIdx, MacroArgs, Stmt, StmtKind};
 use crate::index::{FileId, FnId, Index};
-use crate::suppress::Directive;
+use crate::suppress::{Directive, DirectiveKind};
+
+/// What kind of expression a `listener-entry` marker inside a body marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BlockKind {
+    /// `async { .. }` (also the future handed to a spawn call: `tokio::spawn(async move { .. })`).
+    AsyncBlock,
+    /// `|..| ..` or `async |..| ..` (also the closure handed to `std::thread::spawn`).
+    Closure,
+}
+
+/// An async block or closure inside a function that a `listener-entry` marker names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Block {
+    pub expr: ExprId,
+    pub kind: BlockKind,
+    /// The marked statement's first line of code (after its attributes).
+    pub line: u32,
+}
+
+/// A root of a search: a whole function, or one async block or closure inside a function
+/// (a marked entry point: its code runs on the listener, the rest of the function does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    pub f: FnId,
+    pub block: Option<Block>,
+}
+
+impl From<FnId> for Entry {
+    fn from(f: FnId) -> Entry {
+        Entry { f, block: None }
+    }
+}
+
+/// A `listener-entry` marker that marks nothing: the comment's position, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misplaced {
+    pub file: FileId,
+    pub at: Span,
+    pub why: String,
+}
+
+/// The listener entry points, and the markers that name none.
+#[derive(Debug, Clone, Default)]
+pub struct Entries {
+    /// Sorted, without repeats.
+    pub entries: Vec<Entry>,
+    pub misplaced: Vec<Misplaced>,
+}
 
 /// Does `pattern` (as a user writes it: `Type::method`, `module::fn`, `crate::a::f`) name the
 /// workspace function whose qualified name is `qualified`? A suffix match of whole segments.
@@ -25,14 +73,16 @@ pub fn fn_matches(qualified: &[String], pattern: &[String]) -> bool {
 }
 
 /// The listener entry points: the functions the policy's `[listener] entry-points` name (each
-/// must match at least one, else a policy error on its span) and those marked
-/// `// channel-lint: listener-entry`. `directives(file)` gives a file's directives. Sorted,
-/// without repeats.
+/// must match at least one, else a policy error on its span) and what the
+/// `// channel-lint: listener-entry` markers name: the `fn` below one, or, inside a body, the
+/// async block or closure the statement below it is, binds or hands to a spawn call
+/// (`tokio::spawn(async move { .. })`). A marker that names neither is returned as misplaced.
+/// `directives(file)` gives a file's directives.
 pub fn listener_entries<'d>(
     index: &Index,
     policy: &LoadedPolicy,
     directives: &dyn Fn(usize) -> &'d [Directive],
-) -> Result<Vec<FnId>, PolicyError> {
+) -> Result<Entries, PolicyError> {
     let mut out = Vec::new();
     let all: Vec<(FnId, Vec<String>)> = index
         .all_fns()
@@ -102,22 +152,135 @@ pub fn listener_entries<'d>(
                 Some(help),
             ));
         }
-        out.extend(hits);
+        out.extend(hits.into_iter().map(Entry::from));
     }
+    let mut misplaced = Vec::new();
     for (fid, file) in index.files.iter().enumerate() {
-        let lines = crate::suppress::listener_entry_lines(directives(fid));
-        if lines.is_empty() {
-            continue;
-        }
-        for (i, f) in file.facts.fns.iter().enumerate() {
-            if lines.contains(&f.item_line) || lines.contains(&f.span.line) {
-                out.push(FnId::new(FileId::new(fid), FnIdx::new(i)));
+        let file_id = FileId::new(fid);
+        for d in directives(fid) {
+            if d.kind != DirectiveKind::ListenerEntry {
+                continue;
+            }
+            // A trailing marker names what is on its own line.
+            let lines: &[u32] = if d.trailing {
+                std::slice::from_ref(&d.span.line)
+            } else {
+                &d.targets
+            };
+            match marked(file, file_id, lines) {
+                Ok(found) => out.extend(found),
+                Err(why) => misplaced.push(Misplaced {
+                    file: file_id,
+                    at: d.span,
+                    why,
+                }),
             }
         }
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok(Entries {
+        entries: out,
+        misplaced,
+    })
+}
+
+/// What a marker attached to `lines` of `file` names: the functions whose item starts there
+/// (or whose name is there), else the async block or closure of the outermost statement that
+/// starts there; else why nothing.
+fn marked(file: &crate::index::FileData, fid: FileId, lines: &[u32]) -> Result<Vec<Entry>, String> {
+    if lines.is_empty() {
+        return Err(
+            "nothing follows it directly (a blank line breaks a directive from the code below)"
+                .into(),
+        );
+    }
+    let fns: Vec<Entry> = file
+        .facts
+        .fns
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| lines.contains(&f.item_line) || lines.contains(&f.span.line))
+        .map(|(i, _)| Entry::from(FnId::new(fid, FnIdx::new(i))))
+        .collect();
+    if !fns.is_empty() {
+        return Ok(fns);
+    }
+    // The statements starting on the lines, in every body; the outermost (largest id: a
+    // parent's id is larger than its children's) whose expression is a block wins.
+    let mut statement = false;
+    let mut best: Option<Entry> = None;
+    for (i, body) in file.facts.bodies.iter().enumerate() {
+        let f = FnId::new(fid, FnIdx::new(i));
+        for s in body_stmts(body).filter(|s| lines.contains(&s.anchor.0)) {
+            statement = true;
+            let e = match &s.kind {
+                StmtKind::Let { init: Some(i), .. } => *i,
+                StmtKind::Expr(e) => *e,
+                _ => continue,
+            };
+            if let Some((expr, kind)) = marked_block(body, e) {
+                let better = match best {
+                    Some(b) => b.f == f && b.block.is_some_and(|b| b.expr < expr),
+                    None => true,
+                };
+                if better {
+                    // The statement's line after its attributes (the marker's last target).
+                    let line = lines.iter().copied().max().unwrap_or(s.anchor.0);
+                    let block = Block { expr, kind, line };
+                    best = Some(Entry {
+                        f,
+                        block: Some(block),
+                    });
+                }
+            }
+        }
+    }
+    match best {
+        Some(e) => Ok(vec![e]),
+        None if statement => Err("the statement below it is not an async block or a closure and hands none to a call (to mark the task `tokio::spawn(run(..))` starts, put the marker above `fn run`)".into()),
+        None => Err("the line below it starts no `fn` and no statement in a function body (inside a statement, the marker goes above the whole statement)".into()),
+    }
+}
+
+/// Every statement of `body` (blocks and macro bodies that parse as statements).
+fn body_stmts(body: &Body) -> impl Iterator<Item = &Stmt> {
+    body.exprs.iter().flat_map(|e| match &e.kind {
+        ExprKind::Block(ss)
+        | ExprKind::MacroCall {
+            args: MacroArgs::Stmts(ss),
+            ..
+        } => ss.as_slice(),
+        _ => &[],
+    })
+}
+
+/// The async block or closure `e` is, or hands to a call (the spawned future of
+/// `tokio::spawn(async move { .. })`, `thread::spawn(move || ..)`, through wrappers like
+/// `Box::pin(..)` and `.instrument(..)`, `.await`, `?` and parentheses): an argument when
+/// exactly one argument is one, else the receiver's.
+fn marked_block(body: &Body, e: ExprId) -> Option<(ExprId, BlockKind)> {
+    let one_of = |args: &[ExprId]| {
+        let found: Vec<(ExprId, BlockKind)> =
+            args.iter().filter_map(|&a| marked_block(body, a)).collect();
+        (found.len() == 1).then(|| found[0])
+    };
+    match &body.expr(e).kind {
+        ExprKind::AsyncBlock(_) => Some((e, BlockKind::AsyncBlock)),
+        ExprKind::Closure { .. } => Some((e, BlockKind::Closure)),
+        ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => marked_block(body, *x),
+        ExprKind::Await { base, .. } => marked_block(body, *base),
+        ExprKind::Spawn { call } => marked_block(body, *call),
+        ExprKind::MethodCall { recv, args, .. } => {
+            one_of(args).or_else(|| marked_block(body, *recv))
+        }
+        ExprKind::Call {
+            callee: CallTarget::Path { .. },
+            args,
+            ..
+        } => one_of(args),
+        _ => None,
+    }
 }
 
 /// `src/a.rs:12`: where a function is (its name's line).
@@ -222,6 +385,13 @@ pub struct Reach {
     /// Every followed call edge into a reached function: callee → (caller, call site), in
     /// search order, without repeats.
     pub incoming: HashMap<FnId, Vec<(FnId, Span)>>,
+    /// The roots reached only in some of their async blocks or closures (marked entries), with
+    /// those blocks: the rest of such a function's code is not on the path. A function reached
+    /// whole too (a root, or through a followed call) is not here.
+    pub within: HashMap<FnId, Vec<Block>>,
+    /// The marked blocks of every function that has some, whether it is reached whole or not:
+    /// their calls run on the path as if each block were a function of its own.
+    marked: HashMap<FnId, Vec<Block>>,
 }
 
 impl Reach {
@@ -234,29 +404,61 @@ impl Reach {
     pub fn is_root(&self, f: FnId) -> bool {
         matches!(self.preds.get(&f), Some(None))
     }
+
+    /// The calls of a reached `f` that are on the path: its summary, where the calls of its
+    /// marked blocks run as in a function of their own ([`Analyzer::summary_within`]); for a
+    /// root reached only within those blocks, only theirs.
+    pub fn summary(&self, an: &mut Analyzer, f: FnId) -> std::sync::Arc<FnSummary> {
+        match self.marked.get(&f) {
+            Some(blocks) => {
+                let exprs: Vec<ExprId> = blocks.iter().map(|b| b.expr).collect();
+                an.summary_within(f, &exprs, !self.within.contains_key(&f))
+            }
+            None => an.summary(f),
+        }
+    }
 }
 
 /// Breadth-first search from `roots` over the calls with workspace targets for which
-/// `follow(analyzer, caller, call)` holds.
+/// `follow(analyzer, caller, call)` holds. A root with a block starts from that block's calls
+/// only (as if the block were a function of its own, see [`Analyzer::summary_within`]); when
+/// its function is reached whole as well, the whole function is searched.
 pub fn search(
     an: &mut Analyzer,
-    roots: &[FnId],
+    roots: &[Entry],
     follow: &mut dyn FnMut(&Analyzer, FnId, &CallFact) -> bool,
 ) -> Reach {
     let mut r = Reach::default();
     let mut queue = VecDeque::new();
-    for &e in roots {
-        if r.preds.insert(e, None).is_none() {
-            queue.push_back(e);
+    for e in roots.iter().filter(|e| e.block.is_none()) {
+        if r.preds.insert(e.f, None).is_none() {
+            queue.push_back(e.f);
         }
     }
+    for e in roots {
+        let Some(b) = e.block else { continue };
+        let blocks = r.marked.entry(e.f).or_default();
+        if !blocks.contains(&b) {
+            blocks.push(b);
+        }
+        if r.preds.contains_key(&e.f) && !r.within.contains_key(&e.f) {
+            continue; // a whole root already
+        }
+        r.within.entry(e.f).or_default().push(b);
+        if r.preds.insert(e.f, None).is_none() {
+            queue.push_back(e.f);
+        }
+    }
+    let mut listed = std::collections::HashSet::new();
     while let Some(f) = queue.pop_front() {
-        r.order.push(f);
+        if listed.insert(f) {
+            r.order.push(f);
+        }
         if an.summary_cached(f).is_none() {
             // Everything queued will be expanded: summarise it all at once, in parallel.
             an.prefetch(std::iter::once(f).chain(queue.iter().copied()));
         }
-        let s = an.summary(f);
+        let s = r.summary(an, f);
         for c in s.calls.iter().filter(|c| !c.targets().is_empty()) {
             if !follow(an, f, c) {
                 continue;
@@ -266,9 +468,17 @@ pub fn search(
                 if !into.contains(&(f, c.site)) {
                     into.push((f, c.site));
                 }
-                if let std::collections::hash_map::Entry::Vacant(v) = r.preds.entry(t) {
-                    v.insert(Some((f, c.site)));
+                if !r.preds.contains_key(&t) {
+                    r.preds.insert(t, Some((f, c.site)));
                     queue.push_back(t);
+                } else if r.within.remove(&t).is_some() {
+                    // A marked block's function reached by a call: all of it is on the path
+                    // now (its blocks still as their own), reached through this call unless
+                    // the call is reached through it (then it stays a root).
+                    queue.push_back(t);
+                    if chain(&r.preds, f).iter().all(|(g, _)| *g != t) {
+                        r.preds.insert(t, Some((f, c.site)));
+                    }
                 }
             }
         }

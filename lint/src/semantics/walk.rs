@@ -96,6 +96,23 @@ pub fn walk_body_with<V: BodyVisitor>(body: &Body, uses: &[Use], v: &mut V) {
     w.expr(root, false);
 }
 
+/// Walk the expression `e` of `body` as if it were the body's root: the calls inside it, with
+/// their places relative to `e` (a call directly in `e` runs in place, whatever the body does
+/// with `e`'s own value). For a root inside a body: the body of a marked async block or closure.
+pub fn walk_expr_with<V: BodyVisitor>(body: &Body, uses: &[Use], e: ExprId, v: &mut V) {
+    let mut w = Walker {
+        body,
+        uses,
+        v,
+        anchors: body.outer_anchors.clone(),
+        await_tails: false,
+        place: Place::default(),
+    };
+    w.enter();
+    w.expr(e, false);
+    w.exit();
+}
+
 struct Walker<'b, V> {
     body: &'b Body,
     uses: &'b [Use],
@@ -684,11 +701,13 @@ pub fn subtree(body: &Body, e: ExprId) -> Vec<ExprId> {
     out
 }
 
-/// The anchors of a call on the caller's path (innermost first): the statements and match arms
-/// around it and the items around its function. Empty if the walk does not reach it.
+/// The anchors of a call (innermost first): the statements and match arms around it and the
+/// items around its function; spawned work included (a marked entry point's task is). Empty if
+/// the walk does not reach it.
 pub fn anchors_of(body: &Body, call: ExprId) -> Vec<Anchor> {
     struct Find(ExprId, Option<Vec<Anchor>>);
     impl BodyVisitor for Find {
+        const WANTS_SPAWNED: bool = true;
         fn enter(&mut self, _: &Body) {}
         fn exit(&mut self, _: &Body) {}
         fn bind(&mut self, _: &Body, _: &Pat, _: Option<&TyRef>, _: Init) {}

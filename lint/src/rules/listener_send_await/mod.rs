@@ -3,10 +3,11 @@
 //! A `.send(..).await` on a bounded channel, anywhere the listener event loop runs
 //! synchronously, blocks the loop when one receiver stops draining, and the whole node starves.
 //! This rule builds a workspace call graph from the listener entry points (policy
-//! `[listener] entry-points`, or `// channel-lint: listener-entry` above a `fn`), follows the
-//! calls that run as part of the caller (not work handed to `tokio::spawn` and friends), and
-//! reports every awaited capacity-waiting method of a channel type (`tokio::sync::mpsc::Sender::send`
-//! by default, plus the policy's `[[channel-type]]`s) with the chain that reaches it.
+//! `[listener] entry-points`, or `// channel-lint: listener-entry` above a `fn` or a spawned
+//! task's statement), follows the calls that run as part of the caller (not work handed to
+//! `tokio::spawn` and friends), and reports every awaited capacity-waiting method of a channel
+//! type (`tokio::sync::mpsc::Sender::send` by default, plus the policy's `[[channel-type]]`s)
+//! with the chain that reaches it.
 //! Page: `docs/rules/listener-send-await.md` (`--explain listener-send-await`).
 //!
 //! The knowledge of the code this rule uses lives in [`crate::semantics`] (types, the call
@@ -15,7 +16,10 @@
 
 use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 
-use super::chain::{call_site, describe_chain, display_name, push_steps, short_name};
+use super::chain::{
+    call_site, chain_names, describe_chain, display_name, marked_root, push_steps, root_note,
+    short_name,
+};
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Sink, Span};
 use crate::facts::Anchor;
@@ -25,7 +29,7 @@ use crate::semantics::callgraph::{Analyzer, EdgeKind, FnSummary, Resolution, Sub
 use crate::semantics::known::{
     default_channels, waiting_channel_method, ChannelSpec, QUIET_METHODS,
 };
-use crate::semantics::reach::{self, chain, chains, Reach};
+use crate::semantics::reach::{self, chain, chains, Entry, Reach};
 use crate::semantics::ty;
 use crate::semantics::walk::anchors_of;
 
@@ -155,14 +159,15 @@ fn sends(an: &Analyzer, f: FnId, s: &FnSummary, channels: &[ChannelSpec]) -> Vec
     out
 }
 
-/// The entry points: from the policy (each must match something) and from source markers.
-fn entries(cx: &Context) -> Result<Vec<FnId>, PolicyError> {
-    reach::listener_entries(cx.index, cx.policy, &|f| cx.directives(f))
+/// The entry points: from the policy (each must match something) and from source markers (a
+/// marker that marks nothing goes to `sink`).
+fn entries(cx: &Context, sink: &mut Sink) -> Result<Vec<Entry>, PolicyError> {
+    cx.listener_entries(sink)
 }
 
 /// The search from the entries, and the exemption directives on call edges it did not follow
 /// (file, directive index).
-fn search(cx: &Context, an: &mut Analyzer, entries: &[FnId]) -> (Reach, Vec<(FileId, usize)>) {
+fn search(cx: &Context, an: &mut Analyzer, entries: &[Entry]) -> (Reach, Vec<(FileId, usize)>) {
     let mut exempt_edges = Vec::new();
     let reach = reach::search(an, entries, &mut |an, f, c| {
         if !followed(c.kind) {
@@ -181,7 +186,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     if cx.level(&META) == Level::Off {
         return Ok(());
     }
-    let entries = entries(cx)?;
+    let entries = entries(cx, sink)?;
     if entries.is_empty() {
         return Ok(());
     }
@@ -195,14 +200,14 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         sink.directive_used(&file.rel, cx.directives(fid.idx())[d].span);
     }
     for &f in &reach.order {
-        let s = an.summary(f);
+        let s = reach.summary(&mut an, f);
         let sends = sends(&an, f, &s, &channels);
         if sends.is_empty() {
             continue;
         }
         let (all_chains, more) = chains(&reach, f);
         let steps = all_chains[0].clone();
-        let names: Vec<String> = steps.iter().map(|(g, _)| short_name(index, *g)).collect();
+        let names = chain_names(index, &reach, &steps);
         let file = &index.files[f.file.idx()];
         for send in &sends {
             let mut d = Diagnostic::new(
@@ -216,18 +221,15 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
                     names.join(" → ")
                 ),
             );
-            let entry = steps[0].0;
-            d.notes.push(format!(
-                "listener entry point `{}` ({}:{})",
-                display_name(index, entry),
-                index.files[entry.file.idx()].rel,
-                index.fn_facts(entry).span.line
-            ));
+            d.notes
+                .push(root_note(index, &reach, steps[0].0, "listener entry point"));
             push_steps(index, &mut d, &steps);
             // The other loop call sites that reach it: each to fix or exempt on its own.
             for other in &all_chains[1..] {
-                d.notes
-                    .push(format!("also reached: {}", describe_chain(index, other)));
+                d.notes.push(format!(
+                    "also reached: {}",
+                    describe_chain(index, &reach, other)
+                ));
                 if let Some((caller, Some(site))) = other.iter().rev().nth(1).copied() {
                     d.related.push(call_site(
                         index,
@@ -289,7 +291,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     use std::fmt::Write;
     let index = cx.index;
     let mut out = String::new();
-    let entries = match entries(cx) {
+    let entries = match entries(cx, &mut Sink::default()) {
         Ok(e) => e,
         Err(e) => return format!("error: {e}\n"),
     };
@@ -298,17 +300,29 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let (order, preds) = (&reach.order, &reach.preds);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
     let _ = writeln!(out, "listener entry points ({}):", entries.len());
-    for &e in &entries {
-        let _ = writeln!(
-            out,
-            "  {} ({}:{})",
-            display_name(index, e),
-            index.files[e.file.idx()].rel,
-            index.fn_facts(e).span.line
-        );
+    for e in &entries {
+        let rel = &index.files[e.f.file.idx()].rel;
+        let _ = match e.block {
+            None => writeln!(
+                out,
+                "  {} ({rel}:{})",
+                display_name(index, e.f),
+                index.fn_facts(e.f).span.line
+            ),
+            Some(b) => writeln!(
+                out,
+                "  the {} at {rel}:{} in {} (marked; the rest of the function is not an entry)",
+                match b.kind {
+                    reach::BlockKind::AsyncBlock => "async block",
+                    reach::BlockKind::Closure => "closure",
+                },
+                b.line,
+                display_name(index, e.f)
+            ),
+        };
     }
     if entries.is_empty() {
-        let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn with `// channel-lint: listener-entry`");
+        let _ = writeln!(out, "  none: set `[listener] entry-points` in the policy or mark a fn or a spawned task with `// channel-lint: listener-entry`");
     }
     let _ = writeln!(out);
     let matches: Vec<FnId> = index
@@ -321,7 +335,13 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     for &f in &matches {
         let name = display_name(index, f);
         let rel = &index.files[f.file.idx()].rel;
-        if preds.contains_key(&f) {
+        if let Some(marked) = marked_root(index, &reach, f) {
+            let _ = writeln!(
+                out,
+                "`{name}` ({rel}:{}) is on the listener path only in {marked}, a marked entry point; the rest of it is not reached.",
+                index.fn_facts(f).span.line
+            );
+        } else if preds.contains_key(&f) {
             let _ = writeln!(
                 out,
                 "`{name}` ({rel}:{}) is on the listener path:",
@@ -337,7 +357,8 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                     ),
                     None => String::new(),
                 };
-                let _ = writeln!(out, "  {}. {}{}", i + 1, display_name(index, g), at);
+                let name = marked_root(index, &reach, g).unwrap_or_else(|| display_name(index, g));
+                let _ = writeln!(out, "  {}. {name}{at}", i + 1);
             }
         } else {
             let _ = writeln!(
@@ -362,9 +383,14 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
                 );
             }
             for (g, site) in callers {
+                let why = if reach.within.contains_key(&g) {
+                    "outside the marked entry point in it"
+                } else {
+                    "itself not reached"
+                };
                 let _ = writeln!(
                     out,
-                    "  called by {} at {}:{}:{} (itself not reached)",
+                    "  called by {} at {}:{}:{} ({why})",
                     display_name(index, g),
                     index.files[g.file.idx()].rel,
                     site.line,
@@ -413,7 +439,12 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     let mut foreign = Vec::new();
     for &f in order {
         let body = an.body(f);
-        for c in an.summary(f).calls.iter().filter(|c| followed(c.kind)) {
+        for c in reach
+            .summary(&mut an, f)
+            .calls
+            .iter()
+            .filter(|c| followed(c.kind))
+        {
             let Resolution::Unresolved(why) = c.resolution else {
                 continue;
             };
@@ -464,7 +495,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
     // Deferred futures are known, not unknown: say which were left to whoever polls them.
     let mut deferred = Vec::new();
     for &f in order {
-        for c in an.summary(f).calls.iter() {
+        for c in reach.summary(&mut an, f).calls.iter() {
             if c.kind != EdgeKind::Deferred || c.targets().is_empty() {
                 continue;
             }
