@@ -11,8 +11,9 @@
 //! that hands a value back to its caller are not event loops. Guessing reads the body IR
 //! ([`crate::facts`]) and the semantic model; like the lint, it never builds or runs the code.
 //!
-//! Files are parsed like the lint parses them ([`crate::parse::parse_file`], with recovery, on
-//! the pipeline's large-stack threads), and test code is skipped by the lint's own rule
+//! Files are found, read and parsed by the lint's own front end ([`crate::discover`], then
+//! [`crate::driver::with_index`]: every file in full, with recovery, on the pipeline's
+//! large-stack threads, no cache), and test code is skipped by the lint's own rule
 //! ([`crate::cfg`]): `tests/` and `benches/` folders (and `examples/`, no listener
 //! lives there), `#![cfg(test)]` files, and items that are test code.
 
@@ -22,13 +23,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use rayon::prelude::*;
 
-use crate::cfg::{is_test_path, CfgEnv};
+use crate::cfg::CfgEnv;
 use crate::diagnostic::Span;
 use crate::facts::{Body, ExprId, ExprKind, MacroArgs};
 use crate::index::resolve::TypeKey;
-use crate::index::{FileData, FnId, Index};
+use crate::index::{FnId, Index};
 use crate::rules;
 use crate::semantics::callgraph::{Analyzer, FnSummary, Resolution};
 use crate::semantics::known::known_receive;
@@ -602,79 +602,76 @@ pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
         Err(_) => channel_lint_policy::defaults(root),
     };
     let found = crate::discover::discover(&[root.to_path_buf()], &policy);
-    let pool = crate::driver::parser_pool(None).map_err(|e| format!("error: {e}"))?;
-    let files: Vec<FileData> = pool.install(|| {
-        found
-            .files
-            .par_iter()
-            .filter_map(|file| {
-                let rel = crate::rel_path(root, file);
-                let in_examples = rel.split('/').rev().skip(1).any(|c| c == "examples");
-                let text = std::fs::read_to_string(file).ok()?;
-                // The tree is lowered and dropped here, on the large stack.
-                let facts = match crate::parse::parse_file(&text) {
-                    (Some(ast), _) if !in_examples => {
-                        crate::facts::extract(&ast, crate::facts::ExtractOptions::default())
-                    }
-                    _ => crate::facts::FileFacts::empty(),
-                };
-                Some(FileData {
-                    is_test_path: is_test_path(&rel),
-                    rel,
-                    abs: file.clone(),
-                    facts,
-                })
-            })
-            .collect()
-    });
-    let index = Index::build(&files, &found.packages, root);
     let a = &policy.policy.analysis;
     let env =
         CfgEnv::production(a.features.clone()).with_test_attributes(a.test_attributes.clone());
-    let all: Vec<Vec<String>> = index
-        .all_fns()
-        .map(|f| index.qualified_fn_name(f))
-        .collect();
-    // The typing walk recurses as deep as a body nests: on the large-stack pool, like the lint.
-    let mut out = pool.install(|| {
-        let mut rx = Receives::new(Analyzer::for_build(&index, env.clone()));
-        let mut out = Vec::new();
-        for (f, q) in index.all_fns().zip(&all) {
-            let file = &index.files[f.file.idx()];
-            if file.is_test_path || file.facts.file_is_test || !index.fn_in_build(f, &env) {
-                continue;
-            }
-            let body = &file.facts.bodies[f.idx.idx()];
-            let facts = index.fn_facts(f);
-            if !body
-                .exprs
-                .iter()
-                .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
-            {
-                continue;
-            }
-            let summary = rx.an.summary(f);
-            let mut cls = |e| rx.of_future(&summary, body, e, FOLLOW_DEPTH);
-            for (span, scan, nested, kw) in event_loops(body, &mut cls) {
-                out.push(Candidate {
-                    pattern: unique_suffix(q, &all),
-                    path: file.rel.clone(),
-                    line: facts.span.line as usize,
-                    loop_line: span.line as usize,
-                    dispatch: scan.select_branches + scan.match_arms + scan.calls,
-                    why: describe(kw, &scan),
-                    nested_in: nested,
-                });
-            }
-        }
-        out
-    });
+    let req = crate::driver::Request {
+        packages: &found.packages,
+        ..crate::driver::Request::new(root, &found.files, &policy)
+    };
+    // The files are read and parsed as the lint parses them (the driver's front end); the
+    // typing walk recurses as deep as a body nests, so `guess` runs on its large-stack pool.
+    let guess = |index: &Index| guess_in(index, &env);
+    let mut out = crate::driver::with_index(&req, &crate::driver::DiskVfs, guess)
+        .map_err(|e| format!("error: {e}"))?;
     out.sort_by(|a, b| {
         b.dispatch
             .cmp(&a.dispatch)
             .then_with(|| (&a.path, a.loop_line).cmp(&(&b.path, b.loop_line)))
     });
     Ok(out)
+}
+
+/// A file under an `examples/` folder (no listener lives there).
+fn in_examples(rel: &str) -> bool {
+    rel.split('/').rev().skip(1).any(|c| c == "examples")
+}
+
+/// The event loops of the indexed workspace, in index order.
+fn guess_in(index: &Index, env: &CfgEnv) -> Vec<Candidate> {
+    // A pattern is made unique among the functions outside `examples/` (what `init` has
+    // always named them against).
+    let all: Vec<Vec<String>> = index
+        .all_fns()
+        .filter(|f| !in_examples(&index.files[f.file.idx()].rel))
+        .map(|f| index.qualified_fn_name(f))
+        .collect();
+    let mut rx = Receives::new(Analyzer::for_build(index, env.clone()));
+    let mut out = Vec::new();
+    for f in index.all_fns() {
+        let file = &index.files[f.file.idx()];
+        if file.is_test_path
+            || file.facts.file_is_test
+            || in_examples(&file.rel)
+            || !index.fn_in_build(f, env)
+        {
+            continue;
+        }
+        let q = &index.qualified_fn_name(f);
+        let body = &file.facts.bodies[f.idx.idx()];
+        let facts = index.fn_facts(f);
+        if !body
+            .exprs
+            .iter()
+            .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
+        {
+            continue;
+        }
+        let summary = rx.an.summary(f);
+        let mut cls = |e| rx.of_future(&summary, body, e, FOLLOW_DEPTH);
+        for (span, scan, nested, kw) in event_loops(body, &mut cls) {
+            out.push(Candidate {
+                pattern: unique_suffix(q, &all),
+                path: file.rel.clone(),
+                line: facts.span.line as usize,
+                loop_line: span.line as usize,
+                dispatch: scan.select_branches + scan.match_arms + scan.calls,
+                why: describe(kw, &scan),
+                nested_in: nested,
+            });
+        }
+    }
+    out
 }
 
 fn toml_str(s: &str) -> String {
