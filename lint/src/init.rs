@@ -294,6 +294,8 @@ impl<'i, 'a> Receives<'i, 'a> {
                 }
                 match k {
                     ExprKind::Spawn { .. } | ExprKind::Closure { .. } => {}
+                    // What a stream generator awaits runs where the stream is polled.
+                    _ if is_stream_generator(k) => {}
                     _ => stack.extend(children(k).into_iter().rev()),
                 }
             }
@@ -410,6 +412,13 @@ fn classify(
     }
 }
 
+/// `stream! { .. }` / `try_stream! { .. }` (async-stream): a generator whose body, loops
+/// included, runs wherever the stream it makes is polled, not in the function that writes it
+/// (like an async block it does not await).
+fn is_stream_generator(k: &ExprKind) -> bool {
+    matches!(k, ExprKind::MacroCall { name, .. } if name == "stream" || name == "try_stream")
+}
+
 /// What one loop waits on and dispatches, from the body IR.
 #[derive(Default)]
 struct LoopScan {
@@ -453,8 +462,10 @@ fn scan_loop(body: &Body, e: ExprId, cls: &mut Judge, out: &mut LoopScan) {
         }
         match k {
             // Work handed elsewhere is not the loop's: a spawned future, a closure, an async
-            // block it does not await in place are each judged as loops of their own.
+            // block it does not await in place, a stream generator are each judged as loops of
+            // their own.
             ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_) => {}
+            _ if is_stream_generator(k) => {}
             _ => stack.extend(children(k).into_iter().rev()),
         }
     }
@@ -498,13 +509,15 @@ fn event_loops(
             ExprKind::Spawn { .. } => Some("a spawned task"),
             ExprKind::AsyncBlock(_) => nested.or(Some("an async block")),
             ExprKind::Closure { .. } => nested.or(Some("a closure")),
+            _ if is_stream_generator(k) => nested.or(Some("a stream generator (`stream!`)")),
             _ => nested,
         };
         let in_loop = in_loop
             && !matches!(
                 k,
                 ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_)
-            );
+            )
+            && !is_stream_generator(k);
         for c in children(k).into_iter().rev() {
             stack.push((c, nested, in_loop));
         }
@@ -1139,6 +1152,46 @@ pub async fn each(mut c: Connection, peers: Vec<u8>) { for p in peers { c.read_f
                     "`loop` awaiting `l1().await` (the workspace's `l1`, which awaits `l2()` (the workspace's `l2`, which awaits `l3()` (the workspace's `l3`, which awaits `.recv()` (a channel: `tokio::sync::mpsc::Receiver`)))); dispatches 1 (branches 0, match arms 0, calls 1)"
                 ),
             ]
+        );
+    }
+
+    /// A loop in a `stream!`/`try_stream!` generator runs where the stream is polled: it is
+    /// listed as nested in the generator, and a function that only builds such a stream is not
+    /// a receive for the loops that call it.
+    #[test]
+    fn stream_generator_loops_are_nested_and_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Sub { rx: tokio::sync::broadcast::Receiver<u8> }
+impl Sub {
+    pub fn open() -> Sub { todo!() }
+    pub async fn mirror(mut self) -> S {
+        async_stream::stream! {
+            loop { match self.rx.recv().await { Ok(m) => yield m, Err(_) => break } }
+        }
+    }
+}
+pub async fn subscribe_all() {
+    loop { let s = Sub::open().mirror().await; keep(s); }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, usize, Option<&str>)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.loop_line, c.nested_in))
+            .collect();
+        assert_eq!(
+            got,
+            [("Sub::mirror", 6, Some("a stream generator (`stream!`)"))]
         );
     }
 }
