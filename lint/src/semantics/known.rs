@@ -723,13 +723,10 @@ const STREAM_READS: &[&str] = &[
     "read_u64",
 ];
 
-/// The traits whose awaited reads wait for bytes (an `impl AsyncRead`, a `T: AsyncRead` bound).
-const READ_TRAITS: &[&str] = &["tokio::io::AsyncRead", "tokio::io::AsyncReadExt"];
-
 /// What an awaited `.method()` on a value of type `ty` receives from, when the type is known
 /// to receive through that method: a channel receiver, a socket or listener socket, a timer, a
 /// `Notify` ([`RECEIVERS`]), a read of a socket's byte stream (directly or through a buffering
-/// wrapper, or on an `AsyncRead` bound: [`STREAM_READS`]), or a stream's `.next()` /
+/// wrapper: [`STREAM_READS`]), or a stream's `.next()` /
 /// `.try_next()` (an external type named `*Stream`, such as
 /// `tokio_stream::wrappers::ReceiverStream`, or a `Stream` bound). `None` when the type says
 /// nothing of it (a workspace type, an unknown type, another external type).
@@ -765,9 +762,10 @@ pub fn known_receive(ty: &Ty, method: &str) -> Option<(&'static str, String)> {
     }
 }
 
-/// A read of [`STREAM_READS`] on `ty` waits for a socket's bytes: `ty` is a byte stream, a
-/// buffering wrapper of one, or a read-trait bound, behind `Box`/`Pin`/`&mut` (not behind a
-/// lock: a `RwLock`'s `read` is the lock's).
+/// A read of [`STREAM_READS`] on `ty` waits for a socket's bytes: `ty` is a byte stream or a
+/// buffering wrapper of one, behind `Box`/`Pin`/`&mut` (not behind a lock: a `RwLock`'s `read`
+/// is the lock's). An `AsyncRead` bound is not one: as often a file or the caller's data (a
+/// log read back, an upload) as a socket.
 fn byte_stream_read(ty: &Ty) -> Option<(&'static str, String)> {
     let is = |p: &str, table: &[&str]| {
         let segs = split(p);
@@ -790,14 +788,6 @@ fn byte_stream_read(ty: &Ty) -> Option<(&'static str, String)> {
                     return None;
                 }
                 t = args.first()?;
-            }
-            Ty::Traits(bounds) => {
-                return bounds.iter().find_map(|b| match b {
-                    TypeKey::External(p) if is(p, READ_TRAITS) => {
-                        Some(("a byte stream", format!("impl {p}")))
-                    }
-                    _ => None,
-                })
             }
             _ => return None,
         }
@@ -829,11 +819,9 @@ mod tests {
         assert_eq!(known_receive(&ext("Arc", vec![lock]), "read"), None);
         let boxed = ext("Box", vec![ext("Pin", vec![tcp.clone()])]);
         assert!(known_receive(&boxed, "read").is_some());
+        // An `AsyncRead` bound may be a file or the caller's data.
         let bound = Ty::Traits(vec![TypeKey::External("tokio::io::AsyncRead".into())]);
-        assert_eq!(
-            known_receive(&bound, "read").map(|x| x.0),
-            Some("a byte stream")
-        );
+        assert_eq!(known_receive(&bound, "read"), None);
         assert_eq!(
             known_receive(&ext("tokio::sync::Notify", vec![]), "notified").map(|x| x.0),
             Some("a notification")
