@@ -1,14 +1,15 @@
 //! `cargo channel-lint init [--force]`: write a starter `channel-lint.toml` at the workspace root.
 //!
 //! The file lists every rule at its default level, a commented `[[banned-type]]` example, and
-//! the listener entry points it can guess — event loops: a `loop`/`while`/`for` that awaits a
-//! socket receive, a channel's `.recv()`, a timer's `.tick()` or a stream's `.next()`, directly
-//! or in a `select!` branch — each with its file:line and why it was guessed, the most
+//! the listener entry points it can guess — event loops: a `loop`/`while` that awaits a socket
+//! receive, a channel's `.recv()`, a timer's `.tick()`, a `Notify` or a stream's `.next()`,
+//! directly or in a `select!` branch — each with its file:line and why it was guessed, the most
 //! dispatching first, commented out for review (an entry point that matches nothing is an
 //! error, and a guess may be wrong). An awaited call of the workspace's own function
 //! (`self.connection.read_frame()`) is a receive when that function awaits (or returns) one,
 //! followed through the call graph a few calls deep ([`Receives`]); a `for` loop and a loop
-//! that hands a value back to its caller are not event loops. Guessing reads the body IR
+//! that hands a value back to its caller (`return Ok(frame)`) are not event loops, and a loop in
+//! a `stream!` generator is listed as nested in it. Guessing reads the body IR
 //! ([`crate::facts`]) and the semantic model; like the lint, it never builds or runs the code.
 //!
 //! Files are found, read and parsed by the lint's own front end ([`crate::discover`], then
