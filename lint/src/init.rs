@@ -1,30 +1,35 @@
 //! `cargo channel-lint init [--force]`: write a starter `channel-lint.toml` at the workspace root.
 //!
 //! The file lists every rule at its default level, a commented `[[banned-type]]` example, and
-//! the listener entry points it can guess — event loops: a `loop`/`while`/`for` that awaits a
-//! socket receive, a channel's `.recv()`, a timer's `.tick()` or a stream's `.next()`, directly
-//! or in a `select!` branch — each with its file:line and why it was guessed, the most
+//! the listener entry points it can guess — event loops: a `loop`/`while` that awaits a socket
+//! receive, a channel's `.recv()`, a timer's `.tick()`, a `Notify` or a stream's `.next()`,
+//! directly or in a `select!` branch — each with its file:line and why it was guessed, the most
 //! dispatching first, commented out for review (an entry point that matches nothing is an
-//! error, and a guess may be wrong). Guessing reads the body IR ([`crate::facts`]); like the
-//! lint, it never builds or runs the code.
+//! error, and a guess may be wrong). An awaited call of the workspace's own function
+//! (`self.connection.read_frame()`) is a receive when that function awaits (or returns) one,
+//! followed through the call graph a few calls deep ([`Receives`]); a `for` loop and a loop
+//! that hands a value back to its caller (`return Ok(frame)`) are not event loops, and a loop in
+//! a `stream!` generator is listed as nested in it. Guessing reads the body IR
+//! ([`crate::facts`]) and the semantic model; like the lint, it never builds or runs the code.
 //!
-//! Files are parsed like the lint parses them ([`crate::parse::parse_file`], with recovery, on
-//! the pipeline's large-stack threads), and test code is skipped by the lint's own rule
+//! Files are found, read and parsed by the lint's own front end ([`crate::discover`], then
+//! [`crate::driver::with_index`]: every file in full, with recovery, on the pipeline's
+//! large-stack threads, no cache), and test code is skipped by the lint's own rule
 //! ([`crate::cfg`]): `tests/` and `benches/` folders (and `examples/`, no listener
 //! lives there), `#![cfg(test)]` files, and items that are test code.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use rayon::prelude::*;
 
-use crate::cfg::{is_test_path, CfgEnv};
+use crate::cfg::CfgEnv;
 use crate::diagnostic::Span;
 use crate::facts::{Body, ExprId, ExprKind, MacroArgs};
 use crate::index::resolve::TypeKey;
-use crate::index::{FileData, Index};
+use crate::index::{FnId, Index};
 use crate::rules;
 use crate::semantics::callgraph::{Analyzer, FnSummary, Resolution};
 use crate::semantics::known::known_receive;
@@ -164,36 +169,183 @@ fn children(k: &ExprKind) -> Vec<ExprId> {
     }
 }
 
-/// The receive a future expression makes, looking through `?`, parentheses, `&mut` and
-/// adapters on the receive's result: the call, its method name and what a method of that name
-/// receives from.
-fn receive_of(body: &Body, mut e: ExprId) -> Option<(ExprId, &'static str, &'static str)> {
-    loop {
-        match &body.expr(e).kind {
-            ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => e = *x,
-            ExprKind::MethodCall { method, recv, .. } => {
-                if let Some(&(m, from)) = RECEIVES.iter().find(|(m, _)| m == method) {
-                    return Some((e, m, from));
-                }
-                // `rx.recv().fuse()`, `stream.next().boxed()`: the receive is the receiver.
-                e = *recv;
-            }
-            _ => return None,
+/// How many workspace calls deep a receive is looked for (`self.conn.read_frame()` →
+/// `Connection::read_frame` → what it awaits → ...); bounded, so a cycle of calls ends.
+const FOLLOW_DEPTH: u32 = 3;
+
+/// Judges awaited futures with the semantic model: a known receive, a receive guessed by the
+/// method's name ([`classify`]), or a call of a workspace function that itself awaits (or, not
+/// being `async`, returns) one, followed [`FOLLOW_DEPTH`] calls deep.
+struct Receives<'i, 'a> {
+    an: Analyzer<'i, 'a>,
+    /// (function, depth left) → the receive it awaits, described, if any.
+    memo: HashMap<(FnId, u32), Option<String>>,
+}
+
+/// One receive a future makes: the call as written (`.recv()`, `read_all()`) and what it
+/// receives from (why it is one).
+type Receive = (String, String);
+
+impl<'i, 'a> Receives<'i, 'a> {
+    fn new(an: Analyzer<'i, 'a>) -> Self {
+        Receives {
+            an,
+            memo: HashMap::new(),
         }
+    }
+
+    /// The receive the future expression `e` makes, looking through `?`, parentheses, `&mut`,
+    /// adapters on the receive's result (`rx.recv().fuse()`) and `timeout(d, future)`.
+    /// `depth`: how many more workspace calls may be followed.
+    fn of_future(
+        &mut self,
+        summary: &FnSummary,
+        body: &Body,
+        mut e: ExprId,
+        depth: u32,
+    ) -> Option<Receive> {
+        loop {
+            let resolution = summary
+                .calls
+                .iter()
+                .find(|c| c.call == e)
+                .map(|c| &c.resolution);
+            match &body.expr(e).kind {
+                ExprKind::Paren(x) | ExprKind::Try(x) | ExprKind::Ref(x) => e = *x,
+                ExprKind::MethodCall { method, recv, .. } => {
+                    match resolution {
+                        Some(Resolution::Fns { targets, .. }) => {
+                            let why = self.follow(targets, depth)?;
+                            return Some((format!(".{method}()"), why));
+                        }
+                        Some(Resolution::NotInBuild) => return None,
+                        _ => {}
+                    }
+                    if let Some((what, t)) = summary
+                        .receiver_ty(*recv)
+                        .and_then(|ty| known_receive(ty, method))
+                    {
+                        return Some((format!(".{method}()"), format!("{what}: `{t}`")));
+                    }
+                    if let Some(&(m, from)) = RECEIVES.iter().find(|(m, _)| m == method) {
+                        return classify(summary, body, (e, m, from))
+                            .map(|(m, why)| (format!(".{m}()"), why));
+                    }
+                    // `rx.recv().fuse()`, `stream.next().boxed()`: the receive is the receiver.
+                    e = *recv;
+                }
+                ExprKind::Call { callee, args, .. } => {
+                    let name = match callee {
+                        crate::facts::CallTarget::Path { path, .. } => path.join("::"),
+                        crate::facts::CallTarget::Expr(_) => return None,
+                    };
+                    match resolution {
+                        Some(Resolution::Fns { targets, .. }) => {
+                            let why = self.follow(targets, depth)?;
+                            return Some((format!("{name}()"), why));
+                        }
+                        // `timeout(d, future)` awaits the future.
+                        _ if name.rsplit("::").next() == Some("timeout") && args.len() == 2 => {
+                            e = args[1]
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A call of workspace functions `targets` is a receive when one of them awaits one: why.
+    fn follow(&mut self, targets: &[FnId], depth: u32) -> Option<String> {
+        targets.iter().find_map(|&t| {
+            let inner = self.fn_receive(t, depth)?;
+            let q = self.an.index.qualified_fn_name(t);
+            let name = q[q.len().saturating_sub(2).max(1.min(q.len()))..].join("::");
+            Some(format!("the workspace's `{name}`, which awaits {inner}"))
+        })
+    }
+
+    /// The first receive the body of `f` awaits in its own task (not in spawned work or a
+    /// closure), or returns when `f` is not `async` (`fn recv(&mut self) -> Recv<'_> {
+    /// self.rx.recv() }`), described; `None` past the depth bound.
+    fn fn_receive(&mut self, f: FnId, depth: u32) -> Option<String> {
+        if depth == 0 {
+            return None;
+        }
+        if let Some(r) = self.memo.get(&(f, depth)) {
+            return r.clone();
+        }
+        // A cycle of calls meets this entry at a smaller depth, so it ends at depth 0.
+        self.memo.insert((f, depth), None);
+        let summary = self.an.summary(f);
+        let body = self.an.body(f);
+        let mut futures = Vec::new();
+        if let Some(root) = body.root {
+            let mut stack = vec![root];
+            while let Some(e) = stack.pop() {
+                let k = &body.expr(e).kind;
+                match k {
+                    ExprKind::Await { base, .. } => futures.push(*base),
+                    ExprKind::MacroCall {
+                        args: MacroArgs::Select(arms),
+                        ..
+                    } => futures.extend(arms.iter().filter_map(|a| a.future)),
+                    _ => {}
+                }
+                match k {
+                    ExprKind::Spawn { .. } | ExprKind::Closure { .. } => {}
+                    // What a stream generator awaits runs where the stream is polled.
+                    _ if is_stream_generator(k) => {}
+                    _ => stack.extend(children(k).into_iter().rev()),
+                }
+            }
+            if !self.an.index.fn_facts(f).is_async {
+                futures.extend(returned(body, root));
+            }
+        }
+        let found = futures.into_iter().find_map(|x| {
+            self.of_future(&summary, body, x, depth - 1)
+                .map(|(call, why)| format!("`{call}` ({why})"))
+        });
+        self.memo.insert((f, depth), found.clone());
+        found
     }
 }
 
-/// Decides whether a receive found by name ([`receive_of`]) is one: `Some((method, what it
-/// receives from))`, or `None` when the semantic model rules it out.
-type Classify<'a> =
-    dyn Fn((ExprId, &'static str, &'static str)) -> Option<(&'static str, String)> + 'a;
+/// The values a body returns: its block's last expression and every `return x` outside
+/// closures.
+fn returned(body: &Body, root: ExprId) -> Vec<ExprId> {
+    let mut out = Vec::new();
+    if let ExprKind::Block(stmts) = &body.expr(root).kind {
+        if let Some(crate::facts::Stmt {
+            kind: crate::facts::StmtKind::Expr(e),
+            ..
+        }) = stmts.last()
+        {
+            out.push(*e);
+        }
+    }
+    let mut stack = vec![root];
+    while let Some(e) = stack.pop() {
+        let k = &body.expr(e).kind;
+        match k {
+            ExprKind::Return(Some(x)) => out.push(*x),
+            ExprKind::Closure { .. } | ExprKind::AsyncBlock(_) => continue,
+            _ => {}
+        }
+        stack.extend(children(k));
+    }
+    out
+}
 
 /// Whether the call `call` of `.method()` is a receive, from the function's call facts and the
 /// receiver's inferred type: a method of a known receiving type ([`known_receive`]: a channel
 /// receiver, a socket, a timer, a stream) is one, named with its type; a call that resolves to
-/// a workspace function (a local type's own `recv`) is not, nor one on a std type, an
-/// iterator, a slice or a tuple; a receiver whose type the model does not know (or an external
-/// type it has no table for) is guessed by the method's name, and says so.
+/// a workspace function (a local type's own `recv`) is not one by its name (it is followed
+/// instead: [`Receives::of_future`]), nor one on a std type, an iterator, a slice or a tuple;
+/// a receiver whose type the model does not know (or an external type it has no table for) is
+/// guessed by the method's name, and says so.
 fn classify(
     summary: &FnSummary,
     body: &Body,
@@ -261,25 +413,34 @@ fn classify(
     }
 }
 
+/// `stream! { .. }` / `try_stream! { .. }` (async-stream): a generator whose body, loops
+/// included, runs wherever the stream it makes is polled, not in the function that writes it
+/// (like an async block it does not await).
+fn is_stream_generator(k: &ExprKind) -> bool {
+    matches!(k, ExprKind::MacroCall { name, .. } if name == "stream" || name == "try_stream")
+}
+
 /// What one loop waits on and dispatches, from the body IR.
 #[derive(Default)]
 struct LoopScan {
-    /// `.method().await` receives (from an `.await` or a `select!` branch future), in order.
-    /// (method, what it receives from).
-    receives: Vec<(&'static str, String)>,
+    /// The awaited receives (from an `.await` or a `select!` branch future), in order.
+    receives: Vec<Receive>,
     select_branches: usize,
     match_arms: usize,
     calls: usize,
 }
 
-fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
+/// Judges a future expression of the body: the receive it makes, if any.
+type Judge<'a> = dyn FnMut(ExprId) -> Option<Receive> + 'a;
+
+fn scan_loop(body: &Body, e: ExprId, cls: &mut Judge, out: &mut LoopScan) {
     // An explicit stack: a body nests as deep as its source (no recursion on the main thread).
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
         let k = &body.expr(e).kind;
         match k {
             ExprKind::Await { base, .. } => {
-                if let Some(r) = receive_of(body, *base).and_then(cls) {
+                if let Some(r) = cls(*base) {
                     out.receives.push(r);
                 }
             }
@@ -290,7 +451,7 @@ fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
                 for a in arms {
                     if let Some(f) = a.future {
                         out.select_branches += 1;
-                        if let Some(r) = receive_of(body, f).and_then(cls) {
+                        if let Some(r) = cls(f) {
                             out.receives.push(r);
                         }
                     }
@@ -302,8 +463,10 @@ fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
         }
         match k {
             // Work handed elsewhere is not the loop's: a spawned future, a closure, an async
-            // block it does not await in place are each judged as loops of their own.
+            // block it does not await in place, a stream generator are each judged as loops of
+            // their own.
             ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_) => {}
+            _ if is_stream_generator(k) => {}
             _ => stack.extend(children(k).into_iter().rev()),
         }
     }
@@ -312,7 +475,7 @@ fn scan_loop(body: &Body, e: ExprId, cls: &Classify, out: &mut LoopScan) {
 /// The loops of one body that wait on a receive: (loop keyword, scan, what it is nested in).
 fn event_loops(
     body: &Body,
-    cls: &Classify,
+    cls: &mut Judge,
 ) -> Vec<(Span, LoopScan, Option<&'static str>, &'static str)> {
     let mut out = Vec::new();
     let Some(root) = body.root else {
@@ -325,7 +488,11 @@ fn event_loops(
         let k = &body.expr(e).kind;
         let mut in_loop = in_loop;
         if let ExprKind::Loop { kind, span, .. } = k {
-            if !in_loop {
+            // A `for` loop walks what its iterator was given (an iterator cannot await): the
+            // receives in its body are one per element, it serves nothing. A loop that hands
+            // a value back to its caller reads one item for it (a frame, an accepted socket):
+            // it is a receive its callers' loops follow, not an event loop.
+            if !in_loop && *kind != crate::facts::LoopKind::For && !hands_back_value(body, e) {
                 let mut scan = LoopScan::default();
                 scan_loop(body, e, cls, &mut scan);
                 if !scan.receives.is_empty() {
@@ -343,13 +510,15 @@ fn event_loops(
             ExprKind::Spawn { .. } => Some("a spawned task"),
             ExprKind::AsyncBlock(_) => nested.or(Some("an async block")),
             ExprKind::Closure { .. } => nested.or(Some("a closure")),
+            _ if is_stream_generator(k) => nested.or(Some("a stream generator (`stream!`)")),
             _ => nested,
         };
         let in_loop = in_loop
             && !matches!(
                 k,
                 ExprKind::Spawn { .. } | ExprKind::Closure { .. } | ExprKind::AsyncBlock(_)
-            );
+            )
+            && !is_stream_generator(k);
         for c in children(k).into_iter().rev() {
             stack.push((c, nested, in_loop));
         }
@@ -357,10 +526,60 @@ fn event_loops(
     out
 }
 
+/// Whether the loop `e` ends by handing a value to the caller: a `return x` or `break x` in it
+/// (outside closures and async blocks) whose `x` is a success carrying a value (`Ok(frame)`,
+/// `Some(socket)`, `Ok(Some(frame))`), not `Ok(())`, `None`, `Ok(None)` or an error. A bare
+/// value (`return e.into()`, `break 'outer Error::Closed`) is how event loops report why they
+/// ended, so it does not count.
+fn hands_back_value(body: &Body, e: ExprId) -> bool {
+    /// `x` is `Ok(..)`/`Some(..)` of something that carries a value.
+    fn success(body: &Body, x: ExprId) -> bool {
+        match &body.expr(x).kind {
+            ExprKind::Paren(x) => success(body, *x),
+            ExprKind::Call {
+                callee: crate::facts::CallTarget::Path { path, .. },
+                args,
+                ..
+            } if matches!(path.last().map(String::as_str), Some("Ok" | "Some")) => {
+                args.iter().any(|a| carries(body, *a))
+            }
+            _ => false,
+        }
+    }
+    fn carries(body: &Body, x: ExprId) -> bool {
+        match &body.expr(x).kind {
+            ExprKind::Tuple(xs) => !xs.is_empty(),
+            ExprKind::Paren(x) => carries(body, *x),
+            ExprKind::Path(p) => p.last().map(String::as_str) != Some("None"),
+            ExprKind::Call {
+                callee: crate::facts::CallTarget::Path { path, .. },
+                ..
+            } if matches!(path.last().map(String::as_str), Some("Ok" | "Some" | "Err")) => {
+                success(body, x)
+            }
+            _ => true,
+        }
+    }
+    // (expression, inside a loop nested in `e`: a `break` there ends that loop, not `e`).
+    let mut stack = vec![(e, false)];
+    while let Some((x, inner)) = stack.pop() {
+        let k = &body.expr(x).kind;
+        match k {
+            ExprKind::Return(Some(v)) if success(body, *v) => return true,
+            ExprKind::Break(Some(v)) if !inner && success(body, *v) => return true,
+            ExprKind::Closure { .. } | ExprKind::AsyncBlock(_) | ExprKind::Spawn { .. } => continue,
+            _ => {}
+        }
+        let inner = inner || (x != e && matches!(k, ExprKind::Loop { .. }));
+        stack.extend(children(k).into_iter().map(|c| (c, inner)));
+    }
+    false
+}
+
 fn describe(kw: &str, scan: &LoopScan) -> String {
     let mut seen: Vec<String> = Vec::new();
-    for (m, from) in &scan.receives {
-        let s = format!("`.{m}().await` ({from})");
+    for (call, from) in &scan.receives {
+        let s = format!("`{call}.await` ({from})");
         if !seen.contains(&s) {
             seen.push(s);
         }
@@ -410,79 +629,76 @@ pub fn guess_entry_points(root: &Path) -> Result<Vec<Candidate>, String> {
         Err(_) => channel_lint_policy::defaults(root),
     };
     let found = crate::discover::discover(&[root.to_path_buf()], &policy);
-    let pool = crate::driver::parser_pool(None).map_err(|e| format!("error: {e}"))?;
-    let files: Vec<FileData> = pool.install(|| {
-        found
-            .files
-            .par_iter()
-            .filter_map(|file| {
-                let rel = crate::rel_path(root, file);
-                let in_examples = rel.split('/').rev().skip(1).any(|c| c == "examples");
-                let text = std::fs::read_to_string(file).ok()?;
-                // The tree is lowered and dropped here, on the large stack.
-                let facts = match crate::parse::parse_file(&text) {
-                    (Some(ast), _) if !in_examples => {
-                        crate::facts::extract(&ast, crate::facts::ExtractOptions::default())
-                    }
-                    _ => crate::facts::FileFacts::empty(),
-                };
-                Some(FileData {
-                    is_test_path: is_test_path(&rel),
-                    rel,
-                    abs: file.clone(),
-                    facts,
-                })
-            })
-            .collect()
-    });
-    let index = Index::build(&files, &found.packages, root);
     let a = &policy.policy.analysis;
     let env =
         CfgEnv::production(a.features.clone()).with_test_attributes(a.test_attributes.clone());
-    let all: Vec<Vec<String>> = index
-        .all_fns()
-        .map(|f| index.qualified_fn_name(f))
-        .collect();
-    // The typing walk recurses as deep as a body nests: on the large-stack pool, like the lint.
-    let mut out = pool.install(|| {
-        let mut an = Analyzer::for_build(&index, env.clone());
-        let mut out = Vec::new();
-        for (f, q) in index.all_fns().zip(&all) {
-            let file = &index.files[f.file.idx()];
-            if file.is_test_path || file.facts.file_is_test || !index.fn_in_build(f, &env) {
-                continue;
-            }
-            let body = &file.facts.bodies[f.idx.idx()];
-            let facts = index.fn_facts(f);
-            if !body
-                .exprs
-                .iter()
-                .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
-            {
-                continue;
-            }
-            let summary = an.summary(f);
-            let cls = |r| classify(&summary, body, r);
-            for (span, scan, nested, kw) in event_loops(body, &cls) {
-                out.push(Candidate {
-                    pattern: unique_suffix(q, &all),
-                    path: file.rel.clone(),
-                    line: facts.span.line as usize,
-                    loop_line: span.line as usize,
-                    dispatch: scan.select_branches + scan.match_arms + scan.calls,
-                    why: describe(kw, &scan),
-                    nested_in: nested,
-                });
-            }
-        }
-        out
-    });
+    let req = crate::driver::Request {
+        packages: &found.packages,
+        ..crate::driver::Request::new(root, &found.files, &policy)
+    };
+    // The files are read and parsed as the lint parses them (the driver's front end); the
+    // typing walk recurses as deep as a body nests, so `guess` runs on its large-stack pool.
+    let guess = |index: &Index| guess_in(index, &env);
+    let mut out = crate::driver::with_index(&req, &crate::driver::DiskVfs, guess)
+        .map_err(|e| format!("error: {e}"))?;
     out.sort_by(|a, b| {
         b.dispatch
             .cmp(&a.dispatch)
             .then_with(|| (&a.path, a.loop_line).cmp(&(&b.path, b.loop_line)))
     });
     Ok(out)
+}
+
+/// A file under an `examples/` folder (no listener lives there).
+fn in_examples(rel: &str) -> bool {
+    rel.split('/').rev().skip(1).any(|c| c == "examples")
+}
+
+/// The event loops of the indexed workspace, in index order.
+fn guess_in(index: &Index, env: &CfgEnv) -> Vec<Candidate> {
+    // A pattern is made unique among the functions outside `examples/` (what `init` has
+    // always named them against).
+    let all: Vec<Vec<String>> = index
+        .all_fns()
+        .filter(|f| !in_examples(&index.files[f.file.idx()].rel))
+        .map(|f| index.qualified_fn_name(f))
+        .collect();
+    let mut rx = Receives::new(Analyzer::for_build(index, env.clone()));
+    let mut out = Vec::new();
+    for f in index.all_fns() {
+        let file = &index.files[f.file.idx()];
+        if file.is_test_path
+            || file.facts.file_is_test
+            || in_examples(&file.rel)
+            || !index.fn_in_build(f, env)
+        {
+            continue;
+        }
+        let q = &index.qualified_fn_name(f);
+        let body = &file.facts.bodies[f.idx.idx()];
+        let facts = index.fn_facts(f);
+        if !body
+            .exprs
+            .iter()
+            .any(|x| matches!(x.kind, ExprKind::Loop { .. }))
+        {
+            continue;
+        }
+        let summary = rx.an.summary(f);
+        let mut cls = |e| rx.of_future(&summary, body, e, FOLLOW_DEPTH);
+        for (span, scan, nested, kw) in event_loops(body, &mut cls) {
+            out.push(Candidate {
+                pattern: unique_suffix(q, &all),
+                path: file.rel.clone(),
+                line: facts.span.line as usize,
+                loop_line: span.line as usize,
+                dispatch: scan.select_branches + scan.match_arms + scan.calls,
+                why: describe(kw, &scan),
+                nested_in: nested,
+            });
+        }
+    }
+    out
 }
 
 fn toml_str(s: &str) -> String {
@@ -850,6 +1066,155 @@ async fn harness(mut rx: tokio::sync::broadcast::Receiver<u8>) {
                     "`loop` awaiting `.recv().await` (a channel or socket, by the method's name: receiver type not known); dispatches 1 (branches 0, match arms 0, calls 1)"
                 ),
             ]
+        );
+    }
+
+    /// A call into the workspace is followed: a wrapper whose body awaits a known receive (a
+    /// socket read through a buffer, a broadcast channel) or that returns one is a receive,
+    /// and the reason says which and through what. A local type's `recv` that awaits nothing, a
+    /// cycle of calls and a receive more than [`FOLLOW_DEPTH`] calls away are not; a loop that
+    /// hands its value back (`read_frame`'s read-until-a-frame loop) and a `for` loop over a
+    /// collection are not event loops.
+    #[test]
+    fn workspace_wrappers_of_receives_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Shutdown { notify: tokio::sync::broadcast::Receiver<()> }
+impl Shutdown {
+    pub async fn recv(&mut self) { let _ = self.notify.recv().await; }
+}
+pub struct Connection { stream: tokio::io::BufWriter<tokio::net::TcpStream> }
+impl Connection {
+    pub async fn read_frame(&mut self) -> Option<u8> {
+        loop {
+            if let Some(f) = parse() { return Some(f); }
+            if 0 == self.stream.read_buf(&mut b).await.ok()? { return None; }
+        }
+    }
+}
+pub struct Handler { connection: Connection, shutdown: Shutdown }
+impl Handler {
+    pub async fn run(&mut self) {
+        loop {
+            tokio::select! {
+                f = self.connection.read_frame() => handle(f),
+                _ = self.shutdown.recv() => return,
+            }
+        }
+    }
+}
+pub struct Queue;
+impl Queue {
+    pub async fn recv(&mut self) -> Option<u8> { None }
+    pub fn pop(&mut self) -> Option<u8> { None }
+}
+pub async fn local(mut q: Queue) {
+    while let Some(x) = q.recv().await {}
+    loop { q.pop(); }
+}
+pub struct Ping;
+impl Ping {
+    pub async fn a(&mut self) { self.b().await }
+    pub async fn b(&mut self) { Box::pin(self.a()).await }
+}
+pub async fn cycle(mut p: Ping) { loop { p.a().await; } }
+pub struct Inbox { rx: tokio::sync::mpsc::Receiver<u8> }
+impl Inbox {
+    pub fn next_msg(&mut self) -> impl std::future::Future<Output = Option<u8>> + '_ { self.rx.recv() }
+}
+pub async fn drain(mut i: Inbox) { while let Some(m) = i.next_msg().await { go(m); } }
+pub async fn l0(i: &mut Inbox) { l1(i).await }
+pub async fn l1(i: &mut Inbox) { l2(i).await }
+pub async fn l2(i: &mut Inbox) { l3(i).await }
+pub async fn l3(i: &mut Inbox) { i.rx.recv().await; }
+pub async fn near(mut i: Inbox) { loop { l2(&mut i).await; } }
+pub async fn far(mut i: Inbox) { loop { l1(&mut i).await; } }
+pub async fn too_far(mut i: Inbox) { loop { l0(&mut i).await; } }
+pub async fn each(mut c: Connection, peers: Vec<u8>) { for p in peers { c.read_frame().await; } }
+pub async fn serve(mut rx: tokio::sync::mpsc::Receiver<u8>) -> Error {
+    loop { match rx.recv().await { Some(m) => go(m), None => return Error::Closed } }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, &str)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.why.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "Handler::run",
+                    "`loop` around a `select!` of 2 branches awaiting `.read_frame().await` (the workspace's `Connection::read_frame`, which awaits `.read_buf()` (a socket: `tokio::net::TcpStream`)), `.recv().await` (the workspace's `Shutdown::recv`, which awaits `.recv()` (a broadcast channel: `tokio::sync::broadcast::Receiver`)); dispatches 5 (branches 2, match arms 0, calls 3)"
+                ),
+                // Returning why it ended (a bare value) does not make a loop a read of one.
+                (
+                    "serve",
+                    "`loop` awaiting `.recv().await` (a channel: `tokio::sync::mpsc::Receiver`); dispatches 4 (branches 0, match arms 2, calls 2)"
+                ),
+                (
+                    "drain",
+                    "`while` awaiting `.next_msg().await` (the workspace's `Inbox::next_msg`, which awaits `.recv()` (a channel: `tokio::sync::mpsc::Receiver`)); dispatches 2 (branches 0, match arms 0, calls 2)"
+                ),
+                (
+                    "near",
+                    "`loop` awaiting `l2().await` (the workspace's `l2`, which awaits `l3()` (the workspace's `l3`, which awaits `.recv()` (a channel: `tokio::sync::mpsc::Receiver`))); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+                // Three workspace calls deep: found; `too_far`'s four are past the bound.
+                (
+                    "far",
+                    "`loop` awaiting `l1().await` (the workspace's `l1`, which awaits `l2()` (the workspace's `l2`, which awaits `l3()` (the workspace's `l3`, which awaits `.recv()` (a channel: `tokio::sync::mpsc::Receiver`)))); dispatches 1 (branches 0, match arms 0, calls 1)"
+                ),
+            ]
+        );
+    }
+
+    /// A loop in a `stream!`/`try_stream!` generator runs where the stream is polled: it is
+    /// listed as nested in the generator, and a function that only builds such a stream is not
+    /// a receive for the loops that call it.
+    #[test]
+    fn stream_generator_loops_are_nested_and_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            r#"pub struct Sub { rx: tokio::sync::broadcast::Receiver<u8> }
+impl Sub {
+    pub fn open() -> Sub { todo!() }
+    pub async fn mirror(mut self) -> S {
+        async_stream::stream! {
+            loop { match self.rx.recv().await { Ok(m) => yield m, Err(_) => break } }
+        }
+    }
+}
+pub async fn subscribe_all() {
+    loop { let s = Sub::open().mirror().await; keep(s); }
+}
+"#,
+        )
+        .unwrap();
+        let c = guess_entry_points(dir.path()).unwrap();
+        let got: Vec<(&str, usize, Option<&str>)> = c
+            .iter()
+            .map(|c| (c.pattern.as_str(), c.loop_line, c.nested_in))
+            .collect();
+        assert_eq!(
+            got,
+            [("Sub::mirror", 6, Some("a stream generator (`stream!`)"))]
         );
     }
 }

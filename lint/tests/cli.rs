@@ -182,6 +182,50 @@ fn unparsable_and_non_utf8_files_do_not_stop_the_run() {
     assert_eq!(v["summary"]["files"], 3);
 }
 
+/// A crate unpacked under another workspace's folder (here its `target/`) that the workspace's
+/// `members` do not list is its own root, for `init` and the lint: `init` writes the policy
+/// beside the crate's own Cargo.toml and guesses only the crate's loops, and the lint's paths
+/// are relative to the crate.
+#[test]
+fn a_crate_nested_in_a_workspace_it_is_not_a_member_of_is_its_own_root() {
+    let dir = temp_crate(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n"),
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        ),
+        (
+            "app/src/lib.rs",
+            "pub async fn outer(s: Sock) { loop { s.recv_from(&mut b).await; } }\n",
+        ),
+        (
+            "target/src/inner-1.0/Cargo.toml",
+            "[package]\nname = \"inner\"\nversion = \"1.0.0\"\n",
+        ),
+        (
+            "target/src/inner-1.0/src/lib.rs",
+            "pub async fn inner(s: Sock) { loop { s.recv_from(&mut b).await; } }\n",
+        ),
+    ]);
+    let krate = dir.path().join("target/src/inner-1.0");
+    let (code, out, err) = run(&["channel-lint", "init"], &krate);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let text = std::fs::read_to_string(krate.join("channel-lint.toml")).unwrap();
+    assert!(text.contains("    # \"inner\",  # src/lib.rs:1:"), "{text}");
+    assert!(!text.contains("outer"), "{text}");
+    assert!(!dir.path().join("channel-lint.toml").exists());
+    // From a member, the outer workspace is the root.
+    let (code, out, err) = run(
+        &["channel-lint", "init", "--stdout"],
+        &dir.path().join("app/src"),
+    );
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("    # \"outer\",  # app/src/lib.rs:1:"),
+        "{out}"
+    );
+}
+
 /// `init` parses like the lint (recovery, large-stack threads): a 5,000-deep nested expression
 /// (in a listener loop, and in a function of its own) must not overflow the stack. Run as a
 /// subprocess, so a crash fails this test instead of the harness.

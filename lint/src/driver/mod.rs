@@ -131,47 +131,45 @@ fn internal_error_problem(rel: &str) -> Diagnostic {
     )
 }
 
-/// Analyse `req.files`, reading them from `vfs`, with the facts `cache` when given (the run's
-/// new entries are handed to it at the end). `files_linted`, `diagnostics`, `explanation`,
-/// `cache_note` and `timings` of the outcome are filled; `skipped` and `excluded` are
-/// discovery's.
-pub fn analyze(
+/// The files of a run, read, planned and parsed: their facts (in [`FileData`]), comments and
+/// directives (by file), the generated ones, and the problems found reading them.
+struct Loaded {
+    files: Vec<FileData>,
+    comments: Vec<crate::source::Lexed>,
+    directives: Vec<Vec<suppress::Directive>>,
+    generated: std::collections::HashSet<String>,
+    sink: Sink,
+}
+
+/// Read, plan and parse `req.files` (the front half of [`analyze`]; `demand` says how deeply),
+/// with the facts `cache` when given (its new entries are handed to it).
+fn load(
     req: &Request,
+    demand: Demand,
     vfs: &dyn Vfs,
     mut cache: Option<&mut dyn FactsCache>,
-) -> Result<Outcome, RunError> {
-    let mut outcome = Outcome::default();
-    let mut t = Instant::now();
-    let mut lap = |name: &'static str, outcome: &mut Outcome| {
-        outcome.timings.push((name, t.elapsed()));
-        t = Instant::now();
-    };
-    let pool = parser_pool(req.jobs)?;
-    let policy = req.policy;
-    let levels = Levels::new(policy);
-    let demand = Demand::new(
-        policy,
-        &levels,
-        req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
-    );
+    pool: &rayon::ThreadPool,
+    lap: &mut dyn FnMut(&'static str, &mut Outcome),
+    outcome: &mut Outcome,
+) -> Loaded {
     let mut planner = Planner::probe(
         demand,
         req,
         vfs,
         cache.as_deref().map(|c| c as &dyn FactsCache),
-        &pool,
+        pool,
     );
-    lap("read+prefilter", &mut outcome);
+    lap("read+prefilter", outcome);
     planner.plan_and_parse();
     if req.debug_plan {
         planner.print_plan();
     }
-    lap("parse", &mut outcome);
+    lap("parse", outcome);
     if let Some(cache) = cache.as_mut() {
         if let Err(e) = cache.put(planner.fresh_entries()) {
             outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
         }
-        lap("cache-store", &mut outcome);
+        lap("cache-store", outcome);
     }
 
     let mut sink = Sink::default();
@@ -213,6 +211,69 @@ pub fn analyze(
         comments.push(lexed);
         directives.push(dirs);
     }
+    Loaded {
+        files,
+        comments,
+        directives,
+        generated,
+        sink,
+    }
+}
+
+/// Every file of `req` parsed in full, as [`analyze`] parses it (the same reading, recovery,
+/// large-stack workers and parse-error handling; prefilter off, no cache, `req.explain_path`
+/// and `req.list_functions` ignored), the workspace index built, and `f` run on it on the
+/// large-stack pool: the analysis up to the rules, for a command that asks its own questions of
+/// the semantic model (`init`). The files' problems (`parse-error`s) are the lint's to report;
+/// here an unparsable file or item simply has no facts.
+pub fn with_index<R: Send>(
+    req: &Request,
+    vfs: &dyn Vfs,
+    f: impl FnOnce(&Index) -> R + Send,
+) -> Result<R, RunError> {
+    let pool = parser_pool(req.jobs)?;
+    let levels = Levels::new(req.policy);
+    let demand = Demand::new(req.policy, &levels, false);
+    let mut outcome = Outcome::default();
+    let loaded = load(req, demand, vfs, None, &pool, &mut |_, _| {}, &mut outcome);
+    let files = &loaded.files;
+    let run = || f(&Index::build(files, req.packages, req.root));
+    pool.install(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)))
+        .map_err(|_| {
+            RunError::Io("internal error while reading the workspace (please report it)".into())
+        })
+}
+
+/// Analyse `req.files`, reading them from `vfs`, with the facts `cache` when given (the run's
+/// new entries are handed to it at the end). `files_linted`, `diagnostics`, `explanation`,
+/// `cache_note` and `timings` of the outcome are filled; `skipped` and `excluded` are
+/// discovery's.
+pub fn analyze(
+    req: &Request,
+    vfs: &dyn Vfs,
+    cache: Option<&mut dyn FactsCache>,
+) -> Result<Outcome, RunError> {
+    let mut outcome = Outcome::default();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, outcome: &mut Outcome| {
+        outcome.timings.push((name, t.elapsed()));
+        t = Instant::now();
+    };
+    let pool = parser_pool(req.jobs)?;
+    let policy = req.policy;
+    let levels = Levels::new(policy);
+    let demand = Demand::new(
+        policy,
+        &levels,
+        req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
+    );
+    let Loaded {
+        files,
+        comments,
+        directives,
+        generated,
+        mut sink,
+    } = load(req, demand, vfs, cache, &pool, &mut lap, &mut outcome);
     outcome.files_linted = files.len();
     let index = Index::build(&files, req.packages, req.root);
     let policy_rel: Vec<Option<String>> =
@@ -396,5 +457,35 @@ mod tests {
                 "prefilter {prefilter}"
             );
         }
+    }
+
+    /// `with_index` parses every file in full (prefilter or not, whatever the rules need) with
+    /// the lint's recovery: a file with an item syn cannot read keeps its other items, a file
+    /// that is not UTF-8 has no facts, and the functions of every file are in the index.
+    #[test]
+    fn with_index_parses_every_file_in_full() {
+        let root = PathBuf::from("/mem");
+        let mut vfs = MemoryVfs::new();
+        vfs.insert(
+            root.join("src/lib.rs"),
+            "pub fn a() {}\nfn broken() { let = ; }\npub fn b() {}\n",
+        );
+        vfs.insert(root.join("src/plain.rs"), "pub async fn c() { loop {} }\n");
+        vfs.insert(root.join("src/bad.rs"), b"fn d() {}\n\xff".to_vec());
+        let files = vfs.paths();
+        let p = policy("[rules]\nundocumented-unsafe = \"off\"\n", &root);
+        let req = Request {
+            prefilter: true,
+            ..Request::new(&root, &files, &p)
+        };
+        let mut names = with_index(&req, &vfs, |index| {
+            index
+                .all_fns()
+                .map(|f| index.fn_facts(f).name.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+        names.sort();
+        assert_eq!(names, ["a", "b", "c"]);
     }
 }

@@ -692,14 +692,54 @@ const RECEIVERS: &[(&str, &[&str], &str)] = &[
     ("tokio::net::TcpListener", &["accept"], "a listener socket"),
     ("tokio::net::UnixListener", &["accept"], "a listener socket"),
     ("tokio::time::Interval", &["tick"], "a timer"),
+    ("tokio::sync::Notify", &["notified"], "a notification"),
+];
+
+/// The byte streams whose awaited reads receive what a connection's loop dispatches (socket
+/// types and their read halves), read through `tokio::io::AsyncReadExt` ([`STREAM_READS`]).
+const BYTE_STREAMS: &[&str] = &[
+    "tokio::net::TcpStream",
+    "tokio::net::UnixStream",
+    "tokio::net::tcp::OwnedReadHalf",
+    "tokio::net::tcp::ReadHalf",
+    "tokio::net::unix::OwnedReadHalf",
+    "tokio::net::unix::ReadHalf",
+    "tokio::io::ReadHalf",
+];
+
+/// Buffering wrappers a byte stream is read through (their first type argument is the stream).
+const STREAM_WRAPPERS: &[&str] = &[
+    "tokio::io::BufReader",
+    "tokio::io::BufWriter",
+    "tokio::io::BufStream",
+];
+
+/// The `tokio::io::AsyncReadExt` methods that wait for bytes to arrive.
+const STREAM_READS: &[&str] = &[
+    "read",
+    "read_buf",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "read_u8",
+    "read_u16",
+    "read_u32",
+    "read_u64",
 ];
 
 /// What an awaited `.method()` on a value of type `ty` receives from, when the type is known
-/// to receive through that method: a channel receiver, a socket or listener socket, a timer
-/// ([`RECEIVERS`]), or a stream's `.next()` / `.try_next()` (an external type named `*Stream`,
-/// such as `tokio_stream::wrappers::ReceiverStream`, or a `Stream` bound). `None` when the
-/// type says nothing of it (a workspace type, an unknown type, another external type).
+/// to receive through that method: a channel receiver, a socket or listener socket, a timer, a
+/// `Notify` ([`RECEIVERS`]), a read of a socket's byte stream (directly or through a buffering
+/// wrapper: [`STREAM_READS`]), or a stream's `.next()` /
+/// `.try_next()` (an external type named `*Stream`, such as
+/// `tokio_stream::wrappers::ReceiverStream`, or a `Stream` bound). `None` when the type says
+/// nothing of it (a workspace type, an unknown type, another external type).
 pub fn known_receive(ty: &Ty, method: &str) -> Option<(&'static str, String)> {
+    if STREAM_READS.contains(&method) {
+        if let Some(hit) = byte_stream_read(ty) {
+            return Some(hit);
+        }
+    }
     let streamish = |p: &str| {
         let last = p.rsplit("::").next().unwrap_or(p);
         last.ends_with("Stream") && !last.starts_with("Tcp") && !last.starts_with("Unix")
@@ -726,9 +766,71 @@ pub fn known_receive(ty: &Ty, method: &str) -> Option<(&'static str, String)> {
     }
 }
 
+/// A read of [`STREAM_READS`] on `ty` waits for a socket's bytes: `ty` is a byte stream or a
+/// buffering wrapper of one, behind `Box`/`Pin`/`&mut` (not behind a lock: a `RwLock`'s `read`
+/// is the lock's). An `AsyncRead` bound is not one: as often a file or the caller's data (a
+/// log read back, an upload) as a socket.
+fn byte_stream_read(ty: &Ty) -> Option<(&'static str, String)> {
+    let is = |p: &str, table: &[&str]| {
+        let segs = split(p);
+        table
+            .iter()
+            .any(|t| QualName::external(&segs).is_type(&split(t)))
+    };
+    let mut t = ty;
+    for _ in 0..8 {
+        match t {
+            Ty::Adt {
+                key: TypeKey::External(p),
+                args,
+            } => {
+                if is(p, BYTE_STREAMS) {
+                    return Some(("a socket", p.clone()));
+                }
+                let last = p.rsplit("::").next().unwrap_or(p);
+                if !is(p, STREAM_WRAPPERS) && !matches!(last, "Box" | "Pin") {
+                    return None;
+                }
+                t = args.first()?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_reads_and_notifies_are_receives() {
+        use crate::semantics::ty::ext;
+        let tcp = ext("tokio::net::TcpStream", vec![]);
+        let buffered = ext("tokio::io::BufWriter", vec![tcp.clone()]);
+        assert_eq!(
+            known_receive(&buffered, "read_buf"),
+            Some(("a socket", "tokio::net::TcpStream".to_string()))
+        );
+        assert!(known_receive(&tcp, "read_exact").is_some());
+        // A write is not a receive; a buffer of something that is not a socket is not one.
+        assert_eq!(known_receive(&buffered, "write_all"), None);
+        let file = ext("tokio::io::BufReader", vec![ext("tokio::fs::File", vec![])]);
+        assert_eq!(known_receive(&file, "read_buf"), None);
+        // A lock's `read` is not a socket's, whatever it guards.
+        let lock = ext("tokio::sync::RwLock", vec![tcp.clone()]);
+        assert_eq!(known_receive(&lock, "read"), None);
+        assert_eq!(known_receive(&ext("Arc", vec![lock]), "read"), None);
+        let boxed = ext("Box", vec![ext("Pin", vec![tcp.clone()])]);
+        assert!(known_receive(&boxed, "read").is_some());
+        // An `AsyncRead` bound may be a file or the caller's data.
+        let bound = Ty::Traits(vec![TypeKey::External("tokio::io::AsyncRead".into())]);
+        assert_eq!(known_receive(&bound, "read"), None);
+        assert_eq!(
+            known_receive(&ext("tokio::sync::Notify", vec![]), "notified").map(|x| x.0),
+            Some("a notification")
+        );
+    }
 
     #[test]
     fn awaiters_are_told_apart() {
