@@ -387,11 +387,25 @@ impl Body {
     pub fn expr(&self, e: ExprId) -> &ExprData {
         &self.exprs[e.idx()]
     }
+
+    /// Where `e` is written: from its first token (its first outer attribute, a label, the
+    /// leftmost sub-expression) to its last, as [`ExprData::range`] says.
+    pub fn range(&self, e: ExprId) -> Span {
+        self.exprs[e.idx()].range
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExprData {
     pub kind: ExprKind,
+    /// The expression's source text, first token to last (1-based lines and character
+    /// columns, end exclusive, as every [`Span`]; the driver turns spans into byte ranges): an
+    /// expression's outer attributes, a block's label and `unsafe` are part of it; a macro
+    /// call ends at its closing delimiter (a statement's `;` is not part of it). A
+    /// [`ExprKind::Spawn`] has its call's range; the [`ExprKind::Block`] of a function, an `if`
+    /// branch, a loop or an `async` block is its braces (the keywords are the parent's). Method
+    /// names, `await` keywords and callee names keep their own spans in their [`ExprKind`].
+    pub range: Span,
 }
 
 /// A statement of a block (or of a macro body that parses as statements).
