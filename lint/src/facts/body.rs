@@ -319,7 +319,10 @@ impl Lowering {
                     E::Path(p) => {
                         let path = path_segs(&p.path);
                         let spawn = path.last().is_some_and(|l| is_spawn_name(l));
-                        let qself = p.qself.as_ref().map(|q| ty_ref(&q.ty, self.scope));
+                        let qself = p
+                            .qself
+                            .as_ref()
+                            .map(|q| Box::new(ty_ref(&q.ty, self.scope)));
                         let site = p
                             .path
                             .segments
@@ -531,7 +534,7 @@ impl Lowering {
                 let body = self.block(&f.body);
                 let kind = ExprKind::Loop {
                     kind: LoopKind::For,
-                    pat: Some(pat_ir(&f.pat)),
+                    pat: Some(Box::new(pat_ir(&f.pat))),
                     head: Some(head),
                     body,
                     span: Span::from_pm2(f.for_token.span),
