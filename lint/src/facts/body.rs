@@ -35,23 +35,25 @@ use crate::diagnostic::Span;
 /// Lower a function body to its expression arena ([`Body`]).
 pub fn lower(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Body {
     let mut l = Lowering {
-        exprs: Vec::new(),
+        body: Body {
+            exprs: Vec::new(),
+            root: None,
+            outer_anchors: anchors.to_vec(),
+        },
         scope,
         #[cfg(test)]
         printed: Vec::new(),
         #[cfg(test)]
         anchors: Vec::new(),
     };
-    let root = l.block(block);
-    Body {
-        exprs: l.exprs,
-        root: Some(root),
-        outer_anchors: anchors.to_vec(),
-    }
+    l.body.root = Some(l.block(block));
+    l.body
 }
 
 struct Lowering {
-    exprs: Vec<ExprData>,
+    /// The body so far: every node is allocated after its children, so their ranges are
+    /// there to build its own from.
+    body: Body,
     scope: ScopeId,
     /// Tests only: every lowered syn expression's id, its `Spanned::span()` and whether
     /// `anchor` reads its first and last token off the tree (the shapes that syn does not
@@ -156,18 +158,18 @@ fn printed(node: &impl Spanned) -> (Pos, Pos) {
 
 impl Lowering {
     fn alloc(&mut self, kind: ExprKind, range: Span) -> ExprId {
-        let id = ExprId::new(self.exprs.len());
-        self.exprs.push(ExprData { kind, range });
+        let id = ExprId::new(self.body.exprs.len());
+        self.body.exprs.push(ExprData { kind, range });
         id
     }
 
     fn first(&self, e: ExprId) -> Pos {
-        let r = &self.exprs[e.idx()].range;
+        let r = self.body.range(e);
         (r.line, r.column)
     }
 
     fn last(&self, e: ExprId) -> Pos {
-        let r = &self.exprs[e.idx()].range;
+        let r = self.body.range(e);
         (r.end_line, r.end_column)
     }
 
@@ -227,7 +229,7 @@ impl Lowering {
                 if let (syn::Expr::Verbatim(t), Some(semi)) = (e, semi) {
                     if t.is_empty() {
                         let at = start(semi.spans[0]);
-                        self.exprs[x.idx()].range = span(at, at);
+                        self.body.exprs[x.idx()].range = span(at, at);
                     }
                 }
                 (StmtKind::Expr(x), self.stmt_anchor(x, semi.as_ref()))
@@ -246,7 +248,7 @@ impl Lowering {
     }
 
     fn stmt_anchor(&self, e: ExprId, semi: Option<&syn::Token![;]>) -> Anchor {
-        let r = self.exprs[e.idx()].range;
+        let r = self.body.range(e);
         let last = semi.map_or(r.end_line, |t| end(t.spans[0]).0);
         (r.line, last)
     }
@@ -724,18 +726,13 @@ impl Lowering {
 #[allow(clippy::type_complexity)]
 fn lower_printed(block: &syn::Block) -> (Body, Vec<(ExprId, Span, bool)>, Vec<(Anchor, Anchor)>) {
     let mut l = Lowering {
-        exprs: Vec::new(),
+        body: Body::default(),
         scope: ScopeId::ROOT,
         printed: Vec::new(),
         anchors: Vec::new(),
     };
-    let root = l.block(block);
-    let body = Body {
-        exprs: l.exprs,
-        root: Some(root),
-        outer_anchors: Vec::new(),
-    };
-    (body, l.printed, l.anchors)
+    l.body.root = Some(l.block(block));
+    (l.body, l.printed, l.anchors)
 }
 
 #[cfg(test)]
