@@ -224,12 +224,17 @@ pub(crate) fn try_stmt(s: &Stmt) -> Option<Anchor> {
     Some(lines(first, last))
 }
 
+/// First token of a match arm: an arm prints all of its attributes (they are all outer), then
+/// the pattern.
+pub(crate) fn arm_first(a: &syn::Arm) -> Option<Span> {
+    match a.attrs.first() {
+        Some(attr) => Some(attr.pound_token.spans[0]),
+        None => pat_first(&a.pat),
+    }
+}
+
 pub(crate) fn try_arm(a: &syn::Arm) -> Option<Anchor> {
-    // An arm prints all of its attributes (they are all outer), then the pattern.
-    let first = match a.attrs.first() {
-        Some(attr) => attr.pound_token.spans[0],
-        None => pat_first(&a.pat)?,
-    };
+    let first = arm_first(a)?;
     let last = match &a.comma {
         Some(comma) => comma.spans[0],
         None => expr_last(&a.body)?,
@@ -238,7 +243,7 @@ pub(crate) fn try_arm(a: &syn::Arm) -> Option<Anchor> {
 }
 
 /// The `#` of the first outer attribute (inner ones are printed inside the body).
-fn outer_attr(attrs: &[Attribute]) -> Option<Span> {
+pub(super) fn outer_attr(attrs: &[Attribute]) -> Option<Span> {
     attrs
         .iter()
         .find(|a| matches!(a.style, AttrStyle::Outer))
@@ -264,7 +269,7 @@ fn sig_first(sig: &syn::Signature) -> Span {
         .unwrap_or(sig.fn_token.span)
 }
 
-fn delim_close(d: &syn::MacroDelimiter) -> Span {
+pub(super) fn delim_close(d: &syn::MacroDelimiter) -> Span {
     match d {
         syn::MacroDelimiter::Paren(p) => p.span.close(),
         syn::MacroDelimiter::Brace(b) => b.span.close(),
@@ -272,14 +277,14 @@ fn delim_close(d: &syn::MacroDelimiter) -> Span {
     }
 }
 
-fn path_first(p: &syn::Path) -> Option<Span> {
+pub(super) fn path_first(p: &syn::Path) -> Option<Span> {
     match &p.leading_colon {
         Some(c) => Some(c.spans[0]),
         None => p.segments.first().map(|s| s.ident.span()),
     }
 }
 
-fn qpath_first(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
+pub(super) fn qpath_first(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
     match qself {
         Some(q) => Some(q.lt_token.spans[0]),
         None => path_first(p),
@@ -289,7 +294,7 @@ fn qpath_first(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
 /// Last token of an expression or type path: the last segment's ident or the `>` of its generic
 /// arguments. `<T as Trait>` (the qualified self covering every segment), trailing `::` and
 /// `Fn(..) -> ..` arguments are left to the slow path.
-fn qpath_last(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
+pub(super) fn qpath_last(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
     if qself
         .as_ref()
         .is_some_and(|q| q.position >= p.segments.len())
@@ -305,13 +310,13 @@ fn qpath_last(qself: &Option<syn::QSelf>, p: &syn::Path) -> Option<Span> {
     }
 }
 
-fn label_first(label: &Option<syn::Label>) -> Option<Span> {
+pub(super) fn label_first(label: &Option<syn::Label>) -> Option<Span> {
     label.as_ref().map(|l| l.name.apostrophe)
 }
 
 /// First printed token of an expression: an outer attribute, else its leading token or its
 /// leftmost sub-expression's first token.
-fn expr_first(e: &Expr) -> Option<Span> {
+pub(super) fn expr_first(e: &Expr) -> Option<Span> {
     match e {
         Expr::Array(x) => outer_attr(&x.attrs).or(Some(x.bracket_token.span.open())),
         Expr::Assign(x) => outer_attr(&x.attrs).or_else(|| expr_first(&x.left)),
@@ -381,14 +386,14 @@ fn expr_first(e: &Expr) -> Option<Span> {
     }
 }
 
-fn range_limits_first(l: &syn::RangeLimits) -> Span {
+pub(super) fn range_limits_first(l: &syn::RangeLimits) -> Span {
     match l {
         syn::RangeLimits::HalfOpen(t) => t.spans[0],
         syn::RangeLimits::Closed(t) => t.spans[0],
     }
 }
 
-fn range_limits_last(l: &syn::RangeLimits) -> Span {
+pub(super) fn range_limits_last(l: &syn::RangeLimits) -> Span {
     match l {
         syn::RangeLimits::HalfOpen(t) => t.spans[1],
         syn::RangeLimits::Closed(t) => t.spans[2],
@@ -397,7 +402,7 @@ fn range_limits_last(l: &syn::RangeLimits) -> Span {
 
 /// Last printed token of an expression: its closing delimiter or final keyword/punctuation, else
 /// its rightmost sub-expression's last token.
-fn expr_last(e: &Expr) -> Option<Span> {
+pub(super) fn expr_last(e: &Expr) -> Option<Span> {
     match e {
         Expr::Array(x) => Some(x.bracket_token.span.close()),
         // With attributes, binary-like expressions are printed in synthesized parentheses.
@@ -470,7 +475,7 @@ fn expr_last(e: &Expr) -> Option<Span> {
 
 /// Last printed token of the type of a tail `as` cast: paths, pointers, references, slices,
 /// arrays, tuples; anything else (`dyn`/`impl` bounds, `fn` pointers, macros) takes the slow path.
-fn type_last(t: &syn::Type) -> Option<Span> {
+pub(super) fn type_last(t: &syn::Type) -> Option<Span> {
     match t {
         syn::Type::Path(x) => qpath_last(&x.qself, &x.path),
         syn::Type::Ptr(x) => type_last(&x.elem),

@@ -620,7 +620,7 @@ impl BodyVisitor for FnCx<'_, '_, '_> {
                 span,
                 ..
             } => {
-                let (resolved, resolution) = self.path_call(path, qself.as_ref());
+                let (resolved, resolution) = self.path_call(path, qself.as_deref());
                 CallFact {
                     call,
                     site: *span,
