@@ -233,12 +233,17 @@ impl Index<'_> {
         if let Some(hit) = self.memo_get(&key) {
             return hit;
         }
-        // Guard against `use` cycles: mark in progress.
-        self.memo_put(key.clone(), None);
+        // Guard against `use` cycles: a lookup already in progress on this thread answers
+        // nothing. The lookups between it and here then depend on where the cycle was entered,
+        // so they are not memoised; the rest are, and so every answer is the same whatever
+        // order (or thread) asks first.
+        let frame = InProgress::enter(&key)?;
         let r = self
             .lookup_local_v(m, name, want_container, depth, public_only)
             .or_else(|| self.lookup_globs_v(m, name, depth, public_only));
-        self.memo_put(key, r.clone());
+        if !frame.leave() {
+            self.memo_put(key, r.clone());
+        }
         r
     }
 
@@ -256,14 +261,14 @@ impl Index<'_> {
         false
     }
 
-    fn memo_get(&self, key: &(GScope, String, bool)) -> Option<Option<Res>> {
+    fn memo_get(&self, key: &MemoKey) -> Option<Option<Res>> {
         self.memo
             .lock()
             .map(|m| m.get(key).cloned())
             .unwrap_or(None)
     }
 
-    fn memo_put(&self, key: (GScope, String, bool), value: Option<Res>) {
+    fn memo_put(&self, key: MemoKey, value: Option<Res>) {
         if let Ok(mut m) = self.memo.lock() {
             m.insert(key, value);
         }
@@ -550,5 +555,105 @@ impl Index<'_> {
         path: &[String],
     ) -> Option<TypeKey> {
         self.type_key_of_path(fid, scope, path, 0)
+    }
+}
+
+/// The key of a memoised module lookup: (module, name, public only).
+type MemoKey = (GScope, String, bool);
+
+thread_local! {
+    /// The module lookups in progress on this thread, outermost first, each with whether its
+    /// answer met a lookup in progress further out (a cycle through it).
+    static IN_PROGRESS: std::cell::RefCell<Vec<(MemoKey, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A module lookup on this thread's stack of lookups in progress (popped when dropped, also
+/// when a panic unwinds through it).
+struct InProgress(bool);
+
+impl InProgress {
+    /// Enter the lookup of `key`; `None` when it is in progress already (a `use` cycle): the
+    /// lookups entered since then are marked as depending on that.
+    fn enter(key: &MemoKey) -> Option<InProgress> {
+        IN_PROGRESS.with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(i) = s.iter().position(|(k, _)| k == key) {
+                for f in &mut s[i + 1..] {
+                    f.1 = true;
+                }
+                return None;
+            }
+            s.push((key.clone(), false));
+            Some(InProgress(false))
+        })
+    }
+
+    /// Leave the lookup: did its answer depend on a lookup in progress further out?
+    fn leave(mut self) -> bool {
+        self.0 = true;
+        IN_PROGRESS.with(|s| s.borrow_mut().pop().is_none_or(|(_, cyclic)| cyclic))
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        if !self.0 {
+            // Unwinding: keep the stack balanced.
+            IN_PROGRESS.with(|s| {
+                s.borrow_mut().pop();
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::facts::{extract, ExtractOptions, ScopeId};
+    use crate::index::{FileData, FileId, Index};
+
+    fn files(src: &str) -> Vec<FileData> {
+        vec![FileData {
+            rel: "src/lib.rs".into(),
+            abs: "/w/src/lib.rs".into(),
+            facts: extract(
+                &syn::parse_file(src).expect("test source parses"),
+                ExtractOptions::default(),
+            ),
+            is_test_path: false,
+        }]
+    }
+
+    /// Glob imports that form a cycle (`a` re-exports `b`'s items, `b` re-exports `a`'s): every
+    /// name resolves the same whichever is asked first, on a fresh index each time (a lookup
+    /// answered while the cycle was in progress must not be memoised as the answer).
+    #[test]
+    fn answers_do_not_depend_on_the_order_of_questions_in_a_use_cycle() {
+        // `b::N` is `d::N` through `a`; asked while `a::N` is in progress, the way through `a`
+        // is blocked, so that answer (none) must not stay.
+        let src = "pub mod a { pub use super::b::*; pub use super::d::*; }\n\
+                   pub mod b { pub use super::a::*; }\n\
+                   pub mod d { pub struct N; }\n\
+                   pub mod e { pub use super::b::*; }\n";
+        let fs = files(src);
+        let root = GScope::new(FileId::new(0), ScopeId::new(0));
+        let q = |p: &str| p.split("::").map(str::to_string).collect::<Vec<_>>();
+        let paths = ["b::N", "e::N", "a::N", "d::N"];
+        let ask = |order: &[&str]| {
+            let index = Index::build(&fs, &[], Path::new("/w"));
+            let mut got: Vec<(String, Option<Res>)> = order
+                .iter()
+                .map(|p| (p.to_string(), index.resolve_path(root, &q(p), false)))
+                .collect();
+            got.sort_by(|x, y| x.0.cmp(&y.0));
+            got
+        };
+        let forward = ask(&paths);
+        let mut rev = paths;
+        rev.reverse();
+        assert_eq!(forward, ask(&rev));
+        assert!(forward.iter().all(|(_, r)| r.is_some()), "{forward:?}");
     }
 }
