@@ -37,7 +37,15 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
 ///
 /// Returns the literals of those loads, as written (`None`: one whose literal the bytes cannot
 /// read, which may name any file).
+#[cfg(test)]
 pub fn outside_loads(b: &[u8]) -> Vec<Option<String>> {
+    loads(b).1
+}
+
+/// Whether `b` may hold any `#[path]` or `include!` at all (whatever its literal), and the
+/// literals of those that may leave the file's folder ([`outside_loads`]).
+pub fn loads(b: &[u8]) -> (bool, Vec<Option<String>>) {
+    let mut any = false;
     let word_at = |pos: usize, n: usize| {
         (pos == 0 || !is_ident_byte(b[pos - 1]))
             && (pos + n >= b.len() || !is_ident_byte(b[pos + n]))
@@ -81,6 +89,7 @@ pub fn outside_loads(b: &[u8]) -> Vec<Option<String>> {
         let eq = b.get(after) == Some(&b'=') && b.get(after + 1) != Some(&b'=');
         let before = b[..pos].iter().rev().find(|c| !c.is_ascii_whitespace());
         if word_at(pos, 4) && eq && matches!(before, Some(b'[') | Some(b'/')) {
+            any = true;
             out.extend(escapes(after + 1));
         }
     }
@@ -94,10 +103,11 @@ pub fn outside_loads(b: &[u8]) -> Vec<Option<String>> {
         }
         let open = next(bang + 1);
         if matches!(b.get(open), Some(b'(') | Some(b'[') | Some(b'{')) {
+            any = true;
             out.extend(escapes(open + 1));
         }
     }
-    out
+    (any, out)
 }
 
 /// What follows an `unsafe` keyword token.

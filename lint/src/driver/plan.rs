@@ -23,25 +23,26 @@
 //!   ([`crate::index::Index::file_levels`]). Such a level can only remove findings, and only of
 //!   sites that are reportable on their own, whose files are parsed anyway; what must be known is
 //!   the chain of `mod` declarations from the crate root down to such a file, with the levels at
-//!   each. A level is set only by an attribute naming the lint or its group, so it can come only
-//!   from a file holding the tool's name and one of those names (*level files*); when no file does, or no file has a
-//!   reportable site, nothing more is parsed. Otherwise the chain is made known by parsing whole
-//!   groups of files in full (a package's files; the files outside every package are one group).
-//!   A `mod` without `#[path]` loads a file below the declaring file's folder, so such a chain
-//!   ending at a file passes only through the groups *around* it: the packages whose folders
-//!   hold it, and the files outside every package. When no file may load a file from elsewhere
-//!   (a `#[path = ".."]` attribute or an `include!`, which passes levels on too:
-//!   [`prefilter::outside_loads`]), the groups around each file with a reportable site
-//!   are parsed in full when one of them holds a level file (the level file on the chain is in
-//!   one of them). A `#[path]` or `include!` whose literal names a file below its own file's
-//!   folder keeps the chain in the folders above the loaded file, so only one that may leave it
-//!   (`..`, an absolute path, an escape) counts. When some file may, a chain is made of such
-//!   pieces, each ending at the site's file or at such a `#[path]` or `include!`, so the groups
-//!   around every file with a reportable site or such a `#[path]` or `include!` are parsed in
-//!   full. A level file is one that may hold an attribute that *allows* the lint (`allow` or
-//!   `expect` too among its words): without one on a chain, a `warn` or `deny` there changes
-//!   nothing (the rule reports by default), and with one, the whole groups around the site are
-//!   parsed, those levels included.
+//!   each. A level is set only by an attribute naming the lint or its group after the tool
+//!   (`clippy::restriction`), and only `allow` or `expect` turns it off: a *level file* holds
+//!   such a name and one of those words ([`names_lint`]); without one above a site, a `warn` or
+//!   `deny` changes nothing (the rule reports by default). When no file is a level file, or no
+//!   file has a reportable site, nothing more is parsed. Otherwise ([`Planner::plan_module_levels`]):
+//!   - a `mod` without `#[path]`, or with one whose literal stays below its own file's folder,
+//!     loads a file below the declaring file's folder, so every file of a chain ending at a
+//!     site's file sits directly in a folder above it (its own included);
+//!   - a `#[path]` or `include!` that may leave its file's folder (`..`, an absolute path, a
+//!     drive, an escape: [`prefilter::loads`]) may load any file below the folder it climbs to
+//!     ([`load_region`]); a chain to such a file may run through the file holding it, so the
+//!     folders above that file (and, to a fixpoint, those of the loads whose regions hold it)
+//!     are the chain's too;
+//!   - a level file's levels reach the files below its *child region* ([`child_region`]): its
+//!     folder for a `mod.rs`, a crate root, a file with a `#[path]`/`include!` or a file some
+//!     `#[path]` may load (rustc reads such a file's `mod`s from its own folder), else
+//!     `its-folder/its-stem/`;
+//!   - a site's file needs the chain parsed when a level file sits in one of the chain's folders
+//!     and the chain goes on below its child region (or through a load it holds); then every
+//!     file directly in those folders is parsed in full, the levels between included.
 //! * **path occurrences** ([`crate::rules::Needs::paths`], banned-type) are resolved across
 //!   files. A finding's resolved name ends in one of the rule's words or an alias of it (a
 //!   renaming `use` or a `type` alias), so only files containing one of those words (*triggers*)
@@ -117,6 +118,62 @@ impl Words {
     pub(crate) fn any_in(&self, hay: &[u8]) -> bool {
         self.finders.iter().any(|f| has_word(hay, f))
     }
+}
+
+/// The folder below which the files of the modules a file declares lie (a level there reaches
+/// them). A `mod x;` of `a/b.rs` loads `a/b/x.rs`; of a `mod.rs`, a crate root (by the index's
+/// rule, or any file in a target folder: `bin`, `tests`, `benches`, `examples`) or a file a
+/// `#[path]` may load (`mod_rs_like`: rustc reads such a file's `mod`s from its own folder),
+/// `a/x.rs`; a `#[path]` or an `include!` in the file itself (`self_loads`) may load any file
+/// below its folder (one that leaves it is a load from outside, planned apart). `None` when the
+/// path has no folder.
+fn child_region(file: &Path, self_loads: bool, mod_rs_like: bool) -> Option<PathBuf> {
+    let dir = file.parent()?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let root_like = matches!(name, "mod.rs" | "lib.rs" | "main.rs" | "build.rs")
+        || matches!(dir_name, "bin" | "tests" | "benches" | "examples");
+    if root_like || self_loads || mod_rs_like {
+        return Some(dir.to_path_buf());
+    }
+    let stem = file.file_stem()?;
+    Some(dir.join(stem))
+}
+
+/// Does `b` name one of `names` as a lint of `tool` (`clippy::restriction`, blanks around the
+/// `::` allowed), as a lint attribute must? Comments and literals are not told apart: a false
+/// find only costs parses.
+fn names_lint(b: &[u8], tool: &Words, names: &Words) -> bool {
+    tool.finders.iter().any(|f| {
+        let n = f.needle().len();
+        f.find_iter(b).any(|pos| {
+            if pos > 0 && crate::lexer::is_ident_byte(b[pos - 1]) {
+                return false;
+            }
+            let skip = |mut i: usize| {
+                while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+                    i += 1;
+                }
+                i
+            };
+            let i = skip(pos + n);
+            if b.get(i..i + 2) != Some(b"::".as_slice()) {
+                return false;
+            }
+            let start = skip(i + 2);
+            let end = start
+                + b[start..]
+                    .iter()
+                    .take_while(|&&c| crate::lexer::is_ident_byte(c))
+                    .count();
+            end > start && names.finders.iter().any(|w| w.needle() == &b[start..end])
+        })
+    })
+}
+
+/// The folders above `f`, its own first.
+fn above(f: &Path) -> impl Iterator<Item = &Path> {
+    f.ancestors().skip(1)
 }
 
 /// The folder below which a load from outside written in `file` (`lit`, as written; `None`: not
@@ -410,6 +467,8 @@ struct Probe {
     trigger: bool,
     /// It contains a word of a lint-level attribute that may reach other files' `unsafe` sites.
     level: bool,
+    /// It may hold a `#[path]` or an `include!` (whatever the literal).
+    loads_any: bool,
     /// It may load a file from outside its folder: a `#[path = ".."]` attribute or an `include!` (looked
     /// for only when some rule has level words).
     /// Where each of its loads from outside its folder may load a file (`None`: anywhere).
@@ -564,35 +623,49 @@ impl<'a> Planner<'a> {
         if !self.files.iter().any(|s| s.probe.level) || !self.files.iter().any(reportable) {
             return;
         }
-        let by_dir: HashMap<&Path, PkgId> = self
-            .packages
+        // A `mod` without `#[path]`, or with a path below its own file's folder, loads a file
+        // below the declaring file's folder. So every file of a chain of such declarations
+        // ending at a file sits directly in one of the folders above that file (its own
+        // included): those folders are where the chain can run.
+        type Dirs<'p> = HashSet<&'p Path>;
+        let mut by_dir: HashMap<&Path, Vec<usize>> = HashMap::new();
+        for (i, s) in self.files.iter().enumerate() {
+            if let Some(d) = s.path.parent() {
+                by_dir.entry(d).or_default().push(i);
+            }
+        }
+        // Where a `#[path]` or an `include!` may find its file: below its own file's folder,
+        // or below the folder a load from outside climbs to.
+        let load_dirs: Vec<Option<&Path>> = self
+            .files
             .iter()
-            .enumerate()
-            .map(|(i, p)| (p.dir.as_path(), i as PkgId))
+            .filter(|s| s.probe.loads_any)
+            .filter_map(|s| s.path.parent().map(Some))
+            .chain(
+                self.files
+                    .iter()
+                    .flat_map(|s| s.probe.loads_outside.iter().map(|r| r.as_deref())),
+            )
             .collect();
-        // The groups a chain of `mod` declarations without `#[path]` that ends at this file can
-        // pass through: every package whose folder holds it, and the files outside every
-        // package (such a `mod` loads a file below the declaring file's folder).
-        let around = |s: &FileState| -> Vec<Option<PkgId>> {
-            let mut g: Vec<Option<PkgId>> = s
-                .path
-                .ancestors()
-                .skip(1)
-                .filter_map(|a| by_dir.get(a).map(|&p| Some(p)))
-                .collect();
-            g.push(None);
-            g
-        };
-        let level_groups: HashSet<Option<PkgId>> = self
+        // The level files, with the folders their levels reach below.
+        let levels: Vec<(&Path, PathBuf)> = self
             .files
             .iter()
             .filter(|s| s.probe.level)
-            .map(|s| s.pkg)
+            .filter_map(|s| {
+                let loaded = load_dirs
+                    .iter()
+                    .any(|d| d.is_none_or(|d| s.path.starts_with(d)));
+                Some((
+                    s.path.as_path(),
+                    child_region(&s.path, s.probe.loads_any, loaded)?,
+                ))
+            })
             .collect();
         // A load from outside (`#[path = "../x.rs"]`, `include!("../x.rs")`) joins chains: a
-        // chain to a file in its region may pass through the file holding it, and so through
-        // the groups around that file and, in turn, of the loads whose regions hold it.
-        type Groups = HashSet<Option<PkgId>>;
+        // chain to a file below the folder it climbs to may pass through the file holding it,
+        // and so through the folders above that file and, in turn, those of the loads whose
+        // regions hold it (to a fixpoint).
         let covers =
             |region: &Option<PathBuf>, f: &Path| region.as_ref().is_none_or(|r| f.starts_with(r));
         let loads: Vec<(usize, &Option<PathBuf>)> = self
@@ -601,9 +674,11 @@ impl<'a> Planner<'a> {
             .enumerate()
             .flat_map(|(i, s)| s.probe.loads_outside.iter().map(move |r| (i, r)))
             .collect();
-        let mut ctx: Vec<Groups> = loads
+        // Per load: the folders its chains may run through, and the files they pass (the
+        // holders of the loads on the way).
+        let mut ctx: Vec<(Dirs, HashSet<usize>)> = loads
             .iter()
-            .map(|&(i, _)| around(&self.files[i]).into_iter().collect())
+            .map(|&(i, _)| (above(&self.files[i].path).collect(), HashSet::from([i])))
             .collect();
         loop {
             let mut changed = false;
@@ -611,9 +686,11 @@ impl<'a> Planner<'a> {
                 for b in 0..loads.len() {
                     if loads[a].0 != loads[b].0 && covers(loads[b].1, &self.files[loads[a].0].path)
                     {
-                        let add: Vec<Option<PkgId>> = ctx[b].difference(&ctx[a]).copied().collect();
-                        if !add.is_empty() {
-                            ctx[a].extend(add);
+                        let add: Vec<&Path> = ctx[b].0.difference(&ctx[a].0).copied().collect();
+                        let add_h: Vec<usize> = ctx[b].1.difference(&ctx[a].1).copied().collect();
+                        if !add.is_empty() || !add_h.is_empty() {
+                            ctx[a].0.extend(add);
+                            ctx[a].1.extend(add_h);
                             changed = true;
                         }
                     }
@@ -623,22 +700,32 @@ impl<'a> Planner<'a> {
                 break;
             }
         }
-        let mut full: Groups = HashSet::new();
+        let mut full: HashSet<usize> = HashSet::new();
         for s in self.files.iter().filter(|s| reportable(s)) {
-            let mut groups: Groups = around(s).into_iter().collect();
+            let mut dirs: Dirs = above(&s.path).collect();
+            let mut passed: Vec<&Path> = vec![s.path.as_path()];
             for (k, &(_, region)) in loads.iter().enumerate() {
                 if covers(region, &s.path) {
-                    groups.extend(ctx[k].iter().copied());
+                    dirs.extend(ctx[k].0.iter().copied());
+                    passed.extend(ctx[k].1.iter().map(|&i| self.files[i].path.as_path()));
                 }
             }
-            if groups.iter().any(|g| level_groups.contains(g)) {
-                full.extend(groups);
+            // A level file is on a chain to this file when it sits in one of the chain's
+            // folders and the chain goes on below the folder its levels reach.
+            // (Or it holds a load the chain goes through: its levels reach the loaded file.)
+            let on_chain = levels.iter().any(|(l, region)| {
+                passed[1..].contains(l)
+                    || (l.parent().is_some_and(|d| dirs.contains(d))
+                        && passed.iter().any(|&t| t != *l && t.starts_with(region)))
+            });
+            if on_chain {
+                for d in dirs {
+                    full.extend(by_dir.get(d).into_iter().flatten().copied());
+                }
             }
         }
-        for s in &mut self.files {
-            if full.contains(&s.pkg) {
-                s.mode = Mode::Full;
-            }
+        for i in full {
+            self.files[i].mode = Mode::Full;
         }
     }
 
@@ -914,16 +1001,18 @@ fn probe_file(
         level: demand
             .level_words
             .iter()
-            .any(|(tool, names, allows)| tool.any_in(b) && names.any_in(b) && allows.any_in(b)),
-        loads_outside: if demand.level_words.is_empty() {
-            Vec::new()
-        } else {
-            prefilter::outside_loads(b)
-                .iter()
-                .map(|lit| load_region(path, lit.as_deref()))
-                .collect()
-        },
+            .any(|(tool, names, allows)| allows.any_in(b) && names_lint(b, tool, names)),
+        loads_any: false,
+        loads_outside: Vec::new(),
     };
+    if !demand.level_words.is_empty() {
+        let (any, outside) = prefilter::loads(b);
+        st.probe.loads_any = any;
+        st.probe.loads_outside = outside
+            .iter()
+            .map(|lit| load_region(path, lit.as_deref()))
+            .collect();
+    }
     // When every file is parsed in full anyway (a rule needs every file: listener entry
     // points), the `unsafe` verdict would decide nothing: not computed.
     if demand.prefilter && !demand.every_file {
@@ -956,6 +1045,19 @@ pub fn unsafe_parse_text(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_level_file_names_the_lint_after_the_tool() {
+        let tool = Words::new(&["clippy"]);
+        let names = Words::new(&["undocumented_unsafe_blocks", "restriction"]);
+        let yes = |s: &str| names_lint(s.as_bytes(), &tool, &names);
+        assert!(yes("#![allow(clippy::undocumented_unsafe_blocks)]"));
+        assert!(yes("#[expect(clippy :: restriction)]"));
+        assert!(yes("#[allow(clippy::\n    restriction, reason = \"x\")]"));
+        assert!(!yes("mod restriction; #![allow(clippy::all)]"));
+        assert!(!yes("#![allow(clippy::undocumented_unsafe_blocks_x)]"));
+        assert!(!yes("#![allow(myclippy::restriction)]"));
+    }
 
     #[test]
     fn a_load_from_outside_may_reach_below_the_folder_it_climbs_to() {
