@@ -508,6 +508,12 @@ impl Extractor {
             Some(b) => super::body::lower(b, body_scope, &self.anchors),
             None => Body::default(),
         };
+        let has_async_block = body.exprs.iter().any(|e| {
+            matches!(
+                e.kind,
+                ExprKind::AsyncBlock(_) | ExprKind::Closure { is_async: true, .. }
+            )
+        });
         self.facts.bodies.push(body);
         let idx = FnIdx::new(self.facts.fns.len());
         self.facts.fns.push(FnFacts {
@@ -520,6 +526,7 @@ impl Extractor {
             params,
             ret,
             is_async: sig.asyncness.is_some(),
+            has_async_block,
             span: Span::from_pm2(sig.ident.span()),
             item_line,
             in_test: self.in_test,

@@ -77,8 +77,9 @@ pub struct FileFacts {
     pub items: Vec<Item>,
     /// Function signatures (item-level: a body edit does not change them).
     pub fns: Vec<FnFacts>,
-    /// Function bodies, indexed by [`FnIdx`] like `fns` (same length).
-    pub bodies: Vec<Body>,
+    /// Function bodies, indexed by [`FnIdx`] like `fns` (same length); from the cache, each is
+    /// decoded when first read ([`Bodies`]).
+    pub bodies: Bodies,
     pub impls: Vec<ImplFacts>,
     /// Path occurrences (only collected when a `banned-type` entry applies to the file).
     pub paths: Vec<PathOcc>,
@@ -284,6 +285,9 @@ pub struct FnFacts {
     pub params: Vec<(Pat, TyRef)>,
     pub ret: Option<TyRef>,
     pub is_async: bool,
+    /// Its body holds an async block or an async closure (item-level, so that asking does not
+    /// decode the body).
+    pub has_async_block: bool,
     /// The name token.
     pub span: Span,
     /// First line of the item, attributes included (for `// channel-lint: listener-entry`).
@@ -380,6 +384,188 @@ local_id!(
 /// every child id is smaller than its parent's); `root` is the function's block and the last
 /// node; parentheses are kept as [`ExprKind::Paren`] nodes (so a rule can tell `(|x| ..)` from
 /// `|x| ..`); a body never refers to another body.
+/// A file's function bodies, in [`FnIdx`] order. Lowered bodies are held as they are; bodies
+/// read from the facts cache are kept as their encoded bytes and decoded the first time they
+/// are read (from any thread), so a warm run decodes only the bodies its rules look at (the
+/// listener rules read a few percent of a crate's functions). The item tree is decoded whole:
+/// only bodies are deferred.
+///
+/// The bytes come from a cache entry whose checksum was verified when the pack was loaded, and
+/// were written by the same build (the cache key holds the tool version and [`crate::cache`]'s
+/// schema), so a body that does not decode is a bug: it panics with a message saying so, which
+/// the driver reports as an internal error (never a silently empty body).
+#[derive(Default)]
+pub struct Bodies {
+    items: Vec<LazyBody>,
+}
+
+struct LazyBody {
+    body: std::sync::OnceLock<Body>,
+    /// The encoded body, until decoded (`None` for a lowered one).
+    raw: Option<Box<[u8]>>,
+}
+
+fn body_opts(limit: u64) -> impl bincode::Options {
+    use bincode::Options as _;
+    bincode::DefaultOptions::new().with_limit(limit)
+}
+
+impl Bodies {
+    pub fn push(&mut self, body: Body) {
+        self.items.push(LazyBody {
+            body: std::sync::OnceLock::from(body),
+            raw: None,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The body at `i`, decoded now if it was not yet.
+    pub fn get(&self, i: usize) -> &Body {
+        let l = &self.items[i];
+        l.body.get_or_init(|| {
+            use bincode::Options as _;
+            let raw = l.raw.as_deref().unwrap_or_default();
+            body_opts(raw.len() as u64 * 64 + 4096)
+                .deserialize(raw)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "a cached function body does not decode ({e}); delete the facts cache \
+                         (target/channel-lint-cache) and run again"
+                    )
+                })
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Body> + '_ {
+        (0..self.items.len()).map(|i| self.get(i))
+    }
+
+    /// How many bodies have been decoded or lowered (for tests and `--timings`-like probes).
+    pub fn decoded(&self) -> usize {
+        self.items.iter().filter(|l| l.body.get().is_some()).count()
+    }
+}
+
+impl std::ops::Index<usize> for Bodies {
+    type Output = Body;
+    fn index(&self, i: usize) -> &Body {
+        self.get(i)
+    }
+}
+
+impl<'a> IntoIterator for &'a Bodies {
+    type Item = &'a Body;
+    type IntoIter = Box<dyn Iterator<Item = &'a Body> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl FromIterator<Body> for Bodies {
+    fn from_iter<I: IntoIterator<Item = Body>>(it: I) -> Self {
+        let mut b = Bodies::default();
+        for x in it {
+            b.push(x);
+        }
+        b
+    }
+}
+
+impl Clone for Bodies {
+    fn clone(&self) -> Self {
+        Bodies {
+            items: self
+                .items
+                .iter()
+                .map(|l| LazyBody {
+                    body: match l.body.get() {
+                        Some(b) => std::sync::OnceLock::from(b.clone()),
+                        None => std::sync::OnceLock::new(),
+                    },
+                    raw: l.raw.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Bodies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Each body as its own byte string (so that it can be decoded alone, later).
+impl Serialize for Bodies {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use bincode::Options as _;
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let mut seq = ser.serialize_seq(Some(self.items.len()))?;
+        for l in &self.items {
+            match (l.body.get(), &l.raw) {
+                (None, Some(raw)) => seq.serialize_element(&RawBody(raw))?,
+                (Some(b), _) => {
+                    let bytes = body_opts(u64::MAX).serialize(b).map_err(S::Error::custom)?;
+                    seq.serialize_element(&RawBody(&bytes))?
+                }
+                (None, None) => return Err(S::Error::custom("a body with neither form")),
+            }
+        }
+        seq.end()
+    }
+}
+
+struct RawBody<'a>(&'a [u8]);
+
+impl Serialize for RawBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_bytes(self.0)
+    }
+}
+
+struct OwnedRaw(Box<[u8]>);
+
+impl<'de> Deserialize<'de> for OwnedRaw {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OwnedRaw;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an encoded body")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<OwnedRaw, E> {
+                Ok(OwnedRaw(v.into()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<OwnedRaw, E> {
+                Ok(OwnedRaw(v.into_boxed_slice()))
+            }
+        }
+        de.deserialize_byte_buf(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bodies {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let raw: Vec<OwnedRaw> = Vec::deserialize(de)?;
+        Ok(Bodies {
+            items: raw
+                .into_iter()
+                .map(|r| LazyBody {
+                    body: std::sync::OnceLock::new(),
+                    raw: Some(r.0),
+                })
+                .collect(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Body {
     #[serde(with = "compact_ranges")]
@@ -719,6 +905,33 @@ mod tests {
             "{compact} bytes against {plain} for {} expressions",
             body.exprs.len()
         );
+    }
+
+    #[test]
+    fn cached_bodies_are_decoded_when_first_read_and_equal_the_lowered_ones() {
+        let src = "async fn f() { tx.send(1).await; }\nfn g() { h(|x| x) }\nfn k() {}\n";
+        let facts = extract(&syn::parse_file(src).unwrap(), ExtractOptions::default());
+        let bytes = opts().serialize(&facts).unwrap();
+        let back: FileFacts = opts().deserialize(&bytes).unwrap();
+        assert_eq!(back.bodies.len(), 3);
+        assert_eq!(
+            back.bodies.decoded(),
+            0,
+            "nothing decoded before it is read"
+        );
+        assert_eq!(back.bodies[1], facts.bodies[1]);
+        assert_eq!(back.bodies.decoded(), 1, "only the body read");
+        // Encoding again keeps the undecoded ones as they were.
+        let again = opts().serialize(&back).unwrap();
+        assert_eq!(again, bytes);
+        let all: Vec<&Body> = back.bodies.iter().collect();
+        let want: Vec<&Body> = facts.bodies.iter().collect();
+        assert_eq!(all, want);
+        assert!(facts
+            .fns
+            .iter()
+            .map(|f| f.has_async_block)
+            .eq([false, false, false]));
     }
 
     #[test]

@@ -418,13 +418,7 @@ pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<Entry>, HashSet<FnId>) {
 }
 
 fn has_async_block(an: &Analyzer, f: FnId) -> bool {
-    let body = an.body(f);
-    body.exprs.iter().any(|e| {
-        matches!(
-            e.kind,
-            ExprKind::AsyncBlock(_) | ExprKind::Closure { is_async: true, .. }
-        )
-    })
+    an.index.fn_facts(f).has_async_block
 }
 
 /// Push one finding per site of `f`: `message(site, chain names)`, the root note (`root`: what
