@@ -640,3 +640,18 @@ impl<'a> Index<'a> {
         }
     }
 }
+
+/// One file `src/lib.rs` of a workspace at `/w`, lowered from `src` (for the tests of the
+/// layers above).
+#[cfg(test)]
+pub(crate) fn test_file(src: &str) -> Vec<FileData> {
+    vec![FileData {
+        rel: "src/lib.rs".into(),
+        abs: "/w/src/lib.rs".into(),
+        facts: crate::facts::extract(
+            &syn::parse_file(src).expect("test source parses"),
+            crate::facts::ExtractOptions::default(),
+        ),
+        is_test_path: false,
+    }]
+}

@@ -611,19 +611,11 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::facts::{extract, ExtractOptions, ScopeId};
+    use crate::facts::ScopeId;
     use crate::index::{FileData, FileId, Index};
 
     fn files(src: &str) -> Vec<FileData> {
-        vec![FileData {
-            rel: "src/lib.rs".into(),
-            abs: "/w/src/lib.rs".into(),
-            facts: extract(
-                &syn::parse_file(src).expect("test source parses"),
-                ExtractOptions::default(),
-            ),
-            is_test_path: false,
-        }]
+        crate::index::test_file(src)
     }
 
     /// Glob imports that form a cycle (`a` re-exports `b`'s items, `b` re-exports `a`'s): every

@@ -1007,19 +1007,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::facts::{extract, ExtractOptions};
     use crate::index::FileData;
 
     fn file(src: &str) -> Vec<FileData> {
-        vec![FileData {
-            rel: "src/lib.rs".into(),
-            abs: "/w/src/lib.rs".into(),
-            facts: extract(
-                &syn::parse_file(src).expect("test source parses"),
-                ExtractOptions::default(),
-            ),
-            is_test_path: false,
-        }]
+        crate::index::test_file(src)
     }
 
     /// A marked spawned block's calls, relative to it: its own run in place, a task it spawns

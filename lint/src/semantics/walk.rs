@@ -85,29 +85,14 @@ pub fn walk_body_with<V: BodyVisitor>(body: &Body, uses: &[Use], v: &mut V) {
     let Some(root) = body.root else {
         return;
     };
-    let mut w = Walker {
-        body,
-        uses,
-        v,
-        anchors: body.outer_anchors.clone(),
-        await_tails: false,
-        place: Place::default(),
-    };
-    w.expr(root, false);
+    Walker::new(body, uses, v).expr(root, false);
 }
 
 /// Walk the expression `e` of `body` as if it were the body's root: the calls inside it, with
 /// their places relative to `e` (a call directly in `e` runs in place, whatever the body does
 /// with `e`'s own value). For a root inside a body: the body of a marked async block or closure.
 pub fn walk_expr_with<V: BodyVisitor>(body: &Body, uses: &[Use], e: ExprId, v: &mut V) {
-    let mut w = Walker {
-        body,
-        uses,
-        v,
-        anchors: body.outer_anchors.clone(),
-        await_tails: false,
-        place: Place::default(),
-    };
+    let mut w = Walker::new(body, uses, v);
     w.enter();
     w.expr(e, false);
     w.exit();
@@ -122,6 +107,20 @@ struct Walker<'b, V> {
     /// return are awaited too.
     await_tails: bool,
     place: Place,
+}
+
+impl<'b, V> Walker<'b, V> {
+    /// A walk from the body's own place, with its outer anchors.
+    fn new(body: &'b Body, uses: &'b [Use], v: &'b mut V) -> Self {
+        Walker {
+            body,
+            uses,
+            v,
+            anchors: body.outer_anchors.clone(),
+            await_tails: false,
+            place: Place::default(),
+        }
+    }
 }
 
 impl<V: BodyVisitor> Walker<'_, V> {
