@@ -860,19 +860,27 @@ fn run(cli: &InitCli, bin_name: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A temporary folder holding `files` (path relative to it, text).
+    fn temp_crate(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
     #[test]
     fn finds_loops_around_recv_from() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            src.join("lib.rs"),
-            r#"
+        let dir = temp_crate(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "src/lib.rs",
+                r#"
 pub struct Listener;
 impl Listener {
     pub async fn listen(&self) {
@@ -892,8 +900,8 @@ pub async fn other() { loop { recv(); } }
 #[cfg(test)]
 mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
 "#,
-        )
-        .unwrap();
+            ),
+        ]);
         let c = guess_entry_points(dir.path()).unwrap();
         let names: Vec<&str> = c.iter().map(|c| c.pattern.as_str()).collect();
         // Ranked by dispatch: `listen` and `select_loop` make two calls each (tie: by line),
@@ -931,22 +939,18 @@ mod tests { async fn t(s: S) { loop { s.recv_from(&mut b).await; } } }
     /// guess, the outer loop); examples are skipped.
     #[test]
     fn finds_select_while_let_and_stream_loops_ranked_by_dispatch() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::create_dir_all(dir.path().join("examples")).unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("examples/demo.rs"),
-            "async fn demo(mut rx: R) { while let Some(m) = rx.recv().await { m.go(); } }\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("src/lib.rs"),
-            r#"pub struct Actor { inbox: tokio::sync::mpsc::Receiver<u8>, ticker: tokio::time::Interval }
+        let dir = temp_crate(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "examples/demo.rs",
+                "async fn demo(mut rx: R) { while let Some(m) = rx.recv().await { m.go(); } }\n",
+            ),
+            (
+                "src/lib.rs",
+                r#"pub struct Actor { inbox: tokio::sync::mpsc::Receiver<u8>, ticker: tokio::time::Interval }
 impl Actor {
     pub async fn run(mut self) {
         loop {
@@ -978,8 +982,8 @@ pub async fn reconnect(mut rx: R) {
     }
 }
 "#,
-        )
-        .unwrap();
+            ),
+        ]);
         let c = guess_entry_points(dir.path()).unwrap();
         let got: Vec<(&str, usize, Option<&str>)> = c
             .iter()
@@ -1013,21 +1017,18 @@ pub async fn reconnect(mut rx: R) {
     /// A `#[freenet_test]` function (the policy's `test-attributes`) is test code.
     #[test]
     fn receives_are_judged_by_the_receivers_type() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("channel-lint.toml"),
-            "[analysis]\ntest-attributes = [\"freenet_test\"]\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("src/lib.rs"),
-            r#"pub struct Queue;
+        let dir = temp_crate(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "channel-lint.toml",
+                "[analysis]\ntest-attributes = [\"freenet_test\"]\n",
+            ),
+            (
+                "src/lib.rs",
+                r#"pub struct Queue;
 impl Queue { pub async fn recv(&mut self) -> Option<u8> { None } }
 pub async fn local(mut q: Queue) {
     while let Some(x) = q.recv().await {}
@@ -1047,8 +1048,8 @@ async fn harness(mut rx: tokio::sync::broadcast::Receiver<u8>) {
     loop { rx.recv().await; }
 }
 "#,
-        )
-        .unwrap();
+            ),
+        ]);
         let c = guess_entry_points(dir.path()).unwrap();
         let got: Vec<(&str, &str)> = c
             .iter()
@@ -1077,16 +1078,14 @@ async fn harness(mut rx: tokio::sync::broadcast::Receiver<u8>) {
     /// collection are not event loops.
     #[test]
     fn workspace_wrappers_of_receives_are_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("src/lib.rs"),
-            r#"pub struct Shutdown { notify: tokio::sync::broadcast::Receiver<()> }
+        let dir = temp_crate(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "src/lib.rs",
+                r#"pub struct Shutdown { notify: tokio::sync::broadcast::Receiver<()> }
 impl Shutdown {
     pub async fn recv(&mut self) { let _ = self.notify.recv().await; }
 }
@@ -1142,8 +1141,8 @@ pub async fn serve(mut rx: tokio::sync::mpsc::Receiver<u8>) -> Error {
     loop { match rx.recv().await { Some(m) => go(m), None => return Error::Closed } }
 }
 "#,
-        )
-        .unwrap();
+            ),
+        ]);
         let c = guess_entry_points(dir.path()).unwrap();
         let got: Vec<(&str, &str)> = c
             .iter()
@@ -1183,16 +1182,14 @@ pub async fn serve(mut rx: tokio::sync::mpsc::Receiver<u8>) -> Error {
     /// a receive for the loops that call it.
     #[test]
     fn stream_generator_loops_are_nested_and_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("src/lib.rs"),
-            r#"pub struct Sub { rx: tokio::sync::broadcast::Receiver<u8> }
+        let dir = temp_crate(&[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"t\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "src/lib.rs",
+                r#"pub struct Sub { rx: tokio::sync::broadcast::Receiver<u8> }
 impl Sub {
     pub fn open() -> Sub { todo!() }
     pub async fn mirror(mut self) -> S {
@@ -1205,8 +1202,8 @@ pub async fn subscribe_all() {
     loop { let s = Sub::open().mirror().await; keep(s); }
 }
 "#,
-        )
-        .unwrap();
+            ),
+        ]);
         let c = guess_entry_points(dir.path()).unwrap();
         let got: Vec<(&str, usize, Option<&str>)> = c
             .iter()

@@ -25,25 +25,17 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && memmem::find(hay, needle).is_some()
 }
 
-/// The loads in `b` of a file from outside its own folder (another package's folder included): a `mod`
-/// with a `#[path = ".."]` attribute (the whole word `path` followed by `=`, not `==`, with an
-/// opening `[` or the end of a comment `/` before it) or an `include!` (the whole word
-/// `include`, then `!` and a delimiter), whose string literal may leave the folder of the file
-/// that holds it: it holds `..`, starts with `/` or a drive (`C:`), or has an escape or a `\`
-/// (which the bytes cannot tell). A path without those names a file below that folder, so the
-/// `mod` chains through it stay in the folders above the loaded file; an argument that is not
-/// a string literal is followed by nobody (the index reads literals only). Blanks between
-/// allowed. Comments and literals are not told apart: a load found in one only costs parses.
-///
-/// Returns the literals of those loads, as written (`None`: one whose literal the bytes cannot
-/// read, which may name any file).
-#[cfg(test)]
-pub fn outside_loads(b: &[u8]) -> Vec<Option<String>> {
-    loads(b).1
-}
-
-/// Whether `b` may hold any `#[path]` or `include!` at all (whatever its literal), and the
-/// literals of those that may leave the file's folder ([`outside_loads`]).
+/// The loads in `b` of a file: a `mod` with a `#[path = ".."]` attribute (the whole word `path`
+/// followed by `=`, not `==`, with an opening `[` or the end of a comment `/` before it) or an
+/// `include!` (the whole word `include`, then `!` and a delimiter). Returns whether there may be
+/// any (whatever the literal), and the literals, as written, of those that may load a file from
+/// outside the folder of the file that holds them (another package's folder included): the
+/// literal holds `..`, starts with `/` or a drive (`C:/`), or has an escape or a `\` (which the
+/// bytes cannot tell); `None` for one whose literal the bytes cannot read, which may name any
+/// file. A path without those names a file below that folder, so the `mod` chains through it
+/// stay in the folders above the loaded file; an argument that is not a string literal is
+/// followed by nobody (the index reads literals only). Blanks between allowed. Comments and
+/// literals are not told apart: a load found in one only costs parses.
 pub fn loads(b: &[u8]) -> (bool, Vec<Option<String>>) {
     let mut any = false;
     let word_at = |pos: usize, n: usize| {
@@ -431,7 +423,7 @@ mod tests {
 
     #[test]
     fn files_loaded_from_outside() {
-        let yes = |s: &str| !outside_loads(s.as_bytes()).is_empty();
+        let yes = |s: &str| !loads(s.as_bytes()).1.is_empty();
         assert!(yes("#[path = \"../x.rs\"]\nmod x;"));
         assert!(yes("# [ path=\"/abs/x.rs\" ] mod x;"));
         assert!(yes("#[/* c */ path = \"a/../../x.rs\"] mod x;"));

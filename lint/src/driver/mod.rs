@@ -356,14 +356,10 @@ pub fn analyze(
 /// structures nobody reads again, whose freeing would otherwise be on the caller's path. A
 /// process that exits first lets the OS reclaim the memory instead.
 fn drop_in_background<T: Send + 'static>(value: T) {
-    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(value)));
-    let theirs = slot.clone();
-    let spawned = std::thread::Builder::new()
+    // A thread that cannot start drops its closure, and so the value, here.
+    let _ = std::thread::Builder::new()
         .name("channel-lint-free".into())
-        .spawn(move || drop(theirs.lock().map(|mut v| v.take())));
-    if spawned.is_err() {
-        drop(slot.lock().map(|mut v| v.take()));
-    }
+        .spawn(move || drop(value));
 }
 
 /// Give every diagnostic without a byte range the range of its span, read from its file's

@@ -447,7 +447,8 @@ impl Bodies {
         (0..self.items.len()).map(|i| self.get(i))
     }
 
-    /// How many bodies have been decoded or lowered (for tests and `--timings`-like probes).
+    /// How many bodies have been decoded or lowered.
+    #[cfg(test)]
     pub fn decoded(&self) -> usize {
         self.items.iter().filter(|l| l.body.get().is_some()).count()
     }

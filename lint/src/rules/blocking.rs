@@ -406,7 +406,7 @@ pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<Entry>, HashSet<FnId>) {
         }
         if index.fn_facts(f).is_async {
             roots.push(Entry::from(f));
-        } else if has_async_block(an, f) {
+        } else if index.fn_facts(f).has_async_block {
             let s = an.summary(f);
             if s.calls.iter().any(|c| ASYNC_BLOCK_KINDS.contains(&c.kind)) {
                 roots.push(Entry::from(f));
@@ -415,10 +415,6 @@ pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<Entry>, HashSet<FnId>) {
         }
     }
     (roots, restricted)
-}
-
-fn has_async_block(an: &Analyzer, f: FnId) -> bool {
-    an.index.fn_facts(f).has_async_block
 }
 
 /// Push one finding per site of `f`: `message(site, chain names)`, the root note (`root`: what
