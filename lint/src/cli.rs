@@ -83,6 +83,10 @@ pub struct Cli {
     /// also reports grammar errors in files no rule needs). See docs/performance.md.
     #[arg(long)]
     pub no_prefilter: bool,
+    /// Parse every function body of a parsed file with it, not only the bodies a rule reads
+    /// (same diagnostics, slower; also reports grammar errors in bodies no rule reads).
+    #[arg(long)]
+    pub eager_bodies: bool,
     /// Facts cache folder (default: target/channel-lint-cache under the workspace root).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     pub cache_dir: Option<PathBuf>,
@@ -246,6 +250,7 @@ fn real_main(cli: Cli) -> Result<u8, String> {
     };
     let tuning = crate::Tuning {
         prefilter: !cli.no_prefilter,
+        lazy_bodies: !cli.no_prefilter && !cli.eager_bodies,
         cache: if cli.no_cache {
             None
         } else {

@@ -34,6 +34,7 @@ pub(crate) mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod semantics;
+pub(crate) mod skeleton;
 pub mod source;
 pub(crate) mod suppress;
 pub mod workspace;
@@ -115,12 +116,16 @@ pub fn rel_path(root: &Path, path: &Path) -> String {
 
 /// Performance settings of a run. They never change its findings, only its cost, with one
 /// documented exception: with the prefilter on, a grammar error in a lexically sound file that
-/// no rule needs facts from is not reported (see [`driver::plan`]).
+/// no rule needs facts from, or inside a function body no rule reads, is not reported (see
+/// [`driver::plan`], [`skeleton`]).
 #[derive(Debug, Clone, Default)]
 pub struct Tuning {
     /// Parse only the files that can hold a finding (the CLI's default; `--no-prefilter` turns
     /// it off). See [`driver::plan`].
     pub prefilter: bool,
+    /// Parse a function body only when a rule reads it (the CLI's default; `--eager-bodies` or
+    /// `--no-prefilter` turn it off). See [`skeleton`].
+    pub lazy_bodies: bool,
     /// The facts cache folder (None: no cache; the CLI's default is
     /// `<root>/target/channel-lint-cache`). See [`cache`].
     pub cache: Option<PathBuf>,
@@ -163,6 +168,7 @@ pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
         explain_path: opts.explain_path.as_deref(),
         list_functions: opts.list_functions.as_deref(),
         prefilter: tuning.prefilter,
+        lazy_bodies: tuning.lazy_bodies,
         jobs: opts.jobs,
         debug_plan: std::env::var_os("CHANNEL_LINT_DEBUG_PLAN").is_some(),
     };

@@ -17,7 +17,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("base", &["diagnostic", "cfg", "workspace"]),
     (
         "syntax",
-        &["lexer", "source", "parse", "prefilter", "generated"],
+        &[
+            "lexer",
+            "source",
+            "parse",
+            "prefilter",
+            "skeleton",
+            "generated",
+        ],
     ),
     ("facts", &["facts", "suppress"]),
     ("index", &["index"]),

@@ -54,10 +54,20 @@ fn summary(r: Result<Outcome, channel_lint::RunError>) -> String {
     }
 }
 
+/// The CLI's settings: with the prefilter, bodies are parsed when a rule reads them.
 fn tuned(prefilter: bool, cache: Option<&Path>) -> Tuning {
     Tuning {
         prefilter,
+        lazy_bodies: prefilter,
         cache: cache.map(Path::to_path_buf),
+    }
+}
+
+/// The prefilter, every body of a parsed file parsed with it (`--eager-bodies`).
+fn eager(cache: Option<&Path>) -> Tuning {
+    Tuning {
+        lazy_bodies: false,
+        ..tuned(true, cache)
     }
 }
 
@@ -134,7 +144,23 @@ fn every_mode_gives_the_same_diagnostics_on_every_fixture() {
         if (full.starts_with("error") || pre.starts_with("error")) && full != pre {
             failures.push(format!("{}: {full} vs {pre}", case.display()));
         }
+        let eager_cache = tempfile::tempdir().unwrap();
         let modes = [
+            (
+                "eager bodies",
+                pre.clone(),
+                summary(run_tuned(&opts, &eager(None))),
+            ),
+            (
+                "eager bodies, cold cache",
+                pre.clone(),
+                summary(run_tuned(&opts, &eager(Some(eager_cache.path())))),
+            ),
+            (
+                "lazy bodies, warm cache filled by eager bodies",
+                pre.clone(),
+                summary(run_tuned(&opts, &tuned(true, Some(eager_cache.path())))),
+            ),
             (
                 "cold cache",
                 pre.clone(),

@@ -23,6 +23,11 @@ pub(crate) struct Job<'a> {
     /// The file may hold directives (else its comments are only lexed when it has `unsafe`
     /// sites, their only other reader).
     pub directive_text: bool,
+    /// Read a file parsed in full as its item skeleton, its bodies parsed when a rule reads
+    /// them ([`crate::skeleton`], [`facts::Bodies`]).
+    pub lazy_bodies: bool,
+    /// The file's text when the probe kept it (a cached entry with deferred bodies).
+    pub text: Option<&'a std::sync::Arc<str>>,
 }
 
 /// A parse's result (or why the file could not be read) and whether it is new.
@@ -65,6 +70,17 @@ pub(crate) fn parse_or_reuse(
                 };
                 return (Ok((reduced, false)), Some(p));
             }
+            let mut p = p;
+            if p.facts.bodies.has_deferred() {
+                let text = match job.text {
+                    Some(t) => t.clone(),
+                    None => match read_source(vfs, job.path, job.rel) {
+                        Ok(t) => std::sync::Arc::from(t.as_ref()),
+                        Err(d) => return (Err(d), None),
+                    },
+                };
+                p.facts.bodies.attach_source(text);
+            }
             return (Ok((p, false)), None);
         }
         return (parse(job, demand, markers, vfs), Some(p));
@@ -102,35 +118,18 @@ pub(crate) fn process_file(
         .filter(|(file, error)| file.is_some() && error.is_none()),
         _ => None,
     };
-    // A file with an item syn cannot read still has its other items checked (see `parse`).
-    let (parsed, error) = partial.unwrap_or_else(|| parse::parse_file(text));
-    let problem = error.map(|e| {
-        let mut span = Span::from_pm2(e.span());
-        span.end_line = span.line;
-        span.end_column = span.column + 1;
-        (span, format!("cannot parse: {e}"))
-    });
-    let mut facts = match parsed {
-        Some(file) => {
-            let opts = facts::ExtractOptions {
-                collect_paths: job.collect_paths && mode == Mode::Full,
-            };
-            let mut facts = if mode == Mode::Unsafe {
-                facts::extract_unsafe_only(&file)
-            } else {
-                facts::extract(&file, opts)
-            };
-            drop(file);
-            for rule in &demand.active {
-                rule.complete_facts(text, &mut facts);
-            }
-            facts
-        }
-        None => facts::FileFacts::empty(),
+    let opts = facts::ExtractOptions {
+        collect_paths: job.collect_paths && mode == Mode::Full,
     };
-    // proc-macro2 keeps every parsed text and its line table in a thread-local source map;
-    // nothing holds a span any more, so let it go (this is most of the memory of a big run).
-    proc_macro2::extra::invalidate_current_thread_spans();
+    // Bodies no item-level fact depends on are left in the text, for a rule to have parsed
+    // when it reads them (a file whose path occurrences are read is walked whole).
+    let skeleton = (mode == Mode::Full && job.lazy_bodies && !opts.collect_paths)
+        .then(|| skeleton_facts(text, opts, demand))
+        .flatten();
+    let (mut facts, problem) = match skeleton {
+        Some(facts) => (facts, None),
+        None => whole_facts(text, mode, opts, demand, partial),
+    };
     if mode == Mode::Unsafe {
         facts = unsafe_only(facts);
     }
@@ -147,6 +146,67 @@ pub(crate) fn process_file(
         problem,
         trimmed_to: None,
     }
+}
+
+/// The facts of `text` parsed whole (or of `partial`, its `unsafe` items' text, already parsed)
+/// and the parse error, if any.
+fn whole_facts(
+    text: &str,
+    mode: Mode,
+    opts: facts::ExtractOptions,
+    demand: &Demand,
+    partial: Option<(Option<syn::File>, Option<syn::Error>)>,
+) -> (facts::FileFacts, Option<(Span, String)>) {
+    // A file with an item syn cannot read still has its other items checked (see `parse`).
+    let (parsed, error) = partial.unwrap_or_else(|| parse::parse_file(text));
+    let problem = error.map(|e| {
+        let mut span = Span::from_pm2(e.span());
+        span.end_line = span.line;
+        span.end_column = span.column + 1;
+        (span, format!("cannot parse: {e}"))
+    });
+    let facts = match parsed {
+        Some(file) => {
+            let mut facts = if mode == Mode::Unsafe {
+                facts::extract_unsafe_only(&file)
+            } else {
+                facts::extract(&file, opts)
+            };
+            drop(file);
+            for rule in &demand.active {
+                rule.complete_facts(text, &mut facts);
+            }
+            facts
+        }
+        None => facts::FileFacts::empty(),
+    };
+    // proc-macro2 keeps every parsed text and its line table in a thread-local source map;
+    // nothing holds a span any more, so let it go (this is most of the memory of a big run).
+    proc_macro2::extra::invalidate_current_thread_spans();
+    (facts, problem)
+}
+
+/// The facts of `text` read as its item skeleton, or `None` when it has none, the skeleton does
+/// not parse as a whole (then the whole text is parsed, and its errors are syn's on it), or the
+/// scan's guess of where the bodies are is not what syn read.
+fn skeleton_facts(
+    text: &str,
+    opts: facts::ExtractOptions,
+    demand: &Demand,
+) -> Option<facts::FileFacts> {
+    let sk = crate::skeleton::skeleton(text)?;
+    let file = syn::parse_file(&sk.text).ok();
+    let facts = file
+        .as_ref()
+        .and_then(|f| facts::extract_skeleton(f, opts, &sk.slots));
+    drop(file);
+    proc_macro2::extra::invalidate_current_thread_spans();
+    let mut facts = facts?;
+    for rule in &demand.active {
+        rule.complete_facts(text, &mut facts);
+    }
+    facts.bodies.attach_source(std::sync::Arc::from(text));
+    Some(facts)
 }
 
 /// Facts reduced to what a rule reading `unsafe` sites reads.

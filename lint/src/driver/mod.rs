@@ -58,6 +58,11 @@ pub struct Request<'a> {
     /// findings, with one documented exception: a grammar error in a lexically sound file that
     /// no rule needs facts from is not reported.
     pub prefilter: bool,
+    /// Read the files parsed in full as item skeletons and parse a function body only when a
+    /// rule reads it ([`crate::skeleton`]). It never changes the findings, with the same kind of
+    /// exception as the prefilter's: a grammar error inside a body no rule reads is not
+    /// reported (one inside a body a rule reads is, as the file's `parse-error`).
+    pub lazy_bodies: bool,
     /// Worker threads (None: all cores).
     pub jobs: Option<usize>,
     /// Print the plan on stderr (`CHANNEL_LINT_DEBUG_PLAN`).
@@ -75,6 +80,7 @@ impl<'a> Request<'a> {
             explain_path: None,
             list_functions: None,
             prefilter: false,
+            lazy_bodies: false,
             jobs: None,
             debug_plan: false,
         }
@@ -262,11 +268,12 @@ pub fn analyze(
     let pool = parser_pool(req.jobs)?;
     let policy = req.policy;
     let levels = Levels::new(policy);
-    let demand = Demand::new(
+    let mut demand = Demand::new(
         policy,
         &levels,
         req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
     );
+    demand.lazy_bodies = req.lazy_bodies;
     let Loaded {
         files,
         comments,
@@ -302,6 +309,23 @@ pub fn analyze(
     })?;
     let (took, explanation) = explanation.map_err(RunError::Policy)?;
     outcome.explanation = explanation;
+    // A body parsed for a rule that syn rejected: the file's grammar error, as a whole parse
+    // would have reported it (the first one; the function was read as having no body).
+    for f in &files {
+        if let Some((span, msg)) = f
+            .facts
+            .bodies
+            .failures()
+            .min_by_key(|(s, _)| (s.line, s.column))
+        {
+            sink.push(Diagnostic::new(
+                rules::PARSE_ERROR.id,
+                &f.rel,
+                *span,
+                msg.clone(),
+            ));
+        }
+    }
     lap("rules", &mut outcome);
     outcome.rule_timings = took;
 
@@ -453,6 +477,42 @@ mod tests {
                 "prefilter {prefilter}"
             );
         }
+    }
+
+    /// Demand-driven bodies: a body a rule reads that syn rejects is the file's `parse-error`
+    /// (the findings elsewhere in the file stay); one no rule reads is only seen with the
+    /// bodies parsed eagerly, where the whole item is lost with it.
+    #[test]
+    fn a_grammar_error_in_a_body_is_reported_when_a_rule_reads_the_body() {
+        let root = PathBuf::from("/mem");
+        let mut vfs = MemoryVfs::new();
+        let lib = "pub async fn listen(tx: tokio::sync::mpsc::Sender<u8>) {\n    loop {\n        \
+                   tx.send(1).await.ok();\n        helper();\n    }\n}\n\
+                   fn helper() {\n    let = ;\n}\n\
+                   fn unread() {\n    let = ;\n}\n";
+        vfs.insert(root.join("src/lib.rs"), lib);
+        let files = vfs.paths();
+        let p = policy("[listener]\nentry-points = [\"listen\"]\n", &root);
+        let run = |lazy_bodies: bool| {
+            let req = Request {
+                prefilter: true,
+                lazy_bodies,
+                ..Request::new(&root, &files, &p)
+            };
+            let out = analyze(&req, &vfs, None).unwrap();
+            out.diagnostics
+                .iter()
+                .map(|d| (d.rule, d.span.line))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            run(true),
+            [("listener-send-await", 3), ("parse-error", 8)],
+            "helper is read (it is called on the listener path), unread is not"
+        );
+        // Parsed whole, syn's first error is the file's and the functions that do not parse
+        // (`helper`, `unread`) are dropped; the finding in `listen` stays.
+        assert_eq!(run(false), [("listener-send-await", 3), ("parse-error", 8)]);
     }
 
     /// `with_index` parses every file in full (prefilter or not, whatever the rules need) with

@@ -346,6 +346,9 @@ pub(crate) struct Demand<'p> {
     /// Prefiltering is on (off: `--no-prefilter`, or `--explain-path`, which lists functions
     /// of every file): without it every file is parsed in full.
     pub prefilter: bool,
+    /// Files parsed in full are read as item skeletons, their bodies parsed when a rule reads
+    /// them ([`crate::skeleton`]); off: every body of such a file is parsed with it.
+    pub lazy_bodies: bool,
     /// Some rule needs every file parsed, whatever the files say.
     every_file: bool,
     /// ... or when some file contains one of these markers.
@@ -370,6 +373,7 @@ impl<'p> Demand<'p> {
     pub(crate) fn new(policy: &'p LoadedPolicy, levels: &Levels, prefilter: bool) -> Demand<'p> {
         let mut d = Demand {
             prefilter,
+            lazy_bodies: false,
             every_file: false,
             every_file_markers: Vec::new(),
             unsafe_rules: Vec::new(),
@@ -506,6 +510,8 @@ pub(crate) struct FileState {
     fresh: bool,
     /// Its header marks it as generated (`crate::generated`).
     pub generated: bool,
+    /// Its text, kept when its cached facts have deferred bodies (to parse them from).
+    text: Option<std::sync::Arc<str>>,
 }
 
 impl FileState {
@@ -867,6 +873,8 @@ impl<'a> Planner<'a> {
                         mode: st.mode,
                         collect_paths: st.in_scope,
                         directive_text: st.probe.directive,
+                        lazy_bodies: demand.lazy_bodies,
+                        text: st.text.as_ref(),
                     };
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         files::parse_or_reuse(
@@ -976,6 +984,7 @@ fn probe_file(
         status: Status::Readable(None),
         fresh: false,
         generated: false,
+        text: None,
     };
     st.in_scope = demand.reads_paths()
         && policy
@@ -993,6 +1002,10 @@ fn probe_file(
     if let Some(c) = cache {
         st.hash = cache::content_hash(b);
         st.cached = c.get(&st.rel, st.hash).and_then(cache::decode);
+        let deferred = st.cached.as_ref().and_then(|e| e.parsed.as_ref());
+        if deferred.is_some_and(|p| p.facts.bodies.has_deferred()) {
+            st.text = Some(std::sync::Arc::from(text.as_ref()));
+        }
     }
     st.probe = Probe {
         directive: demand.directive_in(b),

@@ -50,6 +50,42 @@ pub fn lower(block: &syn::Block, scope: ScopeId, anchors: &[Anchor]) -> Body {
     l.body
 }
 
+/// Parse and lower a deferred body ([`super::Deferred`]): its text `{ .. }`, set where it stands
+/// in the file (its `{` on the same line and column, by leading line breaks and spaces), so that
+/// every span is the one a parse of the whole file gives. Runs on the calling thread (the rules'
+/// large-stack pool); proc-macro2's span table for this thread is let go afterwards, as after a
+/// file's parse.
+pub fn lower_deferred(text: &str, d: &super::Deferred) -> Result<Body, (Span, String)> {
+    let Some(src) = text.get(d.open as usize..d.close as usize) else {
+        return Err((
+            Span {
+                line: d.line,
+                column: d.column,
+                end_line: d.line,
+                end_column: d.column + 1,
+            },
+            "internal error of channel-lint: a deferred body is outside its file's text".into(),
+        ));
+    };
+    let pad_lines = d.line.saturating_sub(1) as usize;
+    let pad_cols = d.column.saturating_sub(1) as usize;
+    let mut padded = String::with_capacity(pad_lines + pad_cols + src.len());
+    padded.extend(std::iter::repeat_n('\n', pad_lines));
+    padded.extend(std::iter::repeat_n(' ', pad_cols));
+    padded.push_str(src);
+    let out = match syn::parse_str::<syn::Block>(&padded) {
+        Ok(block) => Ok(lower(&block, d.scope, &d.anchors)),
+        Err(e) => {
+            let mut span = Span::from_pm2(e.span());
+            span.end_line = span.line;
+            span.end_column = span.column + 1;
+            Err((span, format!("cannot parse: {e}")))
+        }
+    };
+    proc_macro2::extra::invalidate_current_thread_spans();
+    out
+}
+
 struct Lowering {
     /// The body so far: every node is allocated after its children, so their ranges are
     /// there to build its own from.

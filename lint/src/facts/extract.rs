@@ -20,7 +20,30 @@ pub struct ExtractOptions {
 
 /// Walk a parsed file once and record its facts.
 pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
+    extract_inner(file, opts, Vec::new()).0
+}
+
+/// The facts of a file read as its item skeleton ([`crate::skeleton`]): `file` is the parsed
+/// skeleton, `slots` its blanked bodies, each of which becomes a deferred body of the function
+/// whose block it is. `None` when some slot is the block of no function (the byte scan guessed
+/// wrong): the caller parses the whole text instead.
+pub fn extract_skeleton(
+    file: &syn::File,
+    opts: ExtractOptions,
+    slots: &[crate::skeleton::BodySlot],
+) -> Option<FileFacts> {
+    let (facts, claimed) = extract_inner(file, opts, slots.to_vec());
+    claimed.then_some(facts)
+}
+
+fn extract_inner(
+    file: &syn::File,
+    opts: ExtractOptions,
+    slots: Vec<crate::skeleton::BodySlot>,
+) -> (FileFacts, bool) {
     let mut ex = Extractor {
+        claimed: vec![false; slots.len()],
+        slots,
         facts: FileFacts::default(),
         scope: ScopeId::ROOT,
         anchors: Vec::new(),
@@ -49,7 +72,8 @@ pub fn extract(file: &syn::File, opts: ExtractOptions) -> FileFacts {
     for item in &file.items {
         ex.visit_item(item);
     }
-    ex.facts
+    let all = ex.claimed.iter().all(|&c| c);
+    (ex.facts, all)
 }
 
 struct Extractor {
@@ -67,6 +91,9 @@ struct Extractor {
     mod_scopes: HashMap<*const syn::ItemMod, ScopeId>,
     /// The clippy lint levels in effect here, outermost first (see `UnsafeSite::clippy_levels`).
     levels: Vec<lint_level::ClippyLevel>,
+    /// The blanked bodies of a skeleton, in text order, and which a function has claimed.
+    slots: Vec<crate::skeleton::BodySlot>,
+    claimed: Vec<bool>,
 }
 
 pub(crate) fn ident_str(id: &syn::Ident) -> String {
@@ -504,17 +531,33 @@ impl Extractor {
             syn::ReturnType::Type(_, t) => Some(ty_ref(t, scope)),
             syn::ReturnType::Default => None,
         };
-        let body = match block {
-            Some(b) => super::body::lower(b, body_scope, &self.anchors),
-            None => Body::default(),
+        let has_async_block = match (block, block.and_then(|b| self.claim_slot(b))) {
+            (_, Some(slot)) => {
+                self.facts.bodies.push_deferred(Deferred {
+                    open: slot.open,
+                    close: slot.close,
+                    line: slot.line,
+                    column: slot.column,
+                    scope: body_scope,
+                    anchors: self.anchors.clone(),
+                });
+                slot.has_async
+            }
+            (b, None) => {
+                let body = match b {
+                    Some(b) => super::body::lower(b, body_scope, &self.anchors),
+                    None => Body::default(),
+                };
+                let has = body.exprs.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        ExprKind::AsyncBlock(_) | ExprKind::Closure { is_async: true, .. }
+                    )
+                });
+                self.facts.bodies.push(body);
+                has
+            }
         };
-        let has_async_block = body.exprs.iter().any(|e| {
-            matches!(
-                e.kind,
-                ExprKind::AsyncBlock(_) | ExprKind::Closure { is_async: true, .. }
-            )
-        });
-        self.facts.bodies.push(body);
         let idx = FnIdx::new(self.facts.fns.len());
         self.facts.fns.push(FnFacts {
             name: ident_str(&sig.ident),
@@ -534,6 +577,23 @@ impl Extractor {
             attrs: Vec::new(),
         });
         (idx, body_scope)
+    }
+
+    /// The skeleton slot whose `{` is `block`'s, if any (each is claimed once).
+    fn claim_slot(&mut self, block: &syn::Block) -> Option<crate::skeleton::BodySlot> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let at = block.brace_token.span.open().start();
+        let key = (at.line as u32, at.column as u32 + 1);
+        let k = self
+            .slots
+            .binary_search_by_key(&key, |s| (s.line, s.column))
+            .ok()?;
+        if std::mem::replace(&mut self.claimed[k], true) {
+            return None;
+        }
+        Some(self.slots[k])
     }
 
     fn with_scope<R>(&mut self, scope: ScopeId, f: impl FnOnce(&mut Self) -> R) -> R {

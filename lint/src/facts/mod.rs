@@ -13,7 +13,7 @@ pub mod lint_level;
 pub mod macros;
 mod unsafe_only;
 
-pub use extract::{extract, ExtractOptions};
+pub use extract::{extract, extract_skeleton, ExtractOptions};
 pub use unsafe_only::extract_unsafe_only;
 
 use crate::diagnostic::Span;
@@ -384,25 +384,46 @@ local_id!(
 /// every child id is smaller than its parent's); `root` is the function's block and the last
 /// node; parentheses are kept as [`ExprKind::Paren`] nodes (so a rule can tell `(|x| ..)` from
 /// `|x| ..`); a body never refers to another body.
-/// A file's function bodies, in [`FnIdx`] order. Lowered bodies are held as they are; bodies
-/// read from the facts cache are kept as their encoded bytes and decoded the first time they
-/// are read (from any thread), so a warm run decodes only the bodies its rules look at (the
-/// listener rules read a few percent of a crate's functions). The item tree is decoded whole:
-/// only bodies are deferred.
+/// A file's function bodies, in [`FnIdx`] order, each in one of three forms until it is read:
+/// lowered (held as it is), encoded (read from the facts cache: decoded when first read) or
+/// deferred (not parsed yet: the file was read as an item skeleton, [`crate::skeleton`], and the
+/// body is parsed and lowered from the file's text when first read). A read is from any thread,
+/// once per body; so a run decodes or parses only the bodies its rules look at (the listener
+/// rules read a few percent of a crate's functions). The item tree is always whole.
 ///
-/// The bytes come from a cache entry whose checksum was verified when the pack was loaded, and
-/// were written by the same build (the cache key holds the tool version and [`crate::cache`]'s
-/// schema), so a body that does not decode is a bug: it panics with a message saying so, which
-/// the driver reports as an internal error (never a silently empty body).
+/// Encoded bytes come from a cache entry whose checksum was verified when the pack was loaded,
+/// and were written by the same build (the cache key holds the tool version and
+/// [`crate::cache`]'s schema), so a body that does not decode is a bug: it panics with a message
+/// saying so, which the driver reports as an internal error (never a silently empty body). A
+/// deferred body that syn rejects is lowered as a body without a block, and its error is kept
+/// ([`Bodies::failures`]) for the driver to report as the file's `parse-error`.
 #[derive(Default)]
 pub struct Bodies {
     items: Vec<LazyBody>,
+    /// The file's text, which deferred bodies are parsed from ([`Bodies::attach_source`]).
+    source: Option<std::sync::Arc<str>>,
 }
 
 struct LazyBody {
     body: std::sync::OnceLock<Body>,
-    /// The encoded body, until decoded (`None` for a lowered one).
+    /// The encoded body, until decoded (`None` for a lowered or deferred one).
     raw: Option<Box<[u8]>>,
+    /// Where the body is in the file's text, until parsed.
+    deferred: Option<Box<Deferred>>,
+    /// Set when the deferred body did not parse: where and why.
+    failed: std::sync::OnceLock<(crate::diagnostic::Span, String)>,
+}
+
+/// A body left in the text: the `{ .. }` at bytes `open..close`, whose `{` is at `line` and
+/// 1-based char `column`, lowered in `scope` under `anchors` (what the whole parse would pass).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    pub open: u32,
+    pub close: u32,
+    pub line: u32,
+    pub column: u32,
+    pub scope: ScopeId,
+    pub anchors: Vec<Anchor>,
 }
 
 fn body_opts(limit: u64) -> impl bincode::Options {
@@ -415,7 +436,32 @@ impl Bodies {
         self.items.push(LazyBody {
             body: std::sync::OnceLock::from(body),
             raw: None,
+            deferred: None,
+            failed: std::sync::OnceLock::new(),
         });
+    }
+
+    /// A body to parse from the file's text when first read.
+    pub fn push_deferred(&mut self, d: Deferred) {
+        self.items.push(LazyBody {
+            body: std::sync::OnceLock::new(),
+            raw: None,
+            deferred: Some(Box::new(d)),
+            failed: std::sync::OnceLock::new(),
+        });
+    }
+
+    /// Some body is still deferred (the file's text must be attached before it is read).
+    pub fn has_deferred(&self) -> bool {
+        self.items
+            .iter()
+            .any(|l| l.deferred.is_some() && l.body.get().is_none())
+    }
+
+    /// The file's text, for the deferred bodies (the text the facts were made from: the cache
+    /// entry's key is its hash).
+    pub fn attach_source(&mut self, text: std::sync::Arc<str>) {
+        self.source = Some(text);
     }
 
     pub fn len(&self) -> usize {
@@ -426,10 +472,26 @@ impl Bodies {
         self.items.is_empty()
     }
 
-    /// The body at `i`, decoded now if it was not yet.
+    /// The body at `i`, decoded or parsed now if it was not yet.
     pub fn get(&self, i: usize) -> &Body {
         let l = &self.items[i];
         l.body.get_or_init(|| {
+            if let Some(d) = &l.deferred {
+                let text = self.source.as_deref().unwrap_or_else(|| {
+                    panic!("a deferred function body is read, but its file's text is not attached")
+                });
+                return match body::lower_deferred(text, d) {
+                    Ok(b) => b,
+                    Err(problem) => {
+                        let _ = l.failed.set(problem);
+                        Body {
+                            exprs: Vec::new(),
+                            root: None,
+                            outer_anchors: d.anchors.clone(),
+                        }
+                    }
+                };
+            }
             use bincode::Options as _;
             let raw = l.raw.as_deref().unwrap_or_default();
             body_opts(raw.len() as u64 * 64 + 4096)
@@ -447,7 +509,29 @@ impl Bodies {
         (0..self.items.len()).map(|i| self.get(i))
     }
 
-    /// How many bodies have been decoded or lowered.
+    /// The deferred bodies that were read and did not parse: (where, syn's message), in
+    /// [`FnIdx`] order.
+    pub fn failures(&self) -> impl Iterator<Item = &(crate::diagnostic::Span, String)> + '_ {
+        self.items.iter().filter_map(|l| l.failed.get())
+    }
+
+    /// Whether body `i` may hold a statement starting on one of `lines` without reading it (a
+    /// deferred body knows its first line and its text's lines; the others are read).
+    pub fn may_hold_line(&self, i: usize, lines: &[u32]) -> bool {
+        let l = &self.items[i];
+        match (&l.deferred, l.body.get(), self.source.as_deref()) {
+            (Some(d), None, Some(text)) => {
+                let span = text
+                    .get(d.open as usize..d.close as usize)
+                    .unwrap_or_default();
+                let last = d.line + memchr::memchr_iter(b'\n', span.as_bytes()).count() as u32;
+                lines.iter().any(|&x| x >= d.line && x <= last)
+            }
+            _ => true,
+        }
+    }
+
+    /// How many bodies have been decoded, parsed or lowered.
     #[cfg(test)]
     pub fn decoded(&self) -> usize {
         self.items.iter().filter(|l| l.body.get().is_some()).count()
@@ -491,8 +575,14 @@ impl Clone for Bodies {
                         None => std::sync::OnceLock::new(),
                     },
                     raw: l.raw.clone(),
+                    deferred: l.deferred.clone(),
+                    failed: match l.failed.get() {
+                        Some(f) => std::sync::OnceLock::from(f.clone()),
+                        None => std::sync::OnceLock::new(),
+                    },
                 })
                 .collect(),
+            source: self.source.clone(),
         }
     }
 }
@@ -503,66 +593,97 @@ impl std::fmt::Debug for Bodies {
     }
 }
 
-/// Each body as its own byte string (so that it can be decoded alone, later).
+/// How a body is stored in the facts cache.
+#[derive(Serialize, Deserialize)]
+enum Stored<'a> {
+    /// Encoded on its own (so that it can be decoded alone, later).
+    #[serde(borrow)]
+    Encoded(RawBody<'a>),
+    /// Not parsed yet (or syn rejected it: it is parsed again, and reported again, next time).
+    Deferred(std::borrow::Cow<'a, Deferred>),
+}
+
 impl Serialize for Bodies {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         use bincode::Options as _;
         use serde::ser::{Error as _, SerializeSeq as _};
         let mut seq = ser.serialize_seq(Some(self.items.len()))?;
         for l in &self.items {
-            match (l.body.get(), &l.raw) {
-                (None, Some(raw)) => seq.serialize_element(&RawBody(raw))?,
-                (Some(b), _) => {
-                    let bytes = body_opts(u64::MAX).serialize(b).map_err(S::Error::custom)?;
-                    seq.serialize_element(&RawBody(&bytes))?
+            match (l.body.get(), &l.raw, &l.deferred) {
+                (Some(_), _, Some(d)) if l.failed.get().is_some() => {
+                    seq.serialize_element(&Stored::Deferred(std::borrow::Cow::Borrowed(d)))?
                 }
-                (None, None) => return Err(S::Error::custom("a body with neither form")),
+                (None, Some(raw), _) => {
+                    seq.serialize_element(&Stored::Encoded(RawBody(raw.as_ref().into())))?
+                }
+                (Some(b), _, _) => {
+                    let bytes = body_opts(u64::MAX).serialize(b).map_err(S::Error::custom)?;
+                    seq.serialize_element(&Stored::Encoded(RawBody(bytes.into())))?
+                }
+                (None, None, Some(d)) => {
+                    seq.serialize_element(&Stored::Deferred(std::borrow::Cow::Borrowed(d)))?
+                }
+                (None, None, None) => return Err(S::Error::custom("a body with no form")),
             }
         }
         seq.end()
     }
 }
 
-struct RawBody<'a>(&'a [u8]);
+/// An encoded body's bytes (borrowed when written, owned when read).
+struct RawBody<'a>(std::borrow::Cow<'a, [u8]>);
 
 impl Serialize for RawBody<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        ser.serialize_bytes(self.0)
+        ser.serialize_bytes(&self.0)
     }
 }
 
-struct OwnedRaw(Box<[u8]>);
-
-impl<'de> Deserialize<'de> for OwnedRaw {
+impl<'de: 'a, 'a> Deserialize<'de> for RawBody<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = OwnedRaw;
+            type Value = RawBody<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an encoded body")
             }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<OwnedRaw, E> {
-                Ok(OwnedRaw(v.into()))
+            fn visit_borrowed_bytes<E: serde::de::Error>(
+                self,
+                v: &'de [u8],
+            ) -> Result<Self::Value, E> {
+                Ok(RawBody(std::borrow::Cow::Borrowed(v)))
             }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<OwnedRaw, E> {
-                Ok(OwnedRaw(v.into_boxed_slice()))
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(RawBody(std::borrow::Cow::Owned(v.to_vec())))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(RawBody(std::borrow::Cow::Owned(v)))
             }
         }
-        de.deserialize_byte_buf(V)
+        de.deserialize_bytes(V)
     }
 }
 
 impl<'de> Deserialize<'de> for Bodies {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        let raw: Vec<OwnedRaw> = Vec::deserialize(de)?;
+        let stored: Vec<Stored> = Vec::deserialize(de)?;
         Ok(Bodies {
-            items: raw
+            items: stored
                 .into_iter()
-                .map(|r| LazyBody {
-                    body: std::sync::OnceLock::new(),
-                    raw: Some(r.0),
+                .map(|s| {
+                    let (raw, deferred) = match s {
+                        Stored::Encoded(r) => (Some(r.0.into_owned().into_boxed_slice()), None),
+                        Stored::Deferred(d) => (None, Some(Box::new(d.into_owned()))),
+                    };
+                    LazyBody {
+                        body: std::sync::OnceLock::new(),
+                        raw,
+                        deferred,
+                        failed: std::sync::OnceLock::new(),
+                    }
                 })
                 .collect(),
+            source: None,
         })
     }
 }
@@ -873,6 +994,112 @@ pub enum ExprKind {
 mod tests {
     use super::*;
     use bincode::Options as _;
+
+    /// The facts of `text` parsed whole, and read as its item skeleton with every deferred body
+    /// then parsed, both encoded (bodies lowered), with `has_async_block` (which the skeleton
+    /// reads off words: it may say yes for more) taken from the whole parse. `None`: the text
+    /// has no skeleton, or syn rejects it.
+    fn eager_and_lazy(text: &str) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+        let file = syn::parse_file(text).ok()?;
+        let eager = extract(&file, ExtractOptions::default());
+        let sk = crate::skeleton::skeleton(text)?;
+        let skel = syn::parse_file(&sk.text).expect("a skeleton of a file that parses parses");
+        let mut lazy = extract_skeleton(&skel, ExtractOptions::default(), &sk.slots)
+            .expect("every blanked body is a function's block");
+        lazy.bodies.attach_source(std::sync::Arc::from(text));
+        for (l, e) in lazy.fns.iter_mut().zip(&eager.fns) {
+            assert!(
+                !e.has_async_block || l.has_async_block,
+                "{}: async block missed",
+                e.name
+            );
+            l.has_async_block = e.has_async_block;
+        }
+        let _ = lazy.bodies.iter().count();
+        assert_eq!(lazy.bodies.failures().count(), 0);
+        Some((
+            opts().serialize(&eager).unwrap(),
+            opts().serialize(&lazy).unwrap(),
+            sk.slots.len(),
+        ))
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.ends_with("target") {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Every file of `dirs` that parses: the skeleton's facts are the whole parse's.
+    fn check_skeletons(dirs: &[std::path::PathBuf]) -> (usize, usize) {
+        let mut files = Vec::new();
+        for d in dirs {
+            rust_files(d, &mut files);
+        }
+        let (mut n, mut slots) = (0, 0);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            // syn and the lowering recurse: a big stack, as on the driver's pool.
+            let r = std::thread::Builder::new()
+                .stack_size(64 << 20)
+                .spawn(move || eager_and_lazy(&text))
+                .unwrap()
+                .join()
+                .unwrap_or_else(|_| panic!("{}", f.display()));
+            if let Some((eager, lazy, k)) = r {
+                if eager != lazy && std::env::var_os("SKELETON_DUMP").is_some() {
+                    let de =
+                        |b: &[u8]| format!("{:#?}", opts().deserialize::<FileFacts>(b).unwrap());
+                    std::fs::write("/tmp/eager.txt", de(&eager)).unwrap();
+                    std::fs::write("/tmp/lazy.txt", de(&lazy)).unwrap();
+                }
+                assert!(
+                    eager == lazy,
+                    "{}: the skeleton's facts differ",
+                    f.display()
+                );
+                n += 1;
+                slots += k;
+            }
+        }
+        (n, slots)
+    }
+
+    #[test]
+    fn skeleton_facts_equal_the_whole_parse_on_the_workspace_and_fixtures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (n, slots) = check_skeletons(&[
+            root.join("lint/src"),
+            root.join("node"),
+            root.join("policy"),
+            root.join("xtask"),
+            root.join("fixtures"),
+        ]);
+        assert!(
+            n > 150 && slots > 1000,
+            "{n} files, {slots} bodies deferred"
+        );
+    }
+
+    /// The same on any tree: `SKELETON_CHECK=DIR cargo test -p cargo-channel-lint --release --lib
+    /// skeleton_facts_on_a_tree -- --ignored` (the bench corpora, a registry folder).
+    #[test]
+    #[ignore]
+    fn skeleton_facts_on_a_tree() {
+        let dir = std::env::var_os("SKELETON_CHECK").expect("SKELETON_CHECK=DIR");
+        let (n, slots) = check_skeletons(&[dir.into()]);
+        eprintln!("{n} files, {slots} bodies deferred: facts identical");
+    }
 
     fn opts() -> impl bincode::Options {
         bincode::DefaultOptions::new().with_limit(1 << 20)

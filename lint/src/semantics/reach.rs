@@ -210,7 +210,12 @@ fn marked(file: &crate::index::FileData, fid: FileId, lines: &[u32]) -> Result<V
     // parent's id is larger than its children's) whose expression is a block wins.
     let mut statement = false;
     let mut best: Option<Entry> = None;
-    for (i, body) in file.facts.bodies.iter().enumerate() {
+    for i in 0..file.facts.bodies.len() {
+        // (a body not parsed yet that cannot hold the lines stays so)
+        if !file.facts.bodies.may_hold_line(i, lines) {
+            continue;
+        }
+        let body = &file.facts.bodies[i];
         let f = FnId::new(fid, FnIdx::new(i));
         for s in body_stmts(body).filter(|s| lines.contains(&s.anchor.0)) {
             statement = true;
