@@ -27,7 +27,7 @@ use crate::lexer::{self, is_ident_byte, Quote};
 
 /// One blanked function body: `{` at byte `open` (line `line`, 1-based char column `column`),
 /// the byte just past its `}` at `close`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodySlot {
     pub open: u32,
     pub close: u32,
@@ -35,6 +35,77 @@ pub struct BodySlot {
     pub column: u32,
     /// The body holds the word `async`.
     pub has_async: bool,
+    /// The [`form_hash`]es of every word of its code (comments and literals left out) in the
+    /// form it is written in, sorted, without repeats: which names it may call, asked without
+    /// parsing it.
+    pub words: Vec<u32>,
+}
+
+/// How a word is written where it stands (what [`BodySlot::words`] records of an occurrence,
+/// and what a question about callers asks for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form<'a> {
+    /// Not after `.` or `::`: `f(..)`, `f!`, a local, a type.
+    Bare,
+    /// After `.`: `x.f(..)`, a field.
+    Method,
+    /// After `Q::`, the word `Q` before it: `Foo::new`, `Self::f`, `module::f`.
+    Pair(&'a [u8]),
+    /// After any `::` (also recorded for every `Pair`): `T::f`, `<X as Tr>::f`.
+    Qualified,
+    /// After a `::` with no word before it: `Foo::<u8>::new`, `<T>::f`, `::f`.
+    Unknown,
+}
+
+/// The hash of a word in a form (FNV-1a; two may share one, so a hit is a "may name", never
+/// a "names").
+pub fn form_hash(form: Form, w: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut eat = |bytes: &[u8]| {
+        for &c in bytes {
+            h ^= c as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    };
+    match form {
+        Form::Bare => eat(b"A"),
+        Form::Method => eat(b"M"),
+        Form::Pair(q) => {
+            eat(b"P");
+            eat(q);
+            eat(b"::");
+        }
+        Form::Qualified => eat(b"Q"),
+        Form::Unknown => eat(b"U"),
+    }
+    eat(w);
+    h
+}
+
+/// The hashes an occurrence of `w` is recorded under, after `prev`.
+fn push_forms(out: &mut Vec<u32>, b: &[u8], prev: Prev, w: &[u8]) {
+    match prev {
+        Prev::Dot => out.push(form_hash(Form::Method, w)),
+        Prev::Path(Some((s, e))) => {
+            out.push(form_hash(Form::Pair(&b[s..e]), w));
+            out.push(form_hash(Form::Qualified, w));
+        }
+        Prev::Path(None) => {
+            out.push(form_hash(Form::Qualified, w));
+            out.push(form_hash(Form::Unknown, w));
+        }
+        Prev::Word(..) | Prev::Other => out.push(form_hash(Form::Bare, w)),
+    }
+}
+
+/// The last significant token, for the form of the next word.
+#[derive(Debug, Clone, Copy)]
+enum Prev {
+    Word(usize, usize),
+    Dot,
+    /// `::`, and the word right before it.
+    Path(Option<(usize, usize)>),
+    Other,
 }
 
 /// The skeleton text and the bodies blanked in it, in text order.
@@ -146,6 +217,8 @@ struct Body {
     items: Vec<(usize, usize)>,
     /// The item being read: its start and the depth of the frame holding it.
     item: Option<(usize, usize)>,
+    /// The hashes of its words, in text order.
+    words: Vec<u32>,
 }
 
 /// Where the scan is relative to the last significant tokens at the item level.
@@ -179,6 +252,7 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
     // last significant token was a `!` right after such a word (a macro call's delimiter next).
     let mut prev_word_end = usize::MAX;
     let mut bang_after_word = false;
+    let mut prev = Prev::Other;
     let mut i = 0usize;
     while i < n {
         let c = b[i];
@@ -202,8 +276,10 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                 f.clean = false;
             }
         };
+        let before = std::mem::replace(&mut prev, Prev::Other);
         match c {
             b'/' if i + 1 < n && (b[i + 1] == b'/' || b[i + 1] == b'*') => {
+                prev = before;
                 let end = if b[i + 1] == b'/' {
                     lexer::line_comment_end(b, i)
                 } else {
@@ -251,6 +327,7 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                 let plain = !c.is_ascii_digit() && !lexer::in_raw_ident(b, s);
                 if let Some(bd) = &mut body {
                     if plain {
+                        push_forms(&mut bd.words, b, before, w);
                         body_word(bd, &stack, b, s, i, prev_word_end);
                     }
                     dirty(&mut stack);
@@ -272,6 +349,7 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                         _ => {}
                     }
                 }
+                prev = Prev::Word(s, i);
                 prev_word_end = if plain && !KEYWORDS.contains(&w) {
                     i
                 } else {
@@ -313,6 +391,7 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                                 macros: 0,
                                 items: Vec::new(),
                                 item: None,
+                                words: Vec::new(),
                             });
                             pending = Pending::None;
                             Kind::Brace
@@ -386,6 +465,23 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                     f.stmt = i;
                 }
             }
+            b'.' => {
+                if i + 1 < n && b[i + 1] == b'.' {
+                    i += 2;
+                } else {
+                    prev = Prev::Dot;
+                    i += 1;
+                }
+                dirty(&mut stack);
+            }
+            b':' if i + 1 < n && b[i + 1] == b':' => {
+                prev = Prev::Path(match before {
+                    Prev::Word(s, e) => Some((s, e)),
+                    _ => None,
+                });
+                i += 2;
+                dirty(&mut stack);
+            }
             b'#' => {
                 // An inner attribute of the body (`#![allow(..)]`) is the function's: kept.
                 if let Some(bd) = &mut body {
@@ -427,7 +523,9 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
         out.extend(s.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
     };
     for (bd, close) in slots {
-        let (open, has_async, items) = (bd.open, bd.has_async, bd.items);
+        let (open, has_async, items, mut words) = (bd.open, bd.has_async, bd.items, bd.words);
+        words.sort_unstable();
+        words.dedup();
         let (line, column) = cols.get(open);
         out.push_str(&text[at..=open]);
         let mut from = open + 1;
@@ -445,6 +543,7 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
             line,
             column,
             has_async,
+            words,
         });
     }
     out.push_str(&text[at..]);

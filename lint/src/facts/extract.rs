@@ -540,6 +540,7 @@ impl Extractor {
                     column: slot.column,
                     scope: body_scope,
                     anchors: self.anchors.clone(),
+                    words: slot.words,
                 });
                 slot.has_async
             }
@@ -593,7 +594,10 @@ impl Extractor {
         if std::mem::replace(&mut self.claimed[k], true) {
             return None;
         }
-        Some(self.slots[k])
+        Some(std::mem::take(&mut self.slots[k].words)).map(|words| {
+            let s = &self.slots[k];
+            crate::skeleton::BodySlot { words, ..s.clone() }
+        })
     }
 
     fn with_scope<R>(&mut self, scope: ScopeId, f: impl FnOnce(&mut Self) -> R) -> R {

@@ -412,6 +412,8 @@ struct LazyBody {
     deferred: Option<Box<Deferred>>,
     /// Set when the deferred body did not parse: where and why.
     failed: std::sync::OnceLock<(crate::diagnostic::Span, String)>,
+    /// The word hashes of the names a lowered body says (read from its nodes when first asked).
+    names: std::sync::OnceLock<Box<[u32]>>,
 }
 
 /// A body left in the text: the `{ .. }` at bytes `open..close`, whose `{` is at `line` and
@@ -424,6 +426,8 @@ pub struct Deferred {
     pub column: u32,
     pub scope: ScopeId,
     pub anchors: Vec<Anchor>,
+    /// The body's words, as [`crate::skeleton::BodySlot::words`].
+    pub words: Vec<u32>,
 }
 
 fn body_opts(limit: u64) -> impl bincode::Options {
@@ -438,6 +442,7 @@ impl Bodies {
             raw: None,
             deferred: None,
             failed: std::sync::OnceLock::new(),
+            names: std::sync::OnceLock::new(),
         });
     }
 
@@ -448,6 +453,7 @@ impl Bodies {
             raw: None,
             deferred: Some(Box::new(d)),
             failed: std::sync::OnceLock::new(),
+            names: std::sync::OnceLock::new(),
         });
     }
 
@@ -515,20 +521,44 @@ impl Bodies {
         self.items.iter().filter_map(|l| l.failed.get())
     }
 
-    /// Whether body `i` may hold a statement starting on one of `lines` without reading it (a
-    /// deferred body knows its first line and its text's lines; the others are read).
+    /// Whether body `i` may write one of the words in the forms whose
+    /// [`crate::skeleton::form_hash`]es `query` holds: a call of a function by that name, a
+    /// method, a path, a macro. A deferred body answers from its words without being parsed; a
+    /// lowered one from the names its nodes hold (the same words, fewer: no types, no
+    /// patterns). Never a false no.
+    pub fn may_name(&self, i: usize, query: &std::collections::HashSet<u32>) -> bool {
+        let l = &self.items[i];
+        let words: &[u32] = match &l.deferred {
+            Some(d) => &d.words,
+            None => l.names.get_or_init(|| body_names(self.get(i))),
+        };
+        words.iter().any(|h| query.contains(h))
+    }
+
+    /// Whether one of `lines` lies in body `i`, from its braces (a deferred body answers from
+    /// its text without being parsed; the others from their block's range).
     pub fn may_hold_line(&self, i: usize, lines: &[u32]) -> bool {
         let l = &self.items[i];
-        match (&l.deferred, l.body.get(), self.source.as_deref()) {
+        let (first, last) = match (&l.deferred, l.body.get(), self.source.as_deref()) {
             (Some(d), None, Some(text)) => {
                 let span = text
                     .get(d.open as usize..d.close as usize)
                     .unwrap_or_default();
-                let last = d.line + memchr::memchr_iter(b'\n', span.as_bytes()).count() as u32;
-                lines.iter().any(|&x| x >= d.line && x <= last)
+                let n = memchr::memchr_iter(b'\n', span.as_bytes()).count() as u32;
+                (d.line, d.line + n)
             }
-            _ => true,
-        }
+            _ => {
+                let b = self.get(i);
+                match b.root {
+                    Some(r) => {
+                        let s = b.range(r);
+                        (s.line, s.end_line)
+                    }
+                    None => return false,
+                }
+            }
+        };
+        lines.iter().any(|&x| x >= first && x <= last)
     }
 
     /// How many bodies have been decoded, parsed or lowered.
@@ -536,6 +566,49 @@ impl Bodies {
     pub fn decoded(&self) -> usize {
         self.items.iter().filter(|l| l.body.get().is_some()).count()
     }
+}
+
+/// The form hashes of every name a lowered body's nodes hold, as the skeleton's scan records
+/// them ([`crate::skeleton::BodySlot::words`]), sorted, without repeats.
+fn body_names(b: &Body) -> Box<[u32]> {
+    use crate::skeleton::{form_hash, Form};
+    let mut out = Vec::new();
+    let path = |p: &[String], qself: bool, out: &mut Vec<u32>| {
+        let Some(last) = p.last() else { return };
+        let w = last.as_bytes();
+        match p.len().checked_sub(2).map(|k| p[k].as_str()) {
+            Some(q) if !q.is_empty() && !qself => {
+                out.push(form_hash(Form::Pair(q.as_bytes()), w));
+                out.push(form_hash(Form::Qualified, w));
+            }
+            Some(_) => {
+                out.push(form_hash(Form::Qualified, w));
+                out.push(form_hash(Form::Unknown, w));
+            }
+            None if qself => {
+                out.push(form_hash(Form::Qualified, w));
+                out.push(form_hash(Form::Unknown, w));
+            }
+            None => out.push(form_hash(Form::Bare, w)),
+        }
+    };
+    for e in &b.exprs {
+        match &e.kind {
+            ExprKind::MethodCall { method, .. } => {
+                out.push(form_hash(Form::Method, method.as_bytes()))
+            }
+            ExprKind::Call {
+                callee: CallTarget::Path { path: p, qself },
+                ..
+            } => path(p, qself.is_some(), &mut out),
+            ExprKind::Path(p) => path(p, false, &mut out),
+            ExprKind::MacroCall { name, .. } => out.push(form_hash(Form::Bare, name.as_bytes())),
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.into_boxed_slice()
 }
 
 impl std::ops::Index<usize> for Bodies {
@@ -580,6 +653,7 @@ impl Clone for Bodies {
                         Some(f) => std::sync::OnceLock::from(f.clone()),
                         None => std::sync::OnceLock::new(),
                     },
+                    names: std::sync::OnceLock::new(),
                 })
                 .collect(),
             source: self.source.clone(),
@@ -680,6 +754,7 @@ impl<'de> Deserialize<'de> for Bodies {
                         raw,
                         deferred,
                         failed: std::sync::OnceLock::new(),
+                        names: std::sync::OnceLock::new(),
                     }
                 })
                 .collect(),

@@ -351,7 +351,9 @@ impl Searched {
 
 /// The search from `roots` along the calls that run in place and are not insulated; a root in
 /// `restricted` (a sync function holding async blocks) is followed only along its async-block
-/// calls. The exemption directives used on its edges are marked used in `sink`.
+/// calls; with `within`, only calls into it are followed (after the exemptions on them are
+/// read: an exemption the whole search would meet is used). The exemption directives used on
+/// its edges are marked used in `sink`.
 pub(crate) fn search(
     cx: &Context,
     sink: &mut Sink,
@@ -359,6 +361,7 @@ pub(crate) fn search(
     rule: &str,
     roots: &[Entry],
     restricted: &HashSet<FnId>,
+    within: Option<&HashSet<FnId>>,
 ) -> Searched {
     let mut exempt: Vec<(FileId, usize)> = Vec::new();
     let mut insulation: HashMap<FnId, Insulation> = HashMap::new();
@@ -383,7 +386,7 @@ pub(crate) fn search(
             exempt.push((f.file, d));
             return false;
         }
-        true
+        within.is_none_or(|w| c.targets().iter().any(|t| w.contains(t)))
     });
     for &(fid, d) in &exempt {
         sink.directive_used(
@@ -395,13 +398,17 @@ pub(crate) fn search(
 }
 
 /// The async contexts: every async fn of the build, and every sync fn with an async block run
-/// in place or returned (the second set, restricted to those calls).
-pub(crate) fn async_roots(an: &mut Analyzer) -> (Vec<Entry>, HashSet<FnId>) {
+/// in place or returned (the second set, restricted to those calls); with `within`, only those
+/// in it.
+pub(crate) fn async_roots(
+    an: &mut Analyzer,
+    within: Option<&HashSet<FnId>>,
+) -> (Vec<Entry>, HashSet<FnId>) {
     let index = an.index;
     let mut roots = Vec::new();
     let mut restricted = HashSet::new();
     for f in index.all_fns() {
-        if !an.in_build(f) {
+        if !an.in_build(f) || within.is_some_and(|w| !w.contains(&f)) {
             continue;
         }
         if index.fn_facts(f).is_async {

@@ -56,7 +56,7 @@ impl Rule for ListenerBlockingCall {
         let async_scope = scope(cx.policy) == BlockingScope::Async;
         let (mut an, roots, restricted) = if async_scope {
             let mut an = Analyzer::for_build(cx.index, super::runtime_panic_call::build(cx));
-            let (roots, restricted) = async_roots(&mut an);
+            let (roots, restricted) = async_roots(&mut an, None);
             (an, roots, restricted)
         } else {
             let roots = cx.listener_entries(sink)?;
@@ -67,7 +67,7 @@ impl Rule for ListenerBlockingCall {
             return Ok(());
         }
         let panic_rule_on = cx.levels.is_on(&super::runtime_panic_call::META);
-        let found = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
+        let found = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted, None);
         for &f in &found.reach.order {
             let sites = found.sites(cx, &mut an, f, &restricted, &|k| {
                 k == BlockingKind::Blocks || !panic_rule_on

@@ -17,6 +17,7 @@ use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 use super::blocking::{self, async_roots};
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::Sink;
+use crate::semantics::callers::may_reach;
 use crate::semantics::callgraph::Analyzer;
 use crate::semantics::known::{BlockingKind, RUNTIME_PANIC_NAMES};
 
@@ -49,8 +50,21 @@ impl Rule for RuntimePanicCall {
 
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         let mut an = Analyzer::for_build(cx.index, build(cx));
-        let (roots, restricted) = async_roots(&mut an);
-        let found = blocking::search(cx, sink, &mut an, META.id, &roots, &restricted);
+        // Only what may lead to one of the calls is searched (every async fn is a root, but few
+        // reach a `block_on`): the functions that may reach a body naming one, or a body holding
+        // a directive (an exemption the whole search would meet must be met).
+        let with_directives = directive_fns(cx, &an);
+        let relevant = may_reach(&mut an, RUNTIME_PANIC_NAMES, &with_directives);
+        let (roots, restricted) = async_roots(&mut an, Some(&relevant));
+        let found = blocking::search(
+            cx,
+            sink,
+            &mut an,
+            META.id,
+            &roots,
+            &restricted,
+            Some(&relevant),
+        );
         for &f in &found.reach.order {
             let sites = found.sites(cx, &mut an, f, &restricted, &|k| {
                 k == BlockingKind::RuntimePanic
@@ -77,6 +91,26 @@ impl Rule for RuntimePanicCall {
         }
         Ok(())
     }
+}
+
+/// The functions whose bodies hold a directive's line.
+fn directive_fns(cx: &Context, an: &Analyzer) -> Vec<crate::index::FnId> {
+    let index = cx.index;
+    let mut out = Vec::new();
+    for (i, file) in index.files.iter().enumerate() {
+        let lines: Vec<u32> = cx.directives(i).iter().map(|d| d.span.line).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        for k in 0..file.facts.bodies.len() {
+            let f =
+                crate::index::FnId::new(crate::index::FileId::new(i), crate::facts::FnIdx::new(k));
+            if an.in_build(f) && file.facts.bodies.may_hold_line(k, &lines) {
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Any build: test code runs on runtimes too (`#[tokio::test]`); the policy's features.

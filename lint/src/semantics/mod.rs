@@ -14,8 +14,12 @@
 //!   and async blocks run in place, spawned work off the path);
 //! - [`callgraph`]: per-function summaries (outgoing edges, unresolved calls), built lazily;
 //! - [`reach`]: the listener entry points, a search over the call graph from a set of roots
-//!   along the edges a rule follows, and the chains that reach a function.
+//!   along the edges a rule follows, and the chains that reach a function;
+//! - [`callers`]: the functions that may reach a call named by some words, found backwards
+//!   from the bodies that name them (so a search from every async fn reads only what can lead
+//!   to a finding).
 
+pub mod callers;
 pub mod callgraph;
 pub mod known;
 pub mod qualname;
