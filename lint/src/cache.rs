@@ -65,6 +65,31 @@ pub(crate) struct Parsed {
     pub trimmed_to: Option<Vec<String>>,
 }
 
+/// A [`Parsed`] whose parts live elsewhere (the run's files, comments and directives): encodes
+/// to the same bytes as the owned value, so an entry can be written again after the rules
+/// (with the bodies they parsed) without copying it back together.
+#[derive(Serialize)]
+pub(crate) struct ParsedRef<'a> {
+    pub mode: Mode,
+    pub facts: &'a FileFacts,
+    pub lexed: &'a Lexed,
+    pub directives: &'a [Directive],
+    pub problem: &'a Option<(Span, String)>,
+    pub trimmed_to: &'a Option<Vec<String>>,
+}
+
+/// An [`Entry`] of a [`ParsedRef`], encoded like it.
+#[derive(Serialize)]
+pub(crate) struct EntryRef<'a> {
+    pub unsafe_check: Option<UnsafeCheck>,
+    pub parsed: Option<ParsedRef<'a>>,
+}
+
+/// Encode an entry from its parts.
+pub(crate) fn encode_ref(entry: &EntryRef) -> Vec<u8> {
+    opts(u64::MAX).serialize(entry).unwrap_or_default()
+}
+
 /// One file's cache entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Entry {

@@ -31,8 +31,8 @@ use crate::index::{FileData, Index};
 use crate::rules::{self, Levels};
 use crate::source::LineIndex;
 use crate::workspace::Package;
-use crate::{suppress, Outcome, RunError};
-use plan::{Demand, Planner, Status};
+use crate::{cache, suppress, Outcome, RunError};
+use plan::{Demand, Mode, Planner, RewriteMeta, Status};
 pub use vfs::{DiskVfs, MemoryVfs, Vfs};
 
 /// Stack size for parser threads: syn and our walkers recurse once per nesting level.
@@ -145,6 +145,9 @@ struct Loaded {
     directives: Vec<Vec<suppress::Directive>>,
     generated: std::collections::HashSet<String>,
     sink: Sink,
+    /// The cache entries to write (none without a cache), and what rewriting one takes.
+    fresh: Vec<(String, u64, Vec<u8>)>,
+    rewrite: Vec<Option<RewriteMeta>>,
 }
 
 /// Read, plan and parse `req.files` (the front half of [`analyze`]; `demand` says how deeply),
@@ -153,30 +156,24 @@ fn load(
     req: &Request,
     demand: Demand,
     vfs: &dyn Vfs,
-    mut cache: Option<&mut dyn FactsCache>,
+    cache: Option<&dyn FactsCache>,
     pool: &rayon::ThreadPool,
     lap: &mut dyn FnMut(&'static str, &mut Outcome),
     outcome: &mut Outcome,
 ) -> Loaded {
-    let mut planner = Planner::probe(
-        demand,
-        req,
-        vfs,
-        cache.as_deref().map(|c| c as &dyn FactsCache),
-        pool,
-    );
+    let mut planner = Planner::probe(demand, req, vfs, cache, pool);
     lap("read+prefilter", outcome);
     planner.plan_and_parse();
     if req.debug_plan {
         planner.print_plan();
     }
     lap("parse", outcome);
-    if let Some(cache) = cache.as_mut() {
-        if let Err(e) = cache.put(planner.fresh_entries()) {
-            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
-        }
-        lap("cache-store", outcome);
-    }
+    // Encoded now; written after the rules, with the entries of the files whose deferred
+    // bodies the rules parsed encoded again (`store`).
+    let (fresh, rewrite) = match cache.is_some() {
+        true => (planner.fresh_entries(), planner.rewrite_meta()),
+        false => (Vec::new(), Vec::new()),
+    };
 
     let mut sink = Sink::default();
     let n = planner.files.len();
@@ -223,7 +220,53 @@ fn load(
         directives,
         generated,
         sink,
+        fresh,
+        rewrite,
     }
+}
+
+/// Hand the run's cache entries to `cache`: `fresh` (encoded after the parse) and, encoded
+/// again now, those of the files whose deferred bodies the rules parsed, so that the next run
+/// decodes them instead of parsing them again.
+fn store(
+    cache: &mut dyn FactsCache,
+    mut fresh: Vec<(String, u64, Vec<u8>)>,
+    rewrite: &[Option<RewriteMeta>],
+    files: &[FileData],
+    comments: &[crate::source::Lexed],
+    directives: &[Vec<suppress::Directive>],
+    pool: &rayon::ThreadPool,
+) -> Result<(), String> {
+    let again: Vec<(String, u64, Vec<u8>)> = pool.install(|| {
+        (0..files.len())
+            .into_par_iter()
+            .filter_map(|i| {
+                let meta = rewrite.get(i)?.as_ref()?;
+                let f = &files[i];
+                if !f.facts.bodies.parsed_deferred() {
+                    return None;
+                }
+                let entry = cache::EntryRef {
+                    unsafe_check: meta.unsafe_check,
+                    parsed: Some(cache::ParsedRef {
+                        mode: Mode::Full,
+                        facts: &f.facts,
+                        lexed: &comments[i],
+                        directives: &directives[i],
+                        problem: &meta.problem,
+                        trimmed_to: &meta.trimmed_to,
+                    }),
+                };
+                Some((f.rel.clone(), meta.hash, cache::encode_ref(&entry)))
+            })
+            .collect()
+    });
+    if !again.is_empty() {
+        let redone: std::collections::HashSet<&str> = again.iter().map(|e| e.0.as_str()).collect();
+        fresh.retain(|e| !redone.contains(e.0.as_str()));
+        fresh.extend(again);
+    }
+    cache.put(fresh)
 }
 
 /// Every file of `req` parsed in full, as [`analyze`] parses it (the same reading, recovery,
@@ -274,13 +317,24 @@ pub fn analyze(
         req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
     );
     demand.lazy_bodies = req.lazy_bodies;
+    let mut cache = cache;
     let Loaded {
         files,
         comments,
         directives,
         generated,
         mut sink,
-    } = load(req, demand, vfs, cache, &pool, &mut lap, &mut outcome);
+        fresh,
+        rewrite,
+    } = load(
+        req,
+        demand,
+        vfs,
+        cache.as_deref().map(|c| c as &dyn FactsCache),
+        &pool,
+        &mut lap,
+        &mut outcome,
+    );
     outcome.files_linted = files.len();
     let index = Index::build(&files, req.packages, req.root);
     let policy_rel: Vec<Option<String>> =
@@ -328,6 +382,21 @@ pub fn analyze(
     }
     lap("rules", &mut outcome);
     outcome.rule_timings = took;
+    if let Some(cache) = cache.as_mut() {
+        let r = store(
+            &mut **cache,
+            fresh,
+            &rewrite,
+            &files,
+            &comments,
+            &directives,
+            &pool,
+        );
+        if let Err(e) = r {
+            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
+        }
+        lap("cache-store", &mut outcome);
+    }
 
     let level = |rule: &str| levels.of(rule);
     let with_level = |mut d: Diagnostic| -> Option<Diagnostic> {
@@ -513,6 +582,60 @@ mod tests {
         // Parsed whole, syn's first error is the file's and the functions that do not parse
         // (`helper`, `unread`) are dropped; the finding in `listen` stays.
         assert_eq!(run(false), [("listener-send-await", 3), ("parse-error", 8)]);
+    }
+
+    /// A store in memory, for the tests.
+    #[derive(Default)]
+    struct MemCache(std::collections::HashMap<String, (u64, Vec<u8>)>);
+
+    impl FactsCache for MemCache {
+        fn get(&self, rel: &str, h: u64) -> Option<&[u8]> {
+            self.0.get(rel).filter(|e| e.0 == h).map(|e| e.1.as_slice())
+        }
+        fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String> {
+            for (rel, h, blob) in fresh {
+                self.0.insert(rel, (h, blob));
+            }
+            Ok(())
+        }
+    }
+
+    /// The bodies a run's rules parsed are written back lowered: the next run decodes them
+    /// instead of parsing them again; the others stay deferred in the cache.
+    #[test]
+    fn the_cache_keeps_the_bodies_the_rules_parsed() {
+        let root = PathBuf::from("/mem");
+        let mut vfs = MemoryVfs::new();
+        let lib = "pub async fn listen(tx: tokio::sync::mpsc::Sender<u8>) {\n    loop {\n        \
+                   tx.send(1).await.ok();\n    }\n}\n\
+                   fn unread() {\n    work();\n}\n";
+        vfs.insert(root.join("src/lib.rs"), lib);
+        let files = vfs.paths();
+        let p = policy("[listener]\nentry-points = [\"listen\"]\n", &root);
+        let req = Request {
+            prefilter: true,
+            lazy_bodies: true,
+            ..Request::new(&root, &files, &p)
+        };
+        let mut cache = MemCache::default();
+        let mut outs = Vec::new();
+        for _ in 0..2 {
+            let out = analyze(&req, &vfs, Some(&mut cache)).unwrap();
+            outs.push(format!("{:?}", out.diagnostics));
+            let entry = cache::decode(&cache.0["src/lib.rs"].1).unwrap();
+            let facts = entry.parsed.unwrap().facts;
+            let idx = |name: &str| facts.fns.iter().position(|f| f.name == name).unwrap();
+            assert!(
+                !facts.bodies.is_deferred(idx("listen")),
+                "read by the rule: kept lowered"
+            );
+            assert!(
+                facts.bodies.is_deferred(idx("unread")),
+                "never read: still deferred"
+            );
+        }
+        assert_eq!(outs[0], outs[1]);
+        assert!(outs[0].contains("listener-send-await"));
     }
 
     /// `with_index` parses every file in full (prefilter or not, whatever the rules need) with

@@ -938,6 +938,24 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// For each file, what its cache entry needs besides the facts, comments and directives if it
+    /// is written again after the rules (a file parsed in full with bodies still deferred, when
+    /// the cache is on): see [`RewriteMeta`].
+    pub(crate) fn rewrite_meta(&self) -> Vec<Option<RewriteMeta>> {
+        self.files
+            .iter()
+            .map(|s| {
+                let p = s.parsed().filter(|p| p.mode == Mode::Full)?;
+                (s.hash != 0 && p.facts.bodies.has_deferred()).then(|| RewriteMeta {
+                    hash: s.hash,
+                    unsafe_check: s.check.or(s.cached.as_ref().and_then(|e| e.unsafe_check)),
+                    problem: p.problem.clone(),
+                    trimmed_to: p.trimmed_to.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// This run's new cache entries (rel, content hash, encoded entry), encoded in parallel.
     pub(crate) fn fresh_entries(&self) -> Vec<(String, u64, Vec<u8>)> {
         self.pool.install(|| {
@@ -958,6 +976,15 @@ impl<'a> Planner<'a> {
                 .collect()
         })
     }
+}
+
+/// The parts of a file's cache entry that are not its facts, comments or directives, kept for
+/// writing the entry again after the rules (with the bodies they parsed lowered).
+pub(crate) struct RewriteMeta {
+    pub hash: u64,
+    pub unsafe_check: Option<UnsafeCheck>,
+    pub problem: Option<(crate::diagnostic::Span, String)>,
+    pub trimmed_to: Option<Vec<String>>,
 }
 
 /// Read and probe one file (the parallel part of the planner).

@@ -457,6 +457,14 @@ impl Bodies {
         });
     }
 
+    /// Some deferred body was parsed since the facts were made or loaded (the cache entry can
+    /// keep it lowered).
+    pub fn parsed_deferred(&self) -> bool {
+        self.items
+            .iter()
+            .any(|l| l.deferred.is_some() && l.body.get().is_some() && l.failed.get().is_none())
+    }
+
     /// Some body is still deferred (the file's text must be attached before it is read).
     pub fn has_deferred(&self) -> bool {
         self.items
@@ -559,6 +567,12 @@ impl Bodies {
             }
         };
         lines.iter().any(|&x| x >= first && x <= last)
+    }
+
+    /// Body `i` is still deferred (neither lowered nor encoded).
+    #[cfg(test)]
+    pub fn is_deferred(&self, i: usize) -> bool {
+        self.items[i].deferred.is_some() && self.items[i].body.get().is_none()
     }
 
     /// How many bodies have been decoded, parsed or lowered.
