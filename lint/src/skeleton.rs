@@ -51,10 +51,24 @@ pub enum Form<'a> {
     Method,
     /// After `Q::`, the word `Q` before it: `Foo::new`, `Self::f`, `module::f`.
     Pair(&'a [u8]),
-    /// After any `::` (also recorded for every `Pair`): `T::f`, `<X as Tr>::f`.
-    Qualified,
+    /// After `q::` for a word `q` that does not start with an ASCII capital (a module, a crate,
+    /// `self`): recorded with every such `Pair`.
+    Lower,
+    /// After `Q::` for a word `Q` that starts with one (a type, a trait, a generic parameter,
+    /// `Self`): recorded with every such `Pair`.
+    Upper,
     /// After a `::` with no word before it: `Foo::<u8>::new`, `<T>::f`, `::f`.
     Unknown,
+}
+
+impl Form<'_> {
+    /// [`Form::Lower`] or [`Form::Upper`], by the qualifier's first letter.
+    pub fn qualified_by(q: &[u8]) -> Form<'static> {
+        match q.first() {
+            Some(c) if c.is_ascii_uppercase() => Form::Upper,
+            _ => Form::Lower,
+        }
+    }
 }
 
 /// The hash of a word in a form (FNV-1a; two may share one, so a hit is a "may name", never
@@ -75,7 +89,8 @@ pub fn form_hash(form: Form, w: &[u8]) -> u32 {
             eat(q);
             eat(b"::");
         }
-        Form::Qualified => eat(b"Q"),
+        Form::Lower => eat(b"L"),
+        Form::Upper => eat(b"C"),
         Form::Unknown => eat(b"U"),
     }
     eat(w);
@@ -88,12 +103,9 @@ fn push_forms(out: &mut Vec<u32>, b: &[u8], prev: Prev, w: &[u8]) {
         Prev::Dot => out.push(form_hash(Form::Method, w)),
         Prev::Path(Some((s, e))) => {
             out.push(form_hash(Form::Pair(&b[s..e]), w));
-            out.push(form_hash(Form::Qualified, w));
+            out.push(form_hash(Form::qualified_by(&b[s..e]), w));
         }
-        Prev::Path(None) => {
-            out.push(form_hash(Form::Qualified, w));
-            out.push(form_hash(Form::Unknown, w));
-        }
+        Prev::Path(None) => out.push(form_hash(Form::Unknown, w)),
         Prev::Word(..) | Prev::Other => out.push(form_hash(Form::Bare, w)),
     }
 }

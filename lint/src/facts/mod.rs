@@ -540,7 +540,11 @@ impl Bodies {
             Some(d) => &d.words,
             None => l.names.get_or_init(|| body_names(self.get(i))),
         };
-        words.iter().any(|h| query.contains(h))
+        if query.len() < words.len() {
+            query.iter().any(|h| words.binary_search(h).is_ok())
+        } else {
+            words.iter().any(|h| query.contains(h))
+        }
     }
 
     /// Whether one of `lines` lies in body `i`, from its braces (a deferred body answers from
@@ -593,16 +597,10 @@ fn body_names(b: &Body) -> Box<[u32]> {
         match p.len().checked_sub(2).map(|k| p[k].as_str()) {
             Some(q) if !q.is_empty() && !qself => {
                 out.push(form_hash(Form::Pair(q.as_bytes()), w));
-                out.push(form_hash(Form::Qualified, w));
+                out.push(form_hash(Form::qualified_by(q.as_bytes()), w));
             }
-            Some(_) => {
-                out.push(form_hash(Form::Qualified, w));
-                out.push(form_hash(Form::Unknown, w));
-            }
-            None if qself => {
-                out.push(form_hash(Form::Qualified, w));
-                out.push(form_hash(Form::Unknown, w));
-            }
+            Some(_) => out.push(form_hash(Form::Unknown, w)),
+            None if qself => out.push(form_hash(Form::Unknown, w)),
             None => out.push(form_hash(Form::Bare, w)),
         }
     };

@@ -600,11 +600,6 @@ impl<'a> Index<'a> {
     }
 
     /// Every function in the workspace.
-    /// The names the workspace's crates are known by (`my_crate` for package `my-crate`).
-    pub fn crate_names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.crates.keys().map(String::as_str)
-    }
-
     pub fn all_fns(&self) -> impl Iterator<Item = FnId> + '_ {
         self.files.iter().enumerate().flat_map(|(i, f)| {
             (0..f.facts.fns.len()).map(move |j| FnId::new(FileId::new(i), FnIdx::new(j)))

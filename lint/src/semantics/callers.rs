@@ -8,7 +8,9 @@
 //! called as `f(..)` or `module::f(..)` (or under a `use .. as` rename); an inherent associated
 //! function as `Type::f(..)`, `Self::f(..)`, `Alias::f(..)` or `Type::<..>::f(..)`, a method also
 //! as `x.f(..)`; a trait's method as `x.f(..)` or `Q::f(..)` for any `Q` (a generic parameter,
-//! the trait, an impl's type). The skeleton records every word of a body in the form it is
+//! the trait, an impl's type). Modules are named in lower case, types in upper case, so a free
+//! `fn now()` is called as `now()` or `module::now()`, never `Instant::now()` (a module named
+//! with a capital is asked for by name). The skeleton records every word of a body in the form it is
 //! written in ([`crate::skeleton::Form`]), so the bodies that may call a function are found
 //! from their words ([`crate::facts::Bodies::may_name`]) without parsing the others, and
 //! `Instant::now()` is no candidate caller of a workspace `fn now()`. Each candidate is then
@@ -28,9 +30,10 @@ struct Names {
     renames: HashMap<String, Vec<String>>,
     /// `type Alias = Name;`: each `Name`'s aliases.
     aliases: HashMap<String, Vec<String>>,
-    /// Every word that may stand before `::f` when `f` is a free function: module, crate and
-    /// `use` names, `crate`, `self`, `super`.
-    qualifiers: Vec<String>,
+    /// The words starting with an ASCII capital that may stand before `::f` when `f` is a free
+    /// function (a module so named, a module or function renamed so by `use .. as`): the
+    /// others are all [`Form::Lower`].
+    upper_qualifiers: Vec<String>,
 }
 
 impl Names {
@@ -38,14 +41,17 @@ impl Names {
         let mut n = Names {
             renames: HashMap::new(),
             aliases: HashMap::new(),
-            qualifiers: ["crate", "self", "super"].map(String::from).to_vec(),
+            upper_qualifiers: Vec::new(),
         };
+        let upper = |w: &str| w.starts_with(|c: char| c.is_ascii_uppercase());
         for file in index.files {
             for scope in &file.facts.scopes {
                 for leaf in &scope.uses {
                     let Some(bound) = &leaf.name else { continue };
-                    n.qualifiers.push(bound.clone());
                     if let Some(last) = leaf.path.last().filter(|l| *l != bound) {
+                        if upper(bound) && !upper(last) {
+                            n.upper_qualifiers.push(bound.clone());
+                        }
                         n.renames
                             .entry(last.clone())
                             .or_default()
@@ -55,8 +61,8 @@ impl Names {
             }
             for item in &file.facts.items {
                 match &item.kind {
-                    ItemKind::Mod(_) | ItemKind::ExternCrate { .. } => {
-                        n.qualifiers.push(item.name.clone())
+                    ItemKind::Mod(_) | ItemKind::ExternCrate { .. } if upper(&item.name) => {
+                        n.upper_qualifiers.push(item.name.clone())
                     }
                     ItemKind::TypeAlias(TyRef::Path { path, .. }) => {
                         if let Some(last) = path.last() {
@@ -70,9 +76,8 @@ impl Names {
                 }
             }
         }
-        n.qualifiers.extend(index.crate_names().map(String::from));
-        n.qualifiers.sort();
-        n.qualifiers.dedup();
+        n.upper_qualifiers.sort();
+        n.upper_qualifiers.dedup();
         n
     }
 
@@ -109,7 +114,8 @@ impl Names {
             FnOwner::Free => {
                 for n in self.spellings(&self.renames, name) {
                     out.insert(form_hash(Form::Bare, n.as_bytes()));
-                    for q in &self.qualifiers {
+                    out.insert(form_hash(Form::Lower, n.as_bytes()));
+                    for q in &self.upper_qualifiers {
                         out.insert(form_hash(Form::Pair(q.as_bytes()), n.as_bytes()));
                     }
                 }
@@ -137,8 +143,9 @@ impl Names {
             }
             // A trait's method (or an impl of an unnamed type): any qualifier.
             _ => {
-                out.insert(form_hash(Form::Qualified, w));
-                out.insert(form_hash(Form::Method, w));
+                for form in [Form::Method, Form::Lower, Form::Upper, Form::Unknown] {
+                    out.insert(form_hash(form, w));
+                }
             }
         }
     }
@@ -166,7 +173,13 @@ pub fn may_reach(an: &mut Analyzer, words: &[&str], seeds: &[FnId]) -> HashSet<F
     for w in words {
         for n in names.spellings(&names.renames, w) {
             let n = n.as_bytes();
-            for form in [Form::Bare, Form::Method, Form::Qualified] {
+            for form in [
+                Form::Bare,
+                Form::Method,
+                Form::Lower,
+                Form::Upper,
+                Form::Unknown,
+            ] {
                 query.insert(form_hash(form, n));
             }
         }
