@@ -97,6 +97,25 @@ pub fn form_hash(form: Form, w: &[u8]) -> u32 {
     h
 }
 
+/// The hashes of `words` in every form an occurrence can be recorded under (a [`Form::Pair`]
+/// is always recorded with its [`Form::Lower`] or [`Form::Upper`]).
+pub fn any_form<S: AsRef<str>>(words: &[S]) -> std::collections::HashSet<u32> {
+    let mut out = std::collections::HashSet::new();
+    for w in words {
+        let w = w.as_ref().as_bytes();
+        for form in [
+            Form::Bare,
+            Form::Method,
+            Form::Lower,
+            Form::Upper,
+            Form::Unknown,
+        ] {
+            out.insert(form_hash(form, w));
+        }
+    }
+    out
+}
+
 /// The hashes an occurrence of `w` is recorded under, after `prev`.
 fn push_forms(out: &mut Vec<u32>, b: &[u8], prev: Prev, w: &[u8]) {
     match prev {
@@ -246,13 +265,14 @@ enum Pending {
 }
 
 /// The skeleton of `text`, or `None` when it is lexically broken (the caller parses the whole
-/// text and reports what syn says) or has no body to blank.
+/// text and reports what syn says) or has no body to blank. A body holding one of `keep` as a
+/// word is kept whole (the words whose path occurrences a rule reads: those are file facts).
 ///
 /// A body whose only items are `use`, `const` and `static` items (at the start of a statement,
 /// outside macro calls) is blanked around them: they stay in the skeleton, with their
 /// attributes, so the body's block scope and its names are the whole parse's; the body itself
 /// is still lowered from the whole text.
-pub fn skeleton(text: &str) -> Option<Skeleton> {
+pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
     let b = text.as_bytes();
     let n = b.len();
     let mut stack: Vec<Frame> = Vec::new();
@@ -339,6 +359,9 @@ pub fn skeleton(text: &str) -> Option<Skeleton> {
                 let plain = !c.is_ascii_digit() && !lexer::in_raw_ident(b, s);
                 if let Some(bd) = &mut body {
                     if plain {
+                        if keep.iter().any(|k| k.as_bytes() == w) {
+                            bd.keep = true;
+                        }
                         push_forms(&mut bd.words, b, before, w);
                         body_word(bd, &stack, b, s, i, prev_word_end);
                     }
@@ -647,7 +670,7 @@ mod tests {
     use super::*;
 
     fn blanked(src: &str) -> Vec<String> {
-        let s = skeleton(src).expect("a skeleton");
+        let s = skeleton(src, &[]).expect("a skeleton");
         assert_eq!(s.text.len(), src.len(), "positions kept");
         assert_eq!(s.text.lines().count(), src.lines().count());
         s.slots
@@ -663,7 +686,7 @@ mod tests {
             blanked(src),
             vec!["{ x(); }", "{\n        y().await\n    }", "{ z() }", "{}"]
         );
-        let s = skeleton(src).unwrap();
+        let s = skeleton(src, &[]).unwrap();
         assert_eq!((s.slots[1].line, s.slots[1].column), (3, 64));
         assert!(s.text.contains(
             "fn b(&self) -> Result<(), E> where E: Fn() -> u8 {\n                 \n    }"
@@ -673,7 +696,7 @@ mod tests {
     #[test]
     fn use_const_and_static_items_stay_in_a_blanked_body() {
         let src = "fn a() {\n    let x = 1;\n    #[cfg(unix)]\n    use std::io::{Read, Write};\n    const N: [u8; 2] = [1, 2];\n    if x { static S: &str = \"}\"; }\n    g(x)\n}\n";
-        let s = skeleton(src).unwrap();
+        let s = skeleton(src, &[]).unwrap();
         assert_eq!(s.slots.len(), 1);
         let want = "fn a() {\n              \n    #[cfg(unix)]\n    use std::io::{Read, Write};\n    const N: [u8; 2] = [1, 2];\n           static S: &str = \"}\";  \n        \n}\n";
         assert_eq!(s.text, want);
@@ -683,12 +706,12 @@ mod tests {
             "fn a() { const fn f() {} }",
             "fn a() { x = 1 use y; }",
         ] {
-            assert!(skeleton(kept).is_none(), "{kept}");
+            assert!(skeleton(kept, &[]).is_none(), "{kept}");
         }
         // A macro's tokens that parse as statements are walked like code, items too.
-        assert!(skeleton("fn a() { quote! { use x; fn y() {} } }").is_none());
+        assert!(skeleton("fn a() { quote! { use x; fn y() {} } }", &[]).is_none());
         let src = "fn a() { select! { _ = x => { y() } } }";
-        let mac = skeleton(src).unwrap();
+        let mac = skeleton(src, &[]).unwrap();
         assert_eq!(
             mac.text,
             format!("fn a() {{{}}}", " ".repeat(src.len() - 9))
@@ -708,9 +731,17 @@ mod tests {
     }
 
     #[test]
+    fn bodies_holding_a_kept_word_stay() {
+        let src = "fn a() { let s: UdpSocket = x(); }\nfn b() { let s = \"UdpSocket\"; y(); }\n";
+        let s = skeleton(src, &["UdpSocket".to_string()]).unwrap();
+        assert_eq!(s.slots.len(), 1, "only b: its word is in a literal");
+        assert_eq!(s.slots[0].line, 2);
+    }
+
+    #[test]
     fn async_words_and_literals() {
         let src = "fn a() { let s = \"fn unsafe {\"; let c = '}'; /* } */ spawn(async move { x }) }\nfn b() { let r = r#\"}\"#; 'l: loop { break 'l; } }\n";
-        let s = skeleton(src).unwrap();
+        let s = skeleton(src, &[]).unwrap();
         assert_eq!(s.slots.len(), 2);
         assert!(s.slots[0].has_async);
         assert!(!s.slots[1].has_async);
@@ -718,8 +749,8 @@ mod tests {
 
     #[test]
     fn broken_text_has_no_skeleton() {
-        assert!(skeleton("fn a() { x(); ").is_none());
-        assert!(skeleton("fn a() { \"x }").is_none());
-        assert!(skeleton("struct S;").is_none());
+        assert!(skeleton("fn a() { x(); ", &[]).is_none());
+        assert!(skeleton("fn a() { \"x }", &[]).is_none());
+        assert!(skeleton("struct S;", &[]).is_none());
     }
 }

@@ -51,7 +51,9 @@ pub(crate) fn parse_or_reuse(
             None => true,
             Some(w) => !need_untrimmed && words.iter().all(|x| w.contains(x)),
         };
-        if p.mode >= job.mode && paths_ok {
+        // An entry with bodies left in the text is no answer for a run that parses them all.
+        let bodies_ok = job.lazy_bodies || !p.facts.bodies.has_deferred();
+        if p.mode >= job.mode && paths_ok && bodies_ok {
             if job.mode == Mode::Unsafe && p.mode == Mode::Full {
                 let mut facts = facts::FileFacts::empty();
                 facts.unsafe_sites = p.facts.unsafe_sites.clone();
@@ -83,14 +85,20 @@ pub(crate) fn parse_or_reuse(
             }
             return (Ok((p, false)), None);
         }
-        return (parse(job, demand, markers, vfs), Some(p));
+        return (parse(job, demand, markers, vfs, words), Some(p));
     }
-    (parse(job, demand, markers, vfs), None)
+    (parse(job, demand, markers, vfs, words), None)
 }
 
-fn parse(job: &Job, demand: &Demand, markers: &[ExemptionMarker], vfs: &dyn Vfs) -> Outcome {
+fn parse(
+    job: &Job,
+    demand: &Demand,
+    markers: &[ExemptionMarker],
+    vfs: &dyn Vfs,
+    words: &[String],
+) -> Outcome {
     let text = read_source(vfs, job.path, job.rel)?;
-    Ok((process_file(&text, job, demand, markers), true))
+    Ok((process_file(&text, job, demand, markers, words), true))
 }
 
 /// The per-file stage for a file that is parsed: syn parse, facts, comments and directives.
@@ -99,6 +107,7 @@ pub(crate) fn process_file(
     job: &Job,
     demand: &Demand,
     markers: &[ExemptionMarker],
+    words: &[String],
 ) -> cache::Parsed {
     let mode = job.mode;
     let mut lexed = Default::default();
@@ -122,10 +131,14 @@ pub(crate) fn process_file(
         collect_paths: job.collect_paths && mode == Mode::Full,
     };
     // Bodies no item-level fact depends on are left in the text, for a rule to have parsed
-    // when it reads them (a file whose path occurrences are read is walked whole).
-    let skeleton = (mode == Mode::Full && job.lazy_bodies && !opts.collect_paths)
-        .then(|| skeleton_facts(text, opts, demand))
-        .flatten();
+    // when it reads them (of a file whose path occurrences are read, the bodies naming a
+    // trigger word are kept: only their occurrences are kept after the parse).
+    // (`words` empty: every occurrence is kept, the file is parsed whole)
+    let keep: &[String] = if opts.collect_paths { words } else { &[] };
+    let skeleton =
+        (mode == Mode::Full && job.lazy_bodies && (!opts.collect_paths || !keep.is_empty()))
+            .then(|| skeleton_facts(text, opts, demand, keep))
+            .flatten();
     let (mut facts, problem) = match skeleton {
         Some(facts) => (facts, None),
         None => whole_facts(text, mode, opts, demand, partial),
@@ -193,8 +206,9 @@ fn skeleton_facts(
     text: &str,
     opts: facts::ExtractOptions,
     demand: &Demand,
+    keep: &[String],
 ) -> Option<facts::FileFacts> {
-    let sk = crate::skeleton::skeleton(text)?;
+    let sk = crate::skeleton::skeleton(text, keep)?;
     let file = syn::parse_file(&sk.text).ok();
     let facts = file
         .as_ref()

@@ -607,6 +607,27 @@ impl<'a> Planner<'a> {
         self.plan_module_levels();
         let words = self.demand.words().to_vec();
         self.parse_pending(&words);
+        // A file read as a skeleton in an earlier round of `close_over_names` kept the bodies
+        // naming the words known then; one whose blanked bodies may name a word found later
+        // (an alias) is parsed again, keeping those too.
+        if self.demand.lazy_bodies && !words.is_empty() {
+            let query = crate::skeleton::any_form(&words);
+            let mut again = false;
+            for s in &mut self.files {
+                let stale = s.in_scope
+                    && s.full().is_some_and(|f| {
+                        (0..f.bodies.len())
+                            .any(|i| f.bodies.is_deferred(i) && f.bodies.may_name(i, &query))
+                    });
+                if stale {
+                    s.status = Status::Readable(None);
+                    again = true;
+                }
+            }
+            if again {
+                self.parse_pending(&words);
+            }
+        }
         // Path facts: only occurrences naming a trigger can be findings.
         for s in &mut self.files {
             if let Status::Readable(Some(p)) = &mut s.status {

@@ -574,7 +574,6 @@ impl Bodies {
     }
 
     /// Body `i` is still deferred (neither lowered nor encoded).
-    #[cfg(test)]
     pub fn is_deferred(&self, i: usize) -> bool {
         self.items[i].deferred.is_some() && self.items[i].body.get().is_none()
     }
@@ -1086,14 +1085,25 @@ mod tests {
     /// then parsed, both encoded (bodies lowered), with `has_async_block` (which the skeleton
     /// reads off words: it may say yes for more) taken from the whole parse. `None`: the text
     /// has no skeleton, or syn rejects it.
-    fn eager_and_lazy(text: &str) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+    fn eager_and_lazy(text: &str, keep: &[String]) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+        // With words to keep, path occurrences are collected and, as the planner does, trimmed
+        // to those naming one of them.
+        let ex = ExtractOptions {
+            collect_paths: !keep.is_empty(),
+        };
+        let trim = |f: &mut FileFacts| {
+            f.paths
+                .retain(|o| o.path.iter().any(|seg| keep.contains(seg)))
+        };
         let file = syn::parse_file(text).ok()?;
-        let eager = extract(&file, ExtractOptions::default());
-        let sk = crate::skeleton::skeleton(text)?;
+        let mut eager = extract(&file, ex);
+        let sk = crate::skeleton::skeleton(text, keep)?;
         let skel = syn::parse_file(&sk.text).expect("a skeleton of a file that parses parses");
-        let mut lazy = extract_skeleton(&skel, ExtractOptions::default(), &sk.slots)
+        let mut lazy = extract_skeleton(&skel, ex, &sk.slots)
             .expect("every blanked body is a function's block");
         lazy.bodies.attach_source(std::sync::Arc::from(text));
+        trim(&mut eager);
+        trim(&mut lazy);
         for (l, e) in lazy.fns.iter_mut().zip(&eager.fns) {
             assert!(
                 !e.has_async_block || l.has_async_block,
@@ -1139,7 +1149,14 @@ mod tests {
             // syn and the lowering recurse: a big stack, as on the driver's pool.
             let r = std::thread::Builder::new()
                 .stack_size(64 << 20)
-                .spawn(move || eager_and_lazy(&text))
+                .spawn(move || {
+                    let words = ["Sender", "UdpSocket", "Mutex", "spawn"].map(String::from);
+                    let with_paths = eager_and_lazy(&text, &words);
+                    if let Some((e, l, _)) = &with_paths {
+                        assert!(e == l, "path occurrences differ");
+                    }
+                    eager_and_lazy(&text, &[])
+                })
                 .unwrap()
                 .join()
                 .unwrap_or_else(|_| panic!("{}", f.display()));

@@ -169,21 +169,11 @@ pub fn may_reach(an: &mut Analyzer, words: &[&str], seeds: &[FnId]) -> HashSet<F
             .may_name(f.idx.idx(), query)
     };
     // The bodies that may name the words, in any form, hold the calls: they start the set.
-    let mut query = HashSet::new();
-    for w in words {
-        for n in names.spellings(&names.renames, w) {
-            let n = n.as_bytes();
-            for form in [
-                Form::Bare,
-                Form::Method,
-                Form::Lower,
-                Form::Upper,
-                Form::Unknown,
-            ] {
-                query.insert(form_hash(form, n));
-            }
-        }
-    }
+    let spelled: Vec<String> = words
+        .iter()
+        .flat_map(|w| names.spellings(&names.renames, w))
+        .collect();
+    let query = crate::skeleton::any_form(&spelled);
     let mut set: HashSet<FnId> = seeds.iter().copied().collect();
     set.extend(all.iter().filter(|f| may_name(f, &query)));
     let mut seen: HashSet<FnId> = set.clone();
