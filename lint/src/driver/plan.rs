@@ -589,7 +589,32 @@ impl<'a> Planner<'a> {
             for s in &mut self.files {
                 s.mode = Mode::Full;
             }
-            self.parse_pending(&[]);
+            if !self.demand.prefilter || !self.demand.reads_paths() {
+                self.parse_pending(&[]);
+                return;
+            }
+            // Every file is parsed, and the path occurrences are trimmed as below: to the
+            // trigger words and their aliases (found in the item trees, to a fixpoint), so the
+            // skeletons keep only the bodies naming them.
+            let mut words = self.demand.words().to_vec();
+            self.parse_pending(&words);
+            loop {
+                let mut new_words = Vec::new();
+                for s in &self.files {
+                    if let Some(facts) = s.full() {
+                        aliases(facts, &words, &mut new_words);
+                    }
+                }
+                new_words.sort();
+                new_words.dedup();
+                new_words.retain(|w| !words.contains(w));
+                if new_words.is_empty() {
+                    break;
+                }
+                self.demand.add_words(new_words);
+                words = self.demand.words().to_vec();
+            }
+            self.finish_paths(&words);
             return;
         }
         for s in &mut self.files {
@@ -607,11 +632,17 @@ impl<'a> Planner<'a> {
         self.plan_module_levels();
         let words = self.demand.words().to_vec();
         self.parse_pending(&words);
-        // A file read as a skeleton in an earlier round of `close_over_names` kept the bodies
-        // naming the words known then; one whose blanked bodies may name a word found later
-        // (an alias) is parsed again, keeping those too.
+        self.finish_paths(&words);
+    }
+
+    /// After the last parse: the files read as skeletons with fewer words than the final ones
+    /// parsed again where needed, and every file's path occurrences trimmed to `words`.
+    fn finish_paths(&mut self, words: &[String]) {
+        // A file read as a skeleton in an earlier round kept the bodies naming the words known
+        // then; one whose blanked bodies may name a word found later (an alias) is parsed again,
+        // keeping those too.
         if self.demand.lazy_bodies && !words.is_empty() {
-            let query = crate::skeleton::any_form(&words);
+            let query = crate::skeleton::any_form(words);
             let mut again = false;
             for s in &mut self.files {
                 let stale = s.in_scope
@@ -625,7 +656,7 @@ impl<'a> Planner<'a> {
                 }
             }
             if again {
-                self.parse_pending(&words);
+                self.parse_pending(words);
             }
         }
         // Path facts: only occurrences naming a trigger can be findings.
@@ -636,7 +667,7 @@ impl<'a> Planner<'a> {
                     p.facts
                         .paths
                         .retain(|o| o.path.iter().any(|seg| words.contains(seg)));
-                    p.trimmed_to = Some(words.clone());
+                    p.trimmed_to = Some(words.to_vec());
                 }
             }
         }
