@@ -15,6 +15,10 @@
 //! - a `channel-lint:` comment: directives and markers are matched against the statements of
 //!   the body around them.
 //!
+//! Of each run of `///` (or `//!`) doc comment lines outside bodies only the first is kept: syn
+//! reads every line as a `#[doc]` attribute (a quarter of a skeleton's parse), no fact reads
+//! them, and the first keeps where the item starts.
+//!
 //! Whether a blanked body holds `async` (an async block or closure: `FnFacts::has_async_block`)
 //! is read off its words, so it may say yes for a body that only names `async` inside a macro
 //! that the lowering does not read; a rule asking then reads the body and finds nothing.
@@ -285,6 +289,10 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
     let mut prev_word_end = usize::MAX;
     let mut bang_after_word = false;
     let mut prev = Prev::Other;
+    // Doc comment lines to blank (all of a run but its first), and where the last doc line
+    // outside bodies started and ended.
+    let mut docs: Vec<(usize, usize)> = Vec::new();
+    let (mut last_doc_start, mut last_doc) = (0usize, usize::MAX);
     let mut i = 0usize;
     while i < n {
         let c = b[i];
@@ -321,6 +329,18 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                     if memchr::memmem::find(&b[i..end], b"channel-lint").is_some() {
                         bd.keep = true;
                     }
+                } else if is_doc_line(&b[i..end]) {
+                    // A doc comment line right below another one: blanked (see `skeleton`).
+                    let gap = &b[last_doc.min(i)..i];
+                    if last_doc <= i
+                        && memchr::memchr_iter(b'\n', gap).count() == 1
+                        && gap.iter().all(|c| c.is_ascii_whitespace())
+                        && b[last_doc_start..].starts_with(&b[i..i + 3])
+                    {
+                        docs.push((i, end));
+                    }
+                    last_doc = end;
+                    last_doc_start = i;
                 }
                 i = end;
                 continue;
@@ -557,12 +577,27 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
     let blank = |out: &mut String, s: &str| {
         out.extend(s.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
     };
+    // Copy `text[from..to]` (outside bodies) with its doc lines to blank blanked.
+    let mut docs = docs.into_iter().peekable();
+    let mut copy = |out: &mut String, from: usize, to: usize| {
+        let mut at = from;
+        while let Some(&(s, e)) = docs.peek() {
+            if s >= to {
+                break;
+            }
+            docs.next();
+            out.push_str(&text[at..s]);
+            blank(out, &text[s..e]);
+            at = e;
+        }
+        out.push_str(&text[at..to]);
+    };
     for (bd, close) in slots {
         let (open, has_async, items, mut words) = (bd.open, bd.has_async, bd.items, bd.words);
         words.sort_unstable();
         words.dedup();
         let (line, column) = cols.get(open);
-        out.push_str(&text[at..=open]);
+        copy(&mut out, at, open + 1);
         let mut from = open + 1;
         for (s, e) in items {
             blank(&mut out, &text[from..s]);
@@ -581,7 +616,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
             words,
         });
     }
-    out.push_str(&text[at..]);
+    copy(&mut out, at, n);
     Some(Skeleton {
         text: out,
         slots: done,
@@ -650,6 +685,11 @@ fn next_token(b: &[u8], mut i: usize) -> Option<&[u8]> {
         i += 1;
     }
     (i < b.len()).then(|| &b[i..])
+}
+
+/// A `///` or `//!` doc comment (not `////`).
+fn is_doc_line(c: &[u8]) -> bool {
+    (c.starts_with(b"///") && !c.starts_with(b"////")) || c.starts_with(b"//!")
 }
 
 /// Is `b[from..to]` one `!` between blanks (not `!=`, not `!(`)?
@@ -728,6 +768,19 @@ mod tests {
     fn does_not_blank_inside_macros_consts_or_types() {
         let src = "m! { fn x() { a() } }\nconst C: fn() = { fn y() {} y };\ntype F = fn(u8) -> u8;\nstruct S { f: fn() }\nfn g<const N: usize>() -> [u8; { N }] { b() }\nfn h() -> Foo<{ N }> { c() }\n";
         assert_eq!(blanked(src), vec!["{ b() }", "{ c() }"]);
+    }
+
+    #[test]
+    fn doc_lines_but_the_first_of_a_run_are_blanked() {
+        let src = "/// One.\n/// Two.\n//// not a doc\n/// Three.\n#[cfg(x)]\n/// Four.\nfn a() { b() }\n";
+        let s = skeleton(src, &[]).unwrap();
+        let lines: Vec<&str> = s.text.lines().collect();
+        assert_eq!(lines[0], "/// One.");
+        assert_eq!(lines[1].trim(), "", "a run's second line");
+        assert_eq!(lines[2], "//// not a doc");
+        assert_eq!(lines[3], "/// Three.", "after a plain comment: a new run");
+        assert_eq!(lines[5], "/// Four.", "after an attribute: a new run");
+        assert_eq!(s.text.len(), src.len());
     }
 
     #[test]
