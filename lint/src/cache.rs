@@ -30,7 +30,7 @@ use crate::suppress::Directive;
 
 /// Bump when the layout of anything cached changes (facts types included), or what a cached
 /// value means (the prefilter's `unsafe` verdict follows the rule's comment checks).
-pub const SCHEMA: u32 = 22;
+pub const SCHEMA: u32 = 23;
 const MAGIC: &[u8; 8] = b"CLNTFCT1";
 const PACK: &str = "facts.bin";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\

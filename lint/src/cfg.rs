@@ -67,7 +67,7 @@ impl Tri {
 }
 
 /// What is known about the build a predicate is evaluated for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CfgEnv {
     /// `cfg(test)`; None: unknown.
     pub test: Option<bool>,

@@ -102,9 +102,9 @@ pub fn form_hash(form: Form, w: &[u8]) -> u32 {
 }
 
 /// The hashes of `words` in every form an occurrence can be recorded under (a [`Form::Pair`]
-/// is always recorded with its [`Form::Lower`] or [`Form::Upper`]).
-pub fn any_form<S: AsRef<str>>(words: &[S]) -> std::collections::HashSet<u32> {
-    let mut out = std::collections::HashSet::new();
+/// is always recorded with its [`Form::Lower`] or [`Form::Upper`]), sorted, without repeats.
+pub fn any_form<S: AsRef<str>>(words: &[S]) -> Vec<u32> {
+    let mut out = Vec::new();
     for w in words {
         let w = w.as_ref().as_bytes();
         for form in [
@@ -114,9 +114,11 @@ pub fn any_form<S: AsRef<str>>(words: &[S]) -> std::collections::HashSet<u32> {
             Form::Upper,
             Form::Unknown,
         ] {
-            out.insert(form_hash(form, w));
+            out.push(form_hash(form, w));
         }
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 

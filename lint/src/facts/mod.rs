@@ -408,7 +408,8 @@ struct LazyBody {
     body: std::sync::OnceLock<Body>,
     /// The encoded body, until decoded (`None` for a lowered or deferred one).
     raw: Option<Box<[u8]>>,
-    /// Where the body is in the file's text, until parsed.
+    /// Where the body is in the file's text and its words (kept once it is parsed or encoded:
+    /// the words answer [`Bodies::may_name`] without decoding it).
     deferred: Option<Box<Deferred>>,
     /// Set when the deferred body did not parse: where and why.
     failed: std::sync::OnceLock<(crate::diagnostic::Span, String)>,
@@ -460,16 +461,17 @@ impl Bodies {
     /// Some deferred body was parsed since the facts were made or loaded (the cache entry can
     /// keep it lowered).
     pub fn parsed_deferred(&self) -> bool {
-        self.items
-            .iter()
-            .any(|l| l.deferred.is_some() && l.body.get().is_some() && l.failed.get().is_none())
+        self.items.iter().any(|l| {
+            l.deferred.is_some()
+                && l.raw.is_none()
+                && l.body.get().is_some()
+                && l.failed.get().is_none()
+        })
     }
 
     /// Some body is still deferred (the file's text must be attached before it is read).
     pub fn has_deferred(&self) -> bool {
-        self.items
-            .iter()
-            .any(|l| l.deferred.is_some() && l.body.get().is_none())
+        self.items.iter().any(LazyBody::needs_text)
     }
 
     /// The file's text, for the deferred bodies (the text the facts were made from: the cache
@@ -490,7 +492,7 @@ impl Bodies {
     pub fn get(&self, i: usize) -> &Body {
         let l = &self.items[i];
         l.body.get_or_init(|| {
-            if let Some(d) = &l.deferred {
+            if let (Some(d), None) = (&l.deferred, &l.raw) {
                 let text = self.source.as_deref().unwrap_or_else(|| {
                     panic!("a deferred function body is read, but its file's text is not attached")
                 });
@@ -530,20 +532,27 @@ impl Bodies {
     }
 
     /// Whether body `i` may write one of the words in the forms whose
-    /// [`crate::skeleton::form_hash`]es `query` holds: a call of a function by that name, a
+    /// [`crate::skeleton::form_hash`]es `query` holds (sorted): a call of a function by that name, a
     /// method, a path, a macro. A deferred body answers from its words without being parsed; a
     /// lowered one from the names its nodes hold (the same words, fewer: no types, no
     /// patterns). Never a false no.
-    pub fn may_name(&self, i: usize, query: &std::collections::HashSet<u32>) -> bool {
+    pub fn may_name(&self, i: usize, query: &[u32]) -> bool {
+        let words = self.words(i);
+        // Both sorted: look the shorter up in the longer.
+        let (few, many) = if query.len() < words.len() {
+            (query, words)
+        } else {
+            (words, query)
+        };
+        few.iter().any(|h| many.binary_search(h).is_ok())
+    }
+
+    /// The form hashes [`Bodies::may_name`] answers from, sorted, without repeats.
+    pub fn words(&self, i: usize) -> &[u32] {
         let l = &self.items[i];
-        let words: &[u32] = match &l.deferred {
+        match &l.deferred {
             Some(d) => &d.words,
             None => l.names.get_or_init(|| body_names(self.get(i))),
-        };
-        if query.len() < words.len() {
-            query.iter().any(|h| words.binary_search(h).is_ok())
-        } else {
-            words.iter().any(|h| query.contains(h))
         }
     }
 
@@ -575,7 +584,7 @@ impl Bodies {
 
     /// Body `i` is still deferred (neither lowered nor encoded).
     pub fn is_deferred(&self, i: usize) -> bool {
-        self.items[i].deferred.is_some() && self.items[i].body.get().is_none()
+        self.items[i].needs_text()
     }
 
     /// How many bodies have been decoded, parsed or lowered.
@@ -620,6 +629,13 @@ fn body_names(b: &Body) -> Box<[u32]> {
     out.sort_unstable();
     out.dedup();
     out.into_boxed_slice()
+}
+
+impl LazyBody {
+    /// Not lowered and not encoded: only the file's text has it.
+    fn needs_text(&self) -> bool {
+        self.deferred.is_some() && self.raw.is_none() && self.body.get().is_none()
+    }
 }
 
 impl std::ops::Index<usize> for Bodies {
@@ -681,9 +697,12 @@ impl std::fmt::Debug for Bodies {
 /// How a body is stored in the facts cache.
 #[derive(Serialize, Deserialize)]
 enum Stored<'a> {
-    /// Encoded on its own (so that it can be decoded alone, later).
-    #[serde(borrow)]
-    Encoded(RawBody<'a>),
+    /// Encoded on its own (so that it can be decoded alone, later), with where it was in the
+    /// text and its words if it was deferred.
+    Encoded(
+        #[serde(borrow)] RawBody<'a>,
+        Option<std::borrow::Cow<'a, Deferred>>,
+    ),
     /// Not parsed yet (or syn rejected it: it is parsed again, and reported again, next time).
     Deferred(std::borrow::Cow<'a, Deferred>),
 }
@@ -698,12 +717,16 @@ impl Serialize for Bodies {
                 (Some(_), _, Some(d)) if l.failed.get().is_some() => {
                     seq.serialize_element(&Stored::Deferred(std::borrow::Cow::Borrowed(d)))?
                 }
-                (None, Some(raw), _) => {
-                    seq.serialize_element(&Stored::Encoded(RawBody(raw.as_ref().into())))?
-                }
-                (Some(b), _, _) => {
+                (None, Some(raw), d) => seq.serialize_element(&Stored::Encoded(
+                    RawBody(raw.as_ref().into()),
+                    d.as_deref().map(std::borrow::Cow::Borrowed),
+                ))?,
+                (Some(b), _, d) => {
                     let bytes = body_opts(u64::MAX).serialize(b).map_err(S::Error::custom)?;
-                    seq.serialize_element(&Stored::Encoded(RawBody(bytes.into())))?
+                    seq.serialize_element(&Stored::Encoded(
+                        RawBody(bytes.into()),
+                        d.as_deref().map(std::borrow::Cow::Borrowed),
+                    ))?
                 }
                 (None, None, Some(d)) => {
                     seq.serialize_element(&Stored::Deferred(std::borrow::Cow::Borrowed(d)))?
@@ -757,7 +780,10 @@ impl<'de> Deserialize<'de> for Bodies {
                 .into_iter()
                 .map(|s| {
                     let (raw, deferred) = match s {
-                        Stored::Encoded(r) => (Some(r.0.into_owned().into_boxed_slice()), None),
+                        Stored::Encoded(r, d) => (
+                            Some(r.0.into_owned().into_boxed_slice()),
+                            d.map(|d| Box::new(d.into_owned())),
+                        ),
                         Stored::Deferred(d) => (None, Some(Box::new(d.into_owned()))),
                     };
                     LazyBody {
@@ -1082,10 +1108,11 @@ mod tests {
     use bincode::Options as _;
 
     /// The facts of `text` parsed whole, and read as its item skeleton with every deferred body
-    /// then parsed, both encoded (bodies lowered), with `has_async_block` (which the skeleton
+    /// then parsed, both printed (every field, the bodies lowered; a deferred body's place in
+    /// the text, which the cache keeps with it, is not a fact), with `has_async_block` (which the skeleton
     /// reads off words: it may say yes for more) taken from the whole parse. `None`: the text
     /// has no skeleton, or syn rejects it.
-    fn eager_and_lazy(text: &str, keep: &[String]) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+    fn eager_and_lazy(text: &str, keep: &[String]) -> Option<(String, String, usize)> {
         // With words to keep, path occurrences are collected and, as the planner does, trimmed
         // to those naming one of them.
         let ex = ExtractOptions {
@@ -1114,11 +1141,7 @@ mod tests {
         }
         let _ = lazy.bodies.iter().count();
         assert_eq!(lazy.bodies.failures().count(), 0);
-        Some((
-            opts().serialize(&eager).unwrap(),
-            opts().serialize(&lazy).unwrap(),
-            sk.slots.len(),
-        ))
+        Some((format!("{eager:?}"), format!("{lazy:?}"), sk.slots.len()))
     }
 
     fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
@@ -1161,12 +1184,6 @@ mod tests {
                 .join()
                 .unwrap_or_else(|_| panic!("{}", f.display()));
             if let Some((eager, lazy, k)) = r {
-                if eager != lazy && std::env::var_os("SKELETON_DUMP").is_some() {
-                    let de =
-                        |b: &[u8]| format!("{:#?}", opts().deserialize::<FileFacts>(b).unwrap());
-                    std::fs::write("/tmp/eager.txt", de(&eager)).unwrap();
-                    std::fs::write("/tmp/lazy.txt", de(&lazy)).unwrap();
-                }
                 assert!(
                     eager == lazy,
                     "{}: the skeleton's facts differ",

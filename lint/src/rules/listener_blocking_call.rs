@@ -16,7 +16,6 @@ use channel_lint_policy::{BlockingScope, Level, LoadedPolicy, PolicyError};
 use super::blocking::{self, async_roots};
 use super::{Context, EveryFile, Needs, Rule, RuleMeta};
 use crate::diagnostic::Sink;
-use crate::semantics::callgraph::Analyzer;
 use crate::semantics::known::BlockingKind;
 
 pub const META: RuleMeta = RuleMeta {
@@ -52,15 +51,19 @@ impl Rule for ListenerBlockingCall {
         }
     }
 
+    fn group(&self) -> Option<&'static str> {
+        Some("listener")
+    }
+
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         let async_scope = scope(cx.policy) == BlockingScope::Async;
         let (mut an, roots, restricted) = if async_scope {
-            let mut an = Analyzer::for_build(cx.index, super::runtime_panic_call::build(cx));
+            let mut an = cx.analyzer(super::runtime_panic_call::build(cx));
             let (roots, restricted) = async_roots(&mut an, None);
             (an, roots, restricted)
         } else {
             let roots = cx.listener_entries(sink)?;
-            let an = Analyzer::for_build(cx.index, listener_build(cx));
+            let an = cx.analyzer(listener_build(cx));
             (an, roots, HashSet::new())
         };
         if roots.is_empty() {

@@ -25,6 +25,10 @@ use channel_lint_policy::{Level, LoadedPolicy, PolicyError};
 use crate::diagnostic::Sink;
 use crate::facts::{FileFacts, UnsafeKind};
 use crate::index::Index;
+use std::sync::Arc;
+
+use crate::cfg::CfgEnv;
+use crate::semantics::callgraph::{Analyzer, SharedSummaries};
 use crate::semantics::reach;
 use crate::source::Lexed;
 use crate::suppress::Directive;
@@ -71,6 +75,14 @@ pub(crate) trait Rule: Sync {
 
     /// Check the workspace.
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError>;
+
+    /// Rules of one group run one after the other on one task, in the registry's order (the
+    /// others side by side): the listener rules search from the same entry points through the
+    /// same bodies, so the second finds them parsed and summarised ([`Context::analyzer`])
+    /// instead of waiting on the first for each one.
+    fn group(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The answer to `--explain-path FN`, for the rule that has one.
     fn explain_path(&self, _cx: &Context, _target: &str) -> Option<String> {
@@ -238,9 +250,28 @@ pub(crate) struct Context<'a> {
     comments: &'a [Lexed],
     /// Per file: its `// channel-lint:` directives and exemption markers.
     directives: &'a [Vec<Directive>],
+    /// The call-graph summaries of each build some rule asked about, shared by the rules.
+    summaries: std::sync::Mutex<Vec<(CfgEnv, Arc<SharedSummaries>)>>,
 }
 
 impl<'a> Context<'a> {
+    /// The call graph of `build`, sharing its summaries with every other rule's analyzer of the
+    /// same build.
+    pub fn analyzer(&self, build: CfgEnv) -> Analyzer<'a, 'a> {
+        let shared = {
+            let mut by_build = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
+            match by_build.iter().find(|(b, _)| *b == build) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = Arc::new(SharedSummaries::default());
+                    by_build.push((build.clone(), s.clone()));
+                    s
+                }
+            }
+        };
+        Analyzer::sharing(self.index, build, shared)
+    }
+
     /// `comments` and `directives` are per file, in the index's file order.
     pub fn new(
         index: &'a Index<'a>,
@@ -259,6 +290,7 @@ impl<'a> Context<'a> {
             levels,
             comments,
             directives,
+            summaries: Default::default(),
         }
     }
 
@@ -334,15 +366,39 @@ pub(crate) fn run_all(
         .filter(|m| cx.levels.is_on(m))
         .filter_map(|m| m.rule.map(|r| (m.id, r)))
         .collect();
-    let ran: Vec<(&'static str, Result<Sink, PolicyError>, std::time::Duration)> = active
+    // One task per group (a rule without one is a group of its own), in registry order.
+    let mut tasks: Vec<Vec<(usize, &'static str, &'static dyn Rule)>> = Vec::new();
+    for (k, &(id, rule)) in active.iter().enumerate() {
+        let same = rule
+            .group()
+            .and_then(|g| tasks.iter().position(|t| t[0].2.group() == Some(g)));
+        match same {
+            Some(t) => tasks[t].push((k, id, rule)),
+            None => tasks.push(vec![(k, id, rule)]),
+        }
+    }
+    type Ran = (
+        usize,
+        &'static str,
+        Result<Sink, PolicyError>,
+        std::time::Duration,
+    );
+    let mut ran: Vec<Ran> = tasks
         .par_iter()
-        .map(|&(id, rule)| {
-            let t = std::time::Instant::now();
-            let mut own = Sink::default();
-            let r = rule.check(cx, &mut own).map(|()| own);
-            (id, r, t.elapsed())
+        .flat_map_iter(|task| {
+            task.iter()
+                .map(|&(k, id, rule)| {
+                    let t = std::time::Instant::now();
+                    let mut own = Sink::default();
+                    let r = rule.check(cx, &mut own).map(|()| own);
+                    (k, id, r, t.elapsed())
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
+    ran.sort_by_key(|r| r.0);
+    let ran: Vec<(&'static str, Result<Sink, PolicyError>, std::time::Duration)> =
+        ran.into_iter().map(|(_, id, r, d)| (id, r, d)).collect();
     let mut took = Vec::with_capacity(ran.len());
     for (id, r, d) in ran {
         let own = r?;

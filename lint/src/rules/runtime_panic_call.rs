@@ -49,7 +49,7 @@ impl Rule for RuntimePanicCall {
     }
 
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
-        let mut an = Analyzer::for_build(cx.index, build(cx));
+        let mut an = cx.analyzer(build(cx));
         // Only what may lead to one of the calls is searched (every async fn is a root, but few
         // reach a `block_on`): the functions that may reach a body naming one, or a body holding
         // a directive (an exemption the whole search would meet must be met).

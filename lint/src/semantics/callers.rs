@@ -24,6 +24,27 @@ use crate::facts::{FnOwner, ItemKind, TyRef};
 use crate::index::{FnId, Index};
 use crate::skeleton::{form_hash, Form};
 
+/// A hasher for keys that are hashes already (the form hashes).
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | b as u64;
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        // spread the bits over the word the table's index and control bytes come from
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
 /// What the workspace says about names, for the forms a call may take.
 struct Names {
     /// `use path::name as other;`: each `name`'s other names.
@@ -162,12 +183,6 @@ pub fn may_reach(an: &mut Analyzer, words: &[&str], seeds: &[FnId]) -> HashSet<F
     let index = an.index;
     let names = Names::of(index);
     let all: Vec<FnId> = index.all_fns().filter(|&f| an.in_build(f)).collect();
-    let may_name = |f: &FnId, query: &HashSet<u32>| {
-        index.files[f.file.idx()]
-            .facts
-            .bodies
-            .may_name(f.idx.idx(), query)
-    };
     // The bodies that may name the words, in any form, hold the calls: they start the set.
     let spelled: Vec<String> = words
         .iter()
@@ -175,27 +190,45 @@ pub fn may_reach(an: &mut Analyzer, words: &[&str], seeds: &[FnId]) -> HashSet<F
         .collect();
     let query = crate::skeleton::any_form(&spelled);
     let mut set: HashSet<FnId> = seeds.iter().copied().collect();
-    set.extend(all.iter().filter(|f| may_name(f, &query)));
-    let mut seen: HashSet<FnId> = set.clone();
+    // Which functions' bodies hold each word (by position in `all`), and which have been
+    // picked by a question already.
+    let mut by_word: HashMap<u32, Vec<u32>, IdHash> = HashMap::default();
+    for (k, f) in all.iter().enumerate() {
+        let words = index.files[f.file.idx()].facts.bodies.words(f.idx.idx());
+        for &h in words {
+            by_word.entry(h).or_default().push(k as u32);
+        }
+    }
+    let mut picked = vec![false; all.len()];
+    let mut pick = |query: &[u32], out: &mut Vec<FnId>| {
+        for h in query {
+            for &k in by_word.get(h).map_or(&[][..], |v| v.as_slice()) {
+                if !std::mem::replace(&mut picked[k as usize], true) {
+                    out.push(all[k as usize]);
+                }
+            }
+        }
+    };
+    let mut named = Vec::new();
+    pick(&query, &mut named);
+    set.extend(named);
     let mut asked: HashSet<u32> = HashSet::new();
-    let mut ask = |fns: &mut dyn Iterator<Item = FnId>| -> HashSet<u32> {
+    let mut ask = |fns: &mut dyn Iterator<Item = FnId>| -> Vec<u32> {
         let mut q = HashSet::new();
         for f in fns {
             names.call_forms(index, f, &mut q);
         }
-        q.retain(|h| asked.insert(*h));
+        let mut q: Vec<u32> = q.into_iter().filter(|h| asked.insert(*h)).collect();
+        q.sort_unstable();
         q
     };
     let mut query = ask(&mut set.iter().copied());
     // Functions that may call one of the set and are not (yet) in it.
     let mut pending: Vec<FnId> = Vec::new();
     while !query.is_empty() {
-        let named: Vec<FnId> = all
-            .iter()
-            .copied()
-            .filter(|f| !seen.contains(f) && may_name(f, &query))
-            .collect();
-        seen.extend(named.iter().copied());
+        let mut named = Vec::new();
+        pick(&query, &mut named);
+        named.retain(|f| !set.contains(f));
         an.prefetch(named.iter().copied());
         pending.extend(named);
         let mut added = Vec::new();

@@ -187,12 +187,35 @@ impl FnSummary {
 /// work costs more than it saves).
 const PREFETCH_MIN: usize = 16;
 
+/// Summaries of one build, shared by the analyzers of the rules that run side by side (the
+/// listener rules search from the same entry points). A summary depends only on the index and
+/// the build, so whichever analyzer computes one, the others read the same value; the lock is
+/// held only to look up or insert, never while computing (which may run on the rayon pool).
+#[derive(Default)]
+pub struct SharedSummaries(std::sync::Mutex<HashMap<FnId, Arc<FnSummary>>>);
+
+impl SharedSummaries {
+    fn get(&self, f: FnId) -> Option<Arc<FnSummary>> {
+        self.0.lock().ok()?.get(&f).cloned()
+    }
+
+    /// Keep `s` unless another analyzer got there first; the value kept.
+    fn insert(&self, f: FnId, s: Arc<FnSummary>) -> Arc<FnSummary> {
+        match self.0.lock() {
+            Ok(mut m) => m.entry(f).or_insert(s).clone(),
+            Err(_) => s,
+        }
+    }
+}
+
 pub struct Analyzer<'i, 'a> {
     pub index: &'i Index<'a>,
     /// The build whose call graph this is: a call from code of this build reaches only the
     /// functions that can exist in it ([`Index::fn_in_build`]).
     build: CfgEnv,
     cache: HashMap<FnId, Arc<FnSummary>>,
+    /// The summaries of this build that other analyzers (rules running side by side) computed.
+    shared: Option<Arc<SharedSummaries>>,
     /// [`Analyzer::summary_within`]'s, by function and blocks.
     within_cache: HashMap<(FnId, Vec<ExprId>, bool), Arc<FnSummary>>,
 }
@@ -209,7 +232,17 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             index,
             build,
             cache: HashMap::new(),
+            shared: None,
             within_cache: HashMap::new(),
+        }
+    }
+
+    /// An analyzer of `build` that shares its summaries with the others made with `shared`
+    /// (which must be of the same build): what one computes, the others read.
+    pub fn sharing(index: &'i Index<'a>, build: CfgEnv, shared: Arc<SharedSummaries>) -> Self {
+        Analyzer {
+            shared: Some(shared),
+            ..Self::for_build(index, build)
         }
     }
 
@@ -217,7 +250,14 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         if let Some(s) = self.cache.get(&f) {
             return s.clone();
         }
-        let s = Arc::new(self.analyze(f));
+        if let Some(s) = self.shared.as_ref().and_then(|sh| sh.get(f)) {
+            self.cache.insert(f, s.clone());
+            return s;
+        }
+        let mut s = Arc::new(self.analyze(f));
+        if let Some(sh) = &self.shared {
+            s = sh.insert(f, s);
+        }
         self.cache.insert(f, s.clone());
         s
     }
@@ -233,6 +273,16 @@ impl<'i, 'a> Analyzer<'i, 'a> {
             .collect();
         todo.sort_unstable();
         todo.dedup();
+        if let Some(sh) = &self.shared {
+            let cache = &mut self.cache;
+            todo.retain(|&f| match sh.get(f) {
+                Some(s) => {
+                    cache.insert(f, s);
+                    false
+                }
+                None => true,
+            });
+        }
         if todo.len() < PREFETCH_MIN {
             return;
         }
@@ -240,7 +290,11 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         let done: Vec<(FnId, FnSummary)> =
             todo.into_par_iter().map(|f| (f, this.analyze(f))).collect();
         for (f, s) in done {
-            self.cache.insert(f, Arc::new(s));
+            let mut s = Arc::new(s);
+            if let Some(sh) = &self.shared {
+                s = sh.insert(f, s);
+            }
+            self.cache.insert(f, s);
         }
     }
 
@@ -297,9 +351,12 @@ impl<'i, 'a> Analyzer<'i, 'a> {
         out
     }
 
-    /// The summary of `f` if it was computed already.
+    /// The summary of `f` if it was computed already (here or by an analyzer sharing them).
     pub fn summary_cached(&self, f: FnId) -> Option<Arc<FnSummary>> {
-        self.cache.get(&f).cloned()
+        self.cache
+            .get(&f)
+            .cloned()
+            .or_else(|| self.shared.as_ref().and_then(|sh| sh.get(f)))
     }
 
     /// Can `f` exist in the build this call graph is of?

@@ -58,6 +58,10 @@ impl Rule for ListenerSendAwait {
         }
     }
 
+    fn group(&self) -> Option<&'static str> {
+        Some("listener")
+    }
+
     fn check(&self, cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
         check(cx, sink)
     }
@@ -192,7 +196,7 @@ pub fn check(cx: &Context, sink: &mut Sink) -> Result<(), PolicyError> {
     }
     let index = cx.index;
     let channels = channels(cx);
-    let mut an = Analyzer::for_build(index, build(cx));
+    let mut an = cx.analyzer(build(cx));
     let (reach, exempt_edges) = search(cx, &mut an, &entries);
     let help = help(cx);
     for &(fid, d) in &exempt_edges {
@@ -295,7 +299,7 @@ pub fn explain_path(cx: &Context, target: &str) -> String {
         Ok(e) => e,
         Err(e) => return format!("error: {e}\n"),
     };
-    let mut an = Analyzer::for_build(index, build(cx));
+    let mut an = cx.analyzer(build(cx));
     let (reach, _) = search(cx, &mut an, &entries);
     let (order, preds) = (&reach.order, &reach.preds);
     let pattern: Vec<String> = target.split("::").map(str::to_string).collect();
