@@ -346,11 +346,11 @@ fn a_changed_policy_invalidates_everything() {
     assert!(rules_of(run_tuned(&opts_of(dir.path()), &t)).is_empty());
 }
 
-#[test]
-fn an_alias_in_another_file_makes_its_users_triggers() {
-    // `Sock` never spells `UdpSocket`: it is found through the alias fixpoint.
+/// A crate with `lib`, `src/net.rs` renaming `UdpSocket` to `Sock`, and `src/user.rs` (the
+/// only file the ban covers) holding `user`.
+fn alias_project(lib: &str, user: &str) -> tempfile::TempDir {
     let dir = project(
-        "mod net;\nmod user;\n",
+        lib,
         "[[banned-type]]\npath = \"tokio::net::UdpSocket\"\nreason = \"r\"\nwithin = [\"src/user.rs\"]\n",
     );
     std::fs::write(
@@ -358,11 +358,17 @@ fn an_alias_in_another_file_makes_its_users_triggers() {
         "pub use tokio::net::UdpSocket as Sock;\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.path().join("src/user.rs"),
+    std::fs::write(dir.path().join("src/user.rs"), user).unwrap();
+    dir
+}
+
+#[test]
+fn an_alias_in_another_file_makes_its_users_triggers() {
+    // `Sock` never spells `UdpSocket`: it is found through the alias fixpoint.
+    let dir = alias_project(
+        "mod net;\nmod user;\n",
         "use crate::net::Sock;\npub fn f(_s: Sock) {}\n",
-    )
-    .unwrap();
+    );
     let opts = opts_of(dir.path());
     let full = summary(run_tuned(&opts, &tuned(false, None)));
     assert!(full.contains("banned-type"), "{full}");
@@ -374,20 +380,10 @@ fn an_alias_in_another_file_makes_its_users_triggers() {
 /// the alias is a trigger, and the occurrence in the body is found, as in a whole parse.
 #[test]
 fn a_body_naming_an_alias_found_later_is_parsed_again() {
-    let dir = project(
+    let dir = alias_project(
         "mod net;\nmod user;\npub fn uses_the_trigger(_: tokio::net::UdpSocket) {}\n",
-        "[[banned-type]]\npath = \"tokio::net::UdpSocket\"\nreason = \"r\"\nwithin = [\"src/user.rs\"]\n",
-    );
-    std::fs::write(
-        dir.path().join("src/net.rs"),
-        "pub use tokio::net::UdpSocket as Sock;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("src/user.rs"),
         "pub fn f() {\n    let s: Option<crate::net::Sock> = None;\n    drop(s);\n}\n",
-    )
-    .unwrap();
+    );
     let opts = opts_of(dir.path());
     let full = summary(run_tuned(&opts, &tuned(false, None)));
     assert!(full.contains("src/user.rs"), "{full}");

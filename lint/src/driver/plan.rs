@@ -599,15 +599,7 @@ impl<'a> Planner<'a> {
             let mut words = self.demand.words().to_vec();
             self.parse_pending(&words);
             loop {
-                let mut new_words = Vec::new();
-                for s in &self.files {
-                    if let Some(facts) = s.full() {
-                        aliases(facts, &words, &mut new_words);
-                    }
-                }
-                new_words.sort();
-                new_words.dedup();
-                new_words.retain(|w| !words.contains(w));
+                let new_words = self.new_aliases(&words);
                 if new_words.is_empty() {
                     break;
                 }
@@ -633,6 +625,20 @@ impl<'a> Planner<'a> {
         let words = self.demand.words().to_vec();
         self.parse_pending(&words);
         self.finish_paths(&words);
+    }
+
+    /// The aliases of `words` the files parsed in full declare that are not among them yet.
+    fn new_aliases(&self, words: &[String]) -> Vec<String> {
+        let mut new_words = Vec::new();
+        for s in &self.files {
+            if let Some(facts) = s.full() {
+                aliases(facts, words, &mut new_words);
+            }
+        }
+        new_words.sort();
+        new_words.dedup();
+        new_words.retain(|w| !words.contains(w));
+        new_words
     }
 
     /// After the last parse: the files read as skeletons with fewer words than the final ones
@@ -856,15 +862,7 @@ impl<'a> Planner<'a> {
                 }
             }
             // Aliases of triggers become triggers.
-            let mut new_words = Vec::new();
-            for s in &self.files {
-                if let Some(facts) = s.full() {
-                    aliases(facts, &words, &mut new_words);
-                }
-            }
-            new_words.sort();
-            new_words.dedup();
-            new_words.retain(|w| !words.contains(w));
+            let new_words = self.new_aliases(&words);
             if !new_words.is_empty() {
                 grew = true;
                 let extra = Words::new(&new_words);
