@@ -46,8 +46,16 @@ fn lint_tree(files: &[(&str, &[u8])]) -> Outcome {
         explain_path: Some("f".into()),
         list_functions: None,
     };
+    // As library callers run it (every body parsed), and as the CLI does (prefilter, bodies
+    // parsed when a rule reads them).
+    let cli = channel_lint::Tuning {
+        prefilter: true,
+        lazy_bodies: true,
+        cache: None,
+    };
+    let lazy = channel_lint::run_tuned(&opts, &cli).expect("the run itself succeeds");
     let out = channel_lint::run(&opts).expect("the run itself succeeds");
-    for d in &out.diagnostics {
+    for d in out.diagnostics.iter().chain(&lazy.diagnostics) {
         assert!(!d.message.contains("internal error"), "{d:?}");
     }
     out

@@ -1212,6 +1212,95 @@ mod tests {
         );
     }
 
+    /// Real files with random edits: wherever the edited text still parses, its skeleton's facts
+    /// are the whole parse's (the scan meets half-written code, odd spacing, stray delimiters).
+    #[test]
+    fn skeleton_facts_equal_the_whole_parse_on_edited_files() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        rust_files(&root.join("fixtures"), &mut files);
+        rust_files(&root.join("node/src"), &mut files);
+        files.sort();
+        let texts: Vec<String> = files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect();
+        let pieces = [
+            "{",
+            "}",
+            "(",
+            ")",
+            ";",
+            " ",
+            "\n",
+            "fn ",
+            "use x;",
+            "const C: u8 = 1;",
+            "async ",
+            "unsafe ",
+            "'a",
+            "\"",
+            "//",
+            "/// d\n",
+            "m!",
+            "::",
+            ".",
+            "<",
+            ">",
+            "r#\"x\"#",
+            "#",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut compared, mut tried) = (0, 0);
+        // More: SKELETON_EDITS=N (in release: `cargo test --release ..`).
+        let n: usize = std::env::var("SKELETON_EDITS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500);
+        for _ in 0..n {
+            let mut text = texts[next() as usize % texts.len()].clone();
+            for _ in 0..1 + next() % 3 {
+                if text.is_empty() {
+                    break;
+                }
+                let mut at = next() as usize % text.len();
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let piece = pieces[next() as usize % pieces.len()];
+                if next() % 2 == 0 {
+                    text.insert_str(at, piece);
+                } else {
+                    let mut end = (at + 1 + next() as usize % 3).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            tried += 1;
+            let r = std::thread::Builder::new()
+                .stack_size(64 << 20)
+                .spawn(move || (eager_and_lazy(&text, &[]), text))
+                .unwrap()
+                .join();
+            let Ok((r, text)) = r else {
+                panic!("a panic on an edited file");
+            };
+            if let Some((eager, lazy, _)) = r {
+                assert!(eager == lazy, "the skeleton's facts differ on:\n{text}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 200, "{compared} of {tried} edited files parsed");
+    }
+
     /// The same on any tree: `SKELETON_CHECK=DIR cargo test -p cargo-channel-lint --release --lib
     /// skeleton_facts_on_a_tree -- --ignored` (the bench corpora, a registry folder).
     #[test]
