@@ -63,8 +63,19 @@
 //!   fails it is parsed, and reports what a full run reports. A grammar error in a lexically
 //!   sound file that needs no facts, or in a blanked item, is only reported by `--no-prefilter`.
 //!
+//! * **bodies** ([`Demand::lazy_bodies`]): a file parsed in full is read as its item skeleton
+//!   ([`crate::skeleton`]): the bodies no item-level fact depends on are left in the text and
+//!   parsed when a rule reads one ([`crate::facts::Bodies`]). A body holding an item, `unsafe`,
+//!   a directive or, in a file whose path occurrences are read, a trigger word is kept; with
+//!   the prefilter every plan trims path occurrences to the triggers and their aliases, and a
+//!   file read before a later alias was known is parsed again when a blanked body may name it
+//!   ([`Planner::finish_paths`]). Without the prefilter path occurrences are not trimmed, so
+//!   such a file is parsed whole. A grammar error in a body no rule reads is only reported by
+//!   `--eager-bodies` (or `--no-prefilter`).
+//!
 //! Invariants: a file's mode only grows while planning; a file's bytes are read through the
-//! [`Vfs`] (the probe, the parse, and the few re-reads of the name closure), never kept between.
+//! [`Vfs`] (the probe, the parse, and the few re-reads of the name closure), and kept only as
+//! the text of a file whose facts hold deferred bodies (they are parsed from it).
 
 use std::path::{Path, PathBuf};
 
