@@ -9,11 +9,19 @@
 //! outside the body could change by reading it. Blanking turns every char but `\n` into a
 //! space, as [`crate::prefilter::unsafe_items_text`] does, so every line and column holds. A body
 //! is kept (parsed with the file, as before) when its text holds:
-//! - a word that may start an item (`fn`, `impl`, `use`, `struct`, `const`, `macro_rules`, ...,
-//!   or `path! name`): items in a body are the file's items (they get ids and a block scope);
+//! - a word that may start an item (`fn`, `impl`, `struct`, `type`, `pub`, `macro_rules`, ...,
+//!   or `path! name`), or any item word inside a macro call's tokens (they are walked as
+//!   statements when they parse): items in a body are the file's items (they get ids and a
+//!   block scope). `use`, `const` and `static` items at a statement's start are the exception:
+//!   they stay in the skeleton, the rest of the body is blanked around them;
 //! - `unsafe`: its sites are file-level facts (`FileFacts::unsafe_sites`);
+//! - an inner attribute (`#![..]`): it is the function's;
 //! - a `channel-lint:` comment: directives and markers are matched against the statements of
-//!   the body around them.
+//!   the body around them;
+//! - one of the caller's `keep` words (the trigger words of a rule reading path occurrences).
+//!
+//! Each blanked body's words are recorded in the form they are written in ([`Form`]: `f`,
+//! `.f`, `Q::f`), for the questions of `semantics::callers`.
 //!
 //! Of each run of `///` (or `//!`) doc comment lines outside bodies only the first is kept: syn
 //! reads every line as a `#[doc]` attribute (a quarter of a skeleton's parse), no fact reads
