@@ -2,7 +2,7 @@
 //! (`channel_lint::driver::analyze` on a `MemoryVfs`): lex, directives, the planner and its byte
 //! checks, parse (with recovery), facts, the index, every rule with a policy that turns
 //! everything on, suppressions, byte ranges, `--explain-path` and every output format; with the
-//! prefilter on and off. Also: the text a file is parsed as for its `unsafe` sites keeps every
+//! prefilter (and demand-driven bodies) on and off. Also: the text a file is parsed as for its `unsafe` sites keeps every
 //! position. Run: `cd lint/fuzz && cargo +nightly fuzz run pipeline`.
 #![no_main]
 
@@ -52,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
     for (prefilter, explain) in [(true, None), (false, Some("f"))] {
         let req = Request {
             prefilter,
+            // as the CLI: with the prefilter, bodies are parsed when a rule reads them
+            lazy_bodies: prefilter,
             explain_path: explain,
             jobs: Some(1),
             ..Request::new(&root, &files, &policy)
