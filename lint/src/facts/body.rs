@@ -73,17 +73,32 @@ pub fn lower_deferred(text: &str, d: &super::Deferred) -> Result<Body, (Span, St
     padded.extend(std::iter::repeat_n('\n', pad_lines));
     padded.extend(std::iter::repeat_n(' ', pad_cols));
     padded.push_str(src);
-    let out = match syn::parse_str::<syn::Block>(&padded) {
-        Ok(block) => Ok(lower(&block, d.scope, &d.anchors)),
-        Err(e) => {
-            let mut span = Span::from_pm2(e.span());
-            span.end_line = span.line;
-            span.end_column = span.column + 1;
-            Err((span, format!("cannot parse: {e}")))
+    // A panic in syn or the lowering is this body's problem, not the run's (as a file's is).
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match syn::parse_str::<syn::Block>(&padded) {
+            Ok(block) => Ok(lower(&block, d.scope, &d.anchors)),
+            Err(e) => {
+                let mut span = Span::from_pm2(e.span());
+                span.end_line = span.line;
+                span.end_column = span.column + 1;
+                Err((span, format!("cannot parse: {e}")))
+            }
         }
-    };
+    }));
     proc_macro2::extra::invalidate_current_thread_spans();
-    out
+    out.unwrap_or_else(|_| {
+        Err((
+            Span {
+                line: d.line,
+                column: d.column,
+                end_line: d.line,
+                end_column: d.column + 1,
+            },
+            "internal error of channel-lint while reading this function body (please report \
+             it); it was read as empty"
+                .into(),
+        ))
+    })
 }
 
 struct Lowering {
