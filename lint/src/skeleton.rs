@@ -139,14 +139,19 @@ fn push_forms(out: &mut Vec<u32>, b: &[u8], prev: Prev, w: &[u8]) {
             out.push(form_hash(Form::qualified_by(&b[s..e]), w));
         }
         Prev::Path(None) => out.push(form_hash(Form::Unknown, w)),
-        Prev::Word(..) | Prev::Other => out.push(form_hash(Form::Bare, w)),
+        Prev::Word(..) | Prev::Bang(_) | Prev::Other => out.push(form_hash(Form::Bare, w)),
     }
 }
 
-/// The last significant token, for the form of the next word.
+/// The last significant token (comments and blanks are not), for the form of the next word and
+/// for macro calls.
 #[derive(Debug, Clone, Copy)]
 enum Prev {
-    Word(usize, usize),
+    /// A word `b[s..e]`, and whether it may end a macro's path (not a keyword: `if !done`).
+    Word(usize, usize, bool),
+    /// `!` (not `!=`), and whether a word that may end a macro's path came right before: then
+    /// a delimiter next opens the call's tokens, a word next is `path! name`.
+    Bang(bool),
     Dot,
     /// `::`, and the word right before it.
     Path(Option<(usize, usize)>),
@@ -294,10 +299,6 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
     let mut body: Option<Body> = None;
     // Finished bodies to blank, and where each closes.
     let mut slots: Vec<(Body, usize)> = Vec::new();
-    // Where the last word that may end a macro's path ends (for `path! name`), and whether the
-    // last significant token was a `!` right after such a word (a macro call's delimiter next).
-    let mut prev_word_end = usize::MAX;
-    let mut bang_after_word = false;
     let mut prev = Prev::Other;
     // Doc comment lines to blank (all of a run but its first), and where the last doc line
     // outside bodies started and ended.
@@ -319,7 +320,6 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                     ..
                 })
             );
-        let was_bang = std::mem::take(&mut bang_after_word);
         // Any token but an attribute's `#` or its `[` ends a clean statement start.
         let dirty = |stack: &mut Vec<Frame>| {
             if let Some(f) = stack.last_mut() {
@@ -393,7 +393,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                             bd.keep = true;
                         }
                         push_forms(&mut bd.words, b, before, w);
-                        body_word(bd, &stack, b, s, i, prev_word_end);
+                        body_word(bd, &stack, b, s, i, before);
                     }
                     dirty(&mut stack);
                 } else if item_level && plain {
@@ -414,12 +414,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                         _ => {}
                     }
                 }
-                prev = Prev::Word(s, i);
-                prev_word_end = if plain && !KEYWORDS.contains(&w) {
-                    i
-                } else {
-                    usize::MAX
-                };
+                prev = Prev::Word(s, i, plain && !KEYWORDS.contains(&w));
                 continue;
             }
             b'<' | b'>' if item_level => {
@@ -435,7 +430,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
             }
             b'{' | b'(' | b'[' => {
                 let kind = if let Some(bd) = &mut body {
-                    if was_bang {
+                    if matches!(before, Prev::Bang(true)) {
                         bd.macros += 1;
                         Kind::Macro
                     } else if c == b'{' {
@@ -541,7 +536,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
             }
             b':' if i + 1 < n && b[i + 1] == b':' => {
                 prev = Prev::Path(match before {
-                    Prev::Word(s, e) => Some((s, e)),
+                    Prev::Word(s, e, _) => Some((s, e)),
                     _ => None,
                 });
                 i += 2;
@@ -557,10 +552,12 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                 }
                 i += 1;
             }
+            b'!' if i + 1 < n && b[i + 1] == b'=' => {
+                dirty(&mut stack);
+                i += 2;
+            }
             b'!' => {
-                bang_after_word = prev_word_end == i
-                    || (prev_word_end != usize::MAX
-                        && b[prev_word_end..i].iter().all(|c| c.is_ascii_whitespace()));
+                prev = Prev::Bang(matches!(before, Prev::Word(_, _, true)));
                 dirty(&mut stack);
                 i += 1;
             }
@@ -568,9 +565,6 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
                 dirty(&mut stack);
                 i += 1;
             }
-        }
-        if c != b'!' {
-            prev_word_end = usize::MAX;
         }
     }
     if !stack.is_empty()
@@ -634,7 +628,7 @@ pub fn skeleton(text: &str, keep: &[String]) -> Option<Skeleton> {
 }
 
 /// A word `b[s..e]` inside the body being scanned.
-fn body_word(bd: &mut Body, stack: &[Frame], b: &[u8], s: usize, e: usize, prev_word_end: usize) {
+fn body_word(bd: &mut Body, stack: &[Frame], b: &[u8], s: usize, e: usize, before: Prev) {
     let w = &b[s..e];
     if w == b"async" {
         bd.has_async = true;
@@ -656,25 +650,19 @@ fn body_word(bd: &mut Body, stack: &[Frame], b: &[u8], s: usize, e: usize, prev_
         }
         return;
     }
-    // `path! name` (a `macro_rules!`-like item): a `!` right after a word.
-    if prev_word_end != usize::MAX && bang_between(b, prev_word_end, s) {
+    // `path! name` (a `macro_rules!`-like item).
+    if matches!(before, Prev::Bang(true)) {
         bd.keep = true;
         return;
     }
     let top = stack.last().expect("the body's frame");
-    let next = next_token(b, e);
+    let next = next_word(b, e);
     let item = match w {
         b"use" => true,
         // `const NAME:`, `const _:` (not `const fn`, `const {`, `const unsafe`)
-        b"const" => next.is_some_and(|t| {
-            is_ident_byte(t[0])
-                && !t.starts_with(b"fn")
-                && !t.starts_with(b"unsafe")
-                && !t.starts_with(b"async")
-                && !t.starts_with(b"extern")
-        }),
+        b"const" => next.is_some_and(|t| !matches!(t, b"fn" | b"unsafe" | b"async" | b"extern")),
         // `static NAME`, `static mut` (not the closure `static ||` / `static move`)
-        b"static" => next.is_some_and(|t| is_ident_byte(t[0]) && !t.starts_with(b"move")),
+        b"static" => next.is_some_and(|t| t != b"move"),
         _ => {
             if KEEP_WORDS.contains(&w) {
                 bd.keep = true;
@@ -697,22 +685,16 @@ fn next_token(b: &[u8], mut i: usize) -> Option<&[u8]> {
     (i < b.len()).then(|| &b[i..])
 }
 
+/// The word right after `i` (blanks skipped), if a word comes next.
+fn next_word(b: &[u8], i: usize) -> Option<&[u8]> {
+    let t = next_token(b, i)?;
+    let len = t.iter().take_while(|&&c| is_ident_byte(c)).count();
+    (len > 0).then(|| &t[..len])
+}
+
 /// A `///` or `//!` doc comment (not `////`).
 fn is_doc_line(c: &[u8]) -> bool {
     (c.starts_with(b"///") && !c.starts_with(b"////")) || c.starts_with(b"//!")
-}
-
-/// Is `b[from..to]` one `!` between blanks (not `!=`, not `!(`)?
-fn bang_between(b: &[u8], from: usize, to: usize) -> bool {
-    let mut bangs = 0;
-    for &c in &b[from..to] {
-        match c {
-            b'!' => bangs += 1,
-            c if c.is_ascii_whitespace() => {}
-            _ => return false,
-        }
-    }
-    bangs == 1
 }
 
 #[cfg(test)]
