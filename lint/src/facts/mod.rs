@@ -438,24 +438,17 @@ fn body_opts(limit: u64) -> impl bincode::Options {
 
 impl Bodies {
     pub fn push(&mut self, body: Body) {
-        self.items.push(LazyBody {
-            body: std::sync::OnceLock::from(body),
-            raw: None,
-            deferred: None,
-            failed: std::sync::OnceLock::new(),
-            names: std::sync::OnceLock::new(),
-        });
+        self.items
+            .push(LazyBody::new(std::sync::OnceLock::from(body), None, None));
     }
 
     /// A body to parse from the file's text when first read.
     pub fn push_deferred(&mut self, d: Deferred) {
-        self.items.push(LazyBody {
-            body: std::sync::OnceLock::new(),
-            raw: None,
-            deferred: Some(Box::new(d)),
-            failed: std::sync::OnceLock::new(),
-            names: std::sync::OnceLock::new(),
-        });
+        self.items.push(LazyBody::new(
+            std::sync::OnceLock::new(),
+            None,
+            Some(Box::new(d)),
+        ));
     }
 
     /// Some deferred body was parsed since the facts were made or loaded (the cache entry can
@@ -632,6 +625,20 @@ fn body_names(b: &Body) -> Box<[u32]> {
 }
 
 impl LazyBody {
+    fn new(
+        body: std::sync::OnceLock<Body>,
+        raw: Option<Box<[u8]>>,
+        deferred: Option<Box<Deferred>>,
+    ) -> LazyBody {
+        LazyBody {
+            body,
+            raw,
+            deferred,
+            failed: std::sync::OnceLock::new(),
+            names: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Not lowered and not encoded: only the file's text has it.
     fn needs_text(&self) -> bool {
         self.deferred.is_some() && self.raw.is_none() && self.body.get().is_none()
@@ -669,18 +676,16 @@ impl Clone for Bodies {
             items: self
                 .items
                 .iter()
-                .map(|l| LazyBody {
-                    body: match l.body.get() {
+                .map(|l| {
+                    let body = match l.body.get() {
                         Some(b) => std::sync::OnceLock::from(b.clone()),
                         None => std::sync::OnceLock::new(),
-                    },
-                    raw: l.raw.clone(),
-                    deferred: l.deferred.clone(),
-                    failed: match l.failed.get() {
-                        Some(f) => std::sync::OnceLock::from(f.clone()),
-                        None => std::sync::OnceLock::new(),
-                    },
-                    names: std::sync::OnceLock::new(),
+                    };
+                    let c = LazyBody::new(body, l.raw.clone(), l.deferred.clone());
+                    if let Some(f) = l.failed.get() {
+                        let _ = c.failed.set(f.clone());
+                    }
+                    c
                 })
                 .collect(),
             source: self.source.clone(),
@@ -786,13 +791,7 @@ impl<'de> Deserialize<'de> for Bodies {
                         ),
                         Stored::Deferred(d) => (None, Some(Box::new(d.into_owned()))),
                     };
-                    LazyBody {
-                        body: std::sync::OnceLock::new(),
-                        raw,
-                        deferred,
-                        failed: std::sync::OnceLock::new(),
-                        names: std::sync::OnceLock::new(),
-                    }
+                    LazyBody::new(std::sync::OnceLock::new(), raw, deferred)
                 })
                 .collect(),
             source: None,
