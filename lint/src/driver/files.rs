@@ -46,7 +46,7 @@ pub(crate) fn parse_or_reuse(
     markers: &[ExemptionMarker],
     vfs: &dyn Vfs,
 ) -> (Outcome, Option<cache::Parsed>) {
-    if let Some(p) = cached {
+    if let Some(mut p) = cached {
         let paths_ok = match &p.trimmed_to {
             None => true,
             Some(w) => !need_untrimmed && words.iter().all(|x| w.contains(x)),
@@ -72,7 +72,6 @@ pub(crate) fn parse_or_reuse(
                 };
                 return (Ok((reduced, false)), Some(p));
             }
-            let mut p = p;
             if p.facts.bodies.has_deferred() {
                 let text = match job.text {
                     Some(t) => t.clone(),

@@ -170,9 +170,10 @@ fn load(
     lap("parse", outcome);
     // Encoded now; written after the rules, with the entries of the files whose deferred
     // bodies the rules parsed encoded again (`store`).
-    let (fresh, rewrite) = match cache.is_some() {
-        true => (planner.fresh_entries(), planner.rewrite_meta()),
-        false => (Vec::new(), Vec::new()),
+    let (fresh, rewrite) = if cache.is_some() {
+        (planner.fresh_entries(), planner.rewrite_meta())
+    } else {
+        (Vec::new(), Vec::new())
     };
 
     let mut sink = Sink::default();
@@ -300,7 +301,7 @@ pub fn with_index<R: Send>(
 pub fn analyze(
     req: &Request,
     vfs: &dyn Vfs,
-    cache: Option<&mut dyn FactsCache>,
+    mut cache: Option<&mut dyn FactsCache>,
 ) -> Result<Outcome, RunError> {
     let mut outcome = Outcome::default();
     let mut t = Instant::now();
@@ -317,7 +318,6 @@ pub fn analyze(
         req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
     );
     demand.lazy_bodies = req.lazy_bodies;
-    let mut cache = cache;
     let Loaded {
         files,
         comments,
