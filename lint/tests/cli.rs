@@ -16,6 +16,8 @@ fn repo() -> PathBuf {
 
 #[path = "support/markers.rs"]
 mod markers;
+#[path = "support/tree.rs"]
+mod tree;
 
 /// A fixture case as the lint should see it: copied, `//~` markers stripped, into a temporary
 /// workspace at the same relative path (`fixtures/GROUP/CASE`), so paths in the output read as
@@ -31,11 +33,7 @@ fn fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
 /// A temporary crate holding `files` (path relative to its root, text).
 fn temp_crate(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in files {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    tree::write_files(dir.path(), files);
     dir
 }
 

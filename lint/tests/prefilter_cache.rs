@@ -9,6 +9,8 @@ use channel_lint::{rules, run_tuned, Options, Outcome, Tuning};
 
 #[path = "support/markers.rs"]
 mod markers;
+#[path = "support/tree.rs"]
+mod tree;
 
 /// The fixture cases, copied with their `//~` markers stripped (the markers are test
 /// annotations, not input); the copy lives as long as the returned folder.
@@ -408,11 +410,7 @@ fn packages(dirs: &[&str], files: &[(&str, &str)]) -> tempfile::TempDir {
         )
         .unwrap();
     }
-    for (rel, text) in files {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    tree::write_files(dir.path(), files);
     dir
 }
 
