@@ -87,6 +87,10 @@ pub struct Cli {
     /// (same diagnostics, slower; also reports grammar errors in bodies no rule reads).
     #[arg(long)]
     pub eager_bodies: bool,
+    /// Analyse again even when nothing the result depends on changed since the last run with
+    /// this cache (same diagnostics, slower; without it that run's result is reused).
+    #[arg(long)]
+    pub no_run_record: bool,
     /// Facts cache folder (default: target/channel-lint-cache under the workspace root).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
     pub cache_dir: Option<PathBuf>,
@@ -251,6 +255,7 @@ fn real_main(cli: Cli) -> Result<u8, String> {
     let tuning = crate::Tuning {
         prefilter: !cli.no_prefilter,
         lazy_bodies: !cli.no_prefilter && !cli.eager_bodies,
+        run_record: !cli.no_run_record,
         cache: if cli.no_cache {
             None
         } else {

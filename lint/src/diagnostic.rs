@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How bad a finding is, after the policy's `[rules]` levels are applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -87,7 +87,7 @@ impl TextRange {
 }
 
 /// How safe it is to apply a fix without looking (ruff's labels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Applicability {
     /// Keeps the program's meaning: may be applied automatically.
@@ -110,14 +110,14 @@ impl Applicability {
 
 /// One replacement of a byte range (an insertion when the range is empty, a deletion when the
 /// replacement is).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edit {
     pub range: TextRange,
     pub replacement: String,
 }
 
 /// A way to make a diagnostic go away: one or more edits of the diagnostic's file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     /// What the fix does, for people (`replace with `try_send``).
     pub message: String,
@@ -173,7 +173,7 @@ impl Fix {
 }
 
 /// One step of an explanation that points somewhere in the code (a call chain step).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Related {
     pub path: String,
     pub line: u32,

@@ -126,6 +126,10 @@ pub struct Tuning {
     /// Parse a function body only when a rule reads it (the CLI's default; `--eager-bodies` or
     /// `--no-prefilter` turn it off). See [`skeleton`].
     pub lazy_bodies: bool,
+    /// With a cache: keep the run's result as the cache's run record, and return the record
+    /// when every input is unchanged (the CLI's default; `--no-run-record` turns it off). See
+    /// [`driver`]'s `memo`.
+    pub run_record: bool,
     /// The facts cache folder (None: no cache; the CLI's default is
     /// `<root>/target/channel-lint-cache`). See [`cache`].
     pub cache: Option<PathBuf>,
@@ -169,6 +173,7 @@ pub fn run_tuned(opts: &Options, tuning: &Tuning) -> Result<Outcome, RunError> {
         list_functions: opts.list_functions.as_deref(),
         prefilter: tuning.prefilter,
         lazy_bodies: tuning.lazy_bodies,
+        run_record: tuning.run_record,
         jobs: opts.jobs,
         debug_plan: std::env::var_os("CHANNEL_LINT_DEBUG_PLAN").is_some(),
     };

@@ -51,6 +51,7 @@ fn lint_tree(files: &[(&str, &[u8])]) -> Outcome {
     let cli = channel_lint::Tuning {
         prefilter: true,
         lazy_bodies: true,
+        run_record: true,
         cache: None,
     };
     let lazy = channel_lint::run_tuned(&opts, &cli).expect("the run itself succeeds");

@@ -16,6 +16,7 @@
 //! the index; levels come from [`Levels`] only.
 
 pub(crate) mod files;
+mod memo;
 pub(crate) mod plan;
 mod vfs;
 
@@ -63,6 +64,9 @@ pub struct Request<'a> {
     /// exception as the prefilter's: a grammar error inside a body no rule reads is not
     /// reported (one inside a body a rule reads is, as the file's `parse-error`).
     pub lazy_bodies: bool,
+    /// With a cache: return the cache's run record when its key matches this run's inputs,
+    /// and keep this run's result as the record ([`memo`]). Never changes the findings.
+    pub run_record: bool,
     /// Worker threads (None: all cores).
     pub jobs: Option<usize>,
     /// Print the plan on stderr (`CHANNEL_LINT_DEBUG_PLAN`).
@@ -81,6 +85,7 @@ impl<'a> Request<'a> {
             list_functions: None,
             prefilter: false,
             lazy_bodies: false,
+            run_record: false,
             jobs: None,
             debug_plan: false,
         }
@@ -152,16 +157,19 @@ struct Loaded {
 
 /// Read, plan and parse `req.files` (the front half of [`analyze`]; `demand` says how deeply),
 /// with the facts `cache` when given (its new entries are handed to it).
-fn load(
+/// `read`: the files' texts when the caller read them already (in the request's order).
+#[allow(clippy::too_many_arguments)]
+fn load<'v>(
     req: &Request,
     demand: Demand,
-    vfs: &dyn Vfs,
+    vfs: &'v dyn Vfs,
     cache: Option<&dyn FactsCache>,
-    pool: &rayon::ThreadPool,
+    pool: &'v rayon::ThreadPool,
+    read: Option<Vec<memo::Read<'v>>>,
     lap: &mut dyn FnMut(&'static str, &mut Outcome),
     outcome: &mut Outcome,
 ) -> Loaded {
-    let mut planner = Planner::probe(demand, req, vfs, cache, pool);
+    let mut planner = Planner::probe(demand, req, vfs, cache, pool, read);
     lap("read+prefilter", outcome);
     planner.plan_and_parse();
     if req.debug_plan {
@@ -228,10 +236,12 @@ fn load(
 
 /// Hand the run's cache entries to `cache`: `fresh` (encoded after the parse) and, encoded
 /// again now, those of the files whose deferred bodies the rules parsed, so that the next run
-/// decodes them instead of parsing them again.
+/// decodes them instead of parsing them again; and the run record, `run`.
+#[allow(clippy::too_many_arguments)]
 fn store(
     cache: &mut dyn FactsCache,
     mut fresh: Vec<(String, u64, Vec<u8>)>,
+    run: Option<(u64, Vec<u8>)>,
     rewrite: &[Option<RewriteMeta>],
     files: &[FileData],
     comments: &[crate::source::Lexed],
@@ -267,7 +277,7 @@ fn store(
         fresh.retain(|e| !redone.contains(e.0.as_str()));
         fresh.extend(again);
     }
-    cache.put(fresh)
+    cache.put(fresh, run)
 }
 
 /// Every file of `req` parsed in full, as [`analyze`] parses it (the same reading, recovery,
@@ -285,7 +295,16 @@ pub fn with_index<R: Send>(
     let levels = Levels::new(req.policy);
     let demand = Demand::new(req.policy, &levels, false);
     let mut outcome = Outcome::default();
-    let loaded = load(req, demand, vfs, None, &pool, &mut |_, _| {}, &mut outcome);
+    let loaded = load(
+        req,
+        demand,
+        vfs,
+        None,
+        &pool,
+        None,
+        &mut |_, _| {},
+        &mut outcome,
+    );
     let files = &loaded.files;
     let run = || f(&Index::build(files, req.packages, req.root));
     pool.install(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)))
@@ -318,6 +337,22 @@ pub fn analyze(
         req.prefilter && req.explain_path.is_none() && req.list_functions.is_none(),
     );
     demand.lazy_bodies = req.lazy_bodies;
+    // The run record (see [`memo`]): with a cache, and when the run asks for diagnostics only.
+    let record = req.run_record
+        && cache.is_some()
+        && req.explain_path.is_none()
+        && req.list_functions.is_none()
+        && !req.debug_plan;
+    let read = record.then(|| memo::read_all(req, vfs, &pool));
+    let key = read.as_deref().map(|r| memo::run_key(req, r));
+    if let (Some(key), Some(c)) = (key, cache.as_deref()) {
+        if c.run_record(key)
+            .is_some_and(|blob| memo::restore(blob, &mut outcome))
+        {
+            lap("run-record", &mut outcome);
+            return Ok(outcome);
+        }
+    }
     let Loaded {
         files,
         comments,
@@ -332,6 +367,7 @@ pub fn analyze(
         vfs,
         cache.as_deref().map(|c| c as &dyn FactsCache),
         &pool,
+        read,
         &mut lap,
         &mut outcome,
     );
@@ -382,21 +418,6 @@ pub fn analyze(
     }
     lap("rules", &mut outcome);
     outcome.rule_timings = took;
-    if let Some(cache) = cache.as_mut() {
-        let r = store(
-            &mut **cache,
-            fresh,
-            &rewrite,
-            &files,
-            &comments,
-            &directives,
-            &pool,
-        );
-        if let Err(e) = r {
-            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
-        }
-        lap("cache-store", &mut outcome);
-    }
 
     let level = |rule: &str| levels.of(rule);
     let with_level = |mut d: Diagnostic| -> Option<Diagnostic> {
@@ -431,17 +452,32 @@ pub fn analyze(
         diags.retain(|d| !generated.contains(&d.path));
         outcome.generated_findings = before - diags.len();
     }
-    // The facts are done with. Freeing a workspace's facts is a tenth of a warm run's work,
-    // and nothing waits for it: it happens on a thread of its own, while the files with
-    // findings are read again and the report is written.
     drop(dirs); // cx ends its borrows here too (its last use is above)
     drop(index);
-    let (paths, facts): (Vec<(String, PathBuf)>, Vec<crate::facts::FileFacts>) =
-        files.into_iter().map(|f| ((f.rel, f.abs), f.facts)).unzip();
-    drop_in_background((facts, comments, directives));
-    fill_ranges(&mut diags, &paths, vfs, &pool);
-    outcome.diagnostics = diags;
+    fill_ranges(&mut diags, &files, vfs, &pool);
     lap("suppress", &mut outcome);
+    if let Some(cache) = cache.as_mut() {
+        let run = key.map(|k| (k, memo::encode(&outcome, &diags)));
+        let r = store(
+            &mut **cache,
+            fresh,
+            run,
+            &rewrite,
+            &files,
+            &comments,
+            &directives,
+            &pool,
+        );
+        if let Err(e) = r {
+            outcome.cache_note = Some(format!("the facts cache was not written: {e}"));
+        }
+        lap("cache-store", &mut outcome);
+    }
+    // The facts are done with. Freeing a workspace's facts is a tenth of a warm run's work,
+    // and nothing waits for it: it happens on a thread of its own, while the report is
+    // written.
+    drop_in_background((files, comments, directives));
+    outcome.diagnostics = diags;
     Ok(outcome)
 }
 
@@ -459,13 +495,13 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 /// text. `diags` is sorted by path, so each file is read once (only files with findings).
 fn fill_ranges(
     diags: &mut [Diagnostic],
-    files: &[(String, PathBuf)],
+    files: &[FileData],
     vfs: &dyn Vfs,
     pool: &rayon::ThreadPool,
 ) {
     let abs: std::collections::HashMap<&str, &Path> = files
         .iter()
-        .map(|(rel, abs)| (rel.as_str(), abs.as_path()))
+        .map(|f| (f.rel.as_str(), f.abs.as_path()))
         .collect();
     let mut runs: Vec<&mut [Diagnostic]> = diags.chunk_by_mut(|a, b| a.path == b.path).collect();
     pool.install(|| {
@@ -584,18 +620,32 @@ mod tests {
         assert_eq!(run(false), [("listener-send-await", 3), ("parse-error", 8)]);
     }
 
-    /// A store in memory, for the tests.
+    /// A store in memory, for the tests: the entries, and the run record.
     #[derive(Default)]
-    struct MemCache(std::collections::HashMap<String, (u64, Vec<u8>)>);
+    struct MemCache(
+        std::collections::HashMap<String, (u64, Vec<u8>)>,
+        Option<(u64, Vec<u8>)>,
+    );
 
     impl FactsCache for MemCache {
         fn get(&self, rel: &str, h: u64) -> Option<&[u8]> {
             self.0.get(rel).filter(|e| e.0 == h).map(|e| e.1.as_slice())
         }
-        fn put(&mut self, fresh: Vec<(String, u64, Vec<u8>)>) -> Result<(), String> {
+        fn run_record(&self, key: u64) -> Option<&[u8]> {
+            self.1
+                .as_ref()
+                .filter(|r| r.0 == key)
+                .map(|r| r.1.as_slice())
+        }
+        fn put(
+            &mut self,
+            fresh: Vec<(String, u64, Vec<u8>)>,
+            run: Option<(u64, Vec<u8>)>,
+        ) -> Result<(), String> {
             for (rel, h, blob) in fresh {
                 self.0.insert(rel, (h, blob));
             }
+            self.1 = run;
             Ok(())
         }
     }

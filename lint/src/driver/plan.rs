@@ -568,6 +568,7 @@ impl<'a> Planner<'a> {
         vfs: &'a dyn Vfs,
         cache: Option<&dyn FactsCache>,
         pool: &'a rayon::ThreadPool,
+        read: Option<Vec<super::memo::Read<'a>>>,
     ) -> Planner<'a> {
         let (root, packages, policy) = (req.root, req.packages, req.policy);
         let by_dir: std::collections::HashMap<&Path, PkgId> = packages
@@ -575,11 +576,19 @@ impl<'a> Planner<'a> {
             .enumerate()
             .map(|(i, p)| (p.dir.as_path(), i as PkgId))
             .collect();
-        let files = pool.install(|| {
-            req.files
+        let probe = |p: &PathBuf, text: Option<super::memo::Read<'a>>| {
+            let rel = crate::rel_path(root, p);
+            let text = text.unwrap_or_else(|| read_source(vfs, p, &rel));
+            probe_file(p, rel, &demand, policy, cache, &by_dir, text)
+        };
+        let files = pool.install(|| match read {
+            Some(texts) => req
+                .files
                 .par_iter()
-                .map(|p| probe_file(p, root, &demand, policy, vfs, cache, &by_dir))
-                .collect()
+                .zip(texts)
+                .map(|(p, t)| probe(p, Some(t)))
+                .collect(),
+            None => req.files.par_iter().map(|p| probe(p, None)).collect(),
         });
         Planner {
             demand,
@@ -1051,14 +1060,13 @@ pub(crate) struct RewriteMeta {
 /// Read and probe one file (the parallel part of the planner).
 fn probe_file(
     path: &Path,
-    root: &Path,
+    rel: String,
     demand: &Demand,
     policy: &LoadedPolicy,
-    vfs: &dyn Vfs,
     cache: Option<&dyn FactsCache>,
     by_dir: &std::collections::HashMap<&Path, PkgId>,
+    read: super::memo::Read,
 ) -> FileState {
-    let rel = crate::rel_path(root, path);
     let mut st = FileState {
         path: path.to_path_buf(),
         rel,
@@ -1078,7 +1086,7 @@ fn probe_file(
         && policy
             .relative_path(path)
             .is_some_and(|r| demand.paths_in_scope(&r));
-    let text = match read_source(vfs, path, &st.rel) {
+    let text = match read {
         Ok(t) => t,
         Err(d) => {
             st.status = Status::Unreadable(d);
